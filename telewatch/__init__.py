@@ -1,0 +1,1 @@
+"""telewatch: a pluggable telemetry pipeline for private clouds."""

@@ -1,0 +1,123 @@
+"""YAML configuration files: loading with line numbers, and errors collected with their paths.
+
+Every loader of an operator's file (pipeline.yaml, later polling.yaml and meters.yaml) reports
+all it finds wrong at once, each error as ``FILE:LINE: yaml.path[2].key: what is wrong``.
+"""
+
+import yaml
+
+
+def format_path(path):
+    """('sources', 2, 'meters') -> 'sources[2].meters'."""
+    text = ''
+    for part in path:
+        if isinstance(part, int):
+            text += '[%d]' % part
+        else:
+            text += ('.' if text else '') + str(part)
+    return text
+
+
+class ConfigError:
+    """One thing wrong in one file, at one YAML path."""
+
+    def __init__(self, filename, path, message, line=None):
+        self.filename = filename
+        self.path = tuple(path)
+        self.message = message
+        self.line = line
+
+    def __str__(self):
+        where = self.filename if self.line is None else '%s:%d' % (self.filename, self.line)
+        path = format_path(self.path)
+        return '%s: %s: %s' % (where, path, self.message) if path else '%s: %s' % (
+            where, self.message)
+
+    def __repr__(self):
+        return '<ConfigError %s>' % self
+
+
+class ConfigErrors(Exception):
+    """Everything wrong with a configuration file; start-up stops on it."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__('\n'.join(str(error) for error in self.errors))
+
+
+class ConfigDocument:
+    """A parsed YAML file that knows the line of each path and collects errors against it."""
+
+    def __init__(self, filename, data, lines):
+        self.filename = filename
+        self.data = data
+        self._lines = lines
+        self.errors = []
+
+    def line_of(self, path):
+        path = tuple(path)
+        while path:
+            if path in self._lines:
+                return self._lines[path]
+            path = path[:-1]
+        return self._lines.get((), None)
+
+    def error(self, path, message):
+        self.errors.append(ConfigError(self.filename, path, message, self.line_of(path)))
+
+    def raise_if_errors(self):
+        if self.errors:
+            raise ConfigErrors(self.errors)
+
+
+def parse_yaml(text, filename):
+    """A ConfigDocument from YAML text; a syntax error or duplicate key raises ConfigErrors."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = ' '.join(part for part in (exc.context, exc.problem) if part)
+        raise ConfigErrors([ConfigError(filename, (), 'invalid YAML: %s' % problem, line)])
+    except yaml.YAMLError as exc:
+        raise ConfigErrors([ConfigError(filename, (), 'invalid YAML: %s' % exc)])
+    finally:
+        loader.dispose()
+    lines, duplicates = {}, []
+    if node is not None:
+        _index_lines(node, (), lines, duplicates)
+    document = ConfigDocument(filename, data, lines)
+    for path, line in duplicates:
+        document.errors.append(ConfigError(filename, path, 'duplicate key', line))
+    document.raise_if_errors()
+    return document
+
+
+def load_yaml(filename):
+    """A ConfigDocument from a file; an unreadable file raises ConfigErrors too."""
+    try:
+        with open(filename, encoding='utf-8') as stream:
+            text = stream.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigErrors([ConfigError(filename, (), 'cannot read the file: %s' % exc)])
+    return parse_yaml(text, filename)
+
+
+def _index_lines(node, path, lines, duplicates):
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            child = path + (key,)
+            if key in seen:
+                duplicates.append((child, key_node.start_mark.line + 1))
+                continue
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _index_lines(value_node, child, lines, duplicates)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, path + (index,), lines, duplicates)

@@ -1,0 +1,241 @@
+"""The running pipeline: routes samples to (source, sink) pipelines, runs their transformer
+chains, flushes them after each batch and on a timer, and hands the results to publishers.
+"""
+
+import collections
+import logging
+import threading
+import time
+
+from oslo_config import cfg
+
+from telewatch.publishers import base as publisher_base
+
+LOG = logging.getLogger(__name__)
+
+OPTS = [
+    cfg.StrOpt('pipeline_cfg_file', default='pipeline.yaml',
+               help='The pipeline definition (sources, sinks, transformers, publishers). '
+                    'A relative path is looked up next to the configuration files.'),
+    cfg.FloatOpt('flush_interval', default=5.0, min=0.1,
+                 help='Seconds between flushes of every pipeline when no batch arrives, so '
+                      'time-based transformers (aggregator retention_time) release on time.'),
+    cfg.FloatOpt('series_ttl', default=3600.0, min=1.0,
+                 help='Seconds after which a stateful transformer forgets a series it has '
+                      'not seen (bounds memory when resources come and go).'),
+    cfg.IntOpt('publish_retries', default=3, min=0,
+               help='How often a publish that failed with a retryable error is tried again '
+                    'before its samples are dropped and counted.'),
+    cfg.FloatOpt('publish_retry_backoff', default=0.5, min=0.0,
+                 help='Seconds before the first retry of a publish; doubled at each retry.'),
+]
+
+_ROUTE_CACHE_LIMIT = 50000
+
+
+def register_opts(conf):
+    conf.register_opts(OPTS, group='pipeline')
+
+
+class PublisherRunner:
+    """Calls one publisher; retries retryable failures, drops and counts the rest."""
+
+    def __init__(self, publisher, retries=3, backoff=0.5, sleep=time.sleep):
+        self.publisher = publisher
+        self.counters = collections.Counter()
+        self._retries = retries
+        self._backoff = backoff
+        self._sleep = sleep
+
+    def publish(self, samples):
+        delay = self._backoff
+        for attempt in range(self._retries + 1):
+            try:
+                self.publisher.publish(samples)
+            except publisher_base.RetryablePublishError as exc:
+                if attempt < self._retries:
+                    self.counters['retried'] += len(samples)
+                    LOG.warning('%r failed (%s); retry %d of %d in %.1f s', self.publisher,
+                                exc, attempt + 1, self._retries, delay)
+                    self._sleep(delay)
+                    delay *= 2
+                    continue
+                error = exc
+            except Exception as exc:  # a plugin's bug must not stop the pipeline
+                error = exc
+            else:
+                self.counters['published'] += len(samples)
+                return
+            self.counters['dropped'] += len(samples)
+            LOG.error('%r dropped %d samples: %s: %s', self.publisher, len(samples),
+                      type(error).__name__, error)
+            return
+
+
+class Pipeline:
+    """One (source, sink) pair with its own transformer instances."""
+
+    def __init__(self, name, sink_name, transformers, publishers):
+        self.name = name
+        self.sink_name = sink_name
+        self.transformers = transformers
+        self.publishers = publishers
+        self.inbox = []
+        self.errors = collections.Counter()
+
+    def run(self, samples):
+        samples = self._chain(0, samples)
+        if samples:
+            self._publish(samples)
+
+    def flush(self):
+        for index, transformer in enumerate(self.transformers):
+            try:
+                released = transformer.flush()
+            except Exception:
+                self.errors[type(transformer).__name__] += 1
+                LOG.exception('pipeline %s: flush of %s failed', self.name, type(transformer))
+                continue
+            if released:
+                released = self._chain(index + 1, released)
+                if released:
+                    self._publish(released)
+
+    def _chain(self, start, samples):
+        for transformer in self.transformers[start:]:
+            samples = self._apply(transformer, samples)
+            if not samples:
+                break
+        return samples
+
+    def _apply(self, transformer, samples):
+        handle = transformer.handle
+        kept = []
+        keep = kept.append
+        index, count = 0, len(samples)
+        while index < count:
+            try:
+                for index in range(index, count):
+                    result = handle(samples[index])
+                    if result is not None:
+                        keep(result)
+                break
+            except Exception:
+                # Drop only the sample that failed and go on with the rest of the batch.
+                self.errors[type(transformer).__name__] += 1
+                LOG.exception('pipeline %s: %s failed on %r', self.name,
+                              type(transformer).__name__, samples[index])
+                index += 1
+        return kept
+
+    def _publish(self, samples):
+        for publisher in self.publishers:
+            publisher.publish(samples)
+
+
+class PipelineManager:
+    """All pipelines of one pipeline.yaml; thread-safe ``process`` and ``flush``.
+
+    ``publishers_for(sink_definition)`` chooses the publishers of each sink (by default the
+    ones the file names; the replay CLI and the benchmarks substitute their own).
+    """
+
+    def __init__(self, definition, conf, publishers_for=None):
+        self.definition = definition
+        self._conf = conf
+        self._lock = threading.Lock()
+        self._timer = None
+        self._stopping = threading.Event()
+        self._route_cache = {}
+        self.received = 0
+        runners = {}
+
+        def runner(publisher):
+            if id(publisher) not in runners:
+                runners[id(publisher)] = PublisherRunner(
+                    publisher, conf.pipeline.publish_retries, conf.pipeline.publish_retry_backoff)
+            return runners[id(publisher)]
+
+        choose = publishers_for or (lambda sink: sink.publishers)
+        self.pipelines = []
+        self._sources = []
+        for name, source, sink in definition.pipelines:
+            transformers = [spec.factory(spec.parameters, series_ttl=conf.pipeline.series_ttl)
+                            for spec in sink.transformers]
+            pipeline = Pipeline(name, sink.name, transformers,
+                                [runner(p) for p in choose(sink)])
+            self.pipelines.append(pipeline)
+            self._sources.append((source.meters, pipeline))
+        self.runners = list(runners.values())
+
+    def _route(self, name):
+        if len(self._route_cache) >= _ROUTE_CACHE_LIMIT:
+            self._route_cache.clear()
+        appends = tuple(pipeline.inbox.append for meters, pipeline in self._sources
+                        if meters(name))
+        self._route_cache[name] = appends
+        return appends
+
+    def process(self, samples, flush=True):
+        """Run a batch through every pipeline that accepts each sample, then flush."""
+        with self._lock:
+            routes = self._route_cache
+            for sample in samples:
+                appends = routes.get(sample[0])
+                if appends is None:
+                    appends = self._route(sample[0])
+                for append in appends:
+                    append(sample)
+            self.received += len(samples)
+            for pipeline in self.pipelines:
+                inbox = pipeline.inbox
+                if inbox:
+                    # The route cache holds inbox.append: empty the list, never replace it.
+                    batch = inbox[:]
+                    inbox.clear()
+                    pipeline.run(batch)
+                if flush:
+                    pipeline.flush()
+
+    def flush(self):
+        with self._lock:
+            for pipeline in self.pipelines:
+                pipeline.flush()
+
+    def start(self):
+        """Start the publishers (consumers first) and the flush timer."""
+        for runner in self.runners:
+            runner.publisher.start()
+        self._stopping.clear()
+        self._timer = threading.Thread(target=self._flush_periodically,
+                                       name='pipeline-flush', daemon=True)
+        self._timer.start()
+
+    def _flush_periodically(self):
+        while not self._stopping.wait(self._conf.pipeline.flush_interval):
+            try:
+                self.flush()
+            except Exception:
+                LOG.exception('periodic flush failed')
+
+    def stop(self):
+        """Stop the timer, flush what transformers hold, then stop the publishers."""
+        self._stopping.set()
+        if self._timer is not None:
+            self._timer.join()
+            self._timer = None
+        self.flush()
+        for runner in self.runners:
+            try:
+                runner.publisher.stop()
+            except Exception:
+                LOG.exception('stopping %r failed', runner.publisher)
+
+    def counters(self):
+        """What every pipeline and publisher did, for logs and status pages."""
+        return {
+            'received': self.received,
+            'pipelines': {p.name: {'transformers': [dict(t.counters) for t in p.transformers],
+                                   'errors': dict(p.errors)} for p in self.pipelines},
+            'publishers': {repr(r.publisher): dict(r.counters) for r in self.runners},
+        }

@@ -1,0 +1,1 @@
+"""Publishers: one module each, registered in setup.cfg under ``telewatch.publisher``."""

@@ -1,0 +1,104 @@
+"""The publisher contract: where a sink hands its samples, chosen by URL scheme.
+
+Lifecycle: the framework builds a publisher from its URL and the service configuration
+(``__init__(url, conf)`` only checks and stores; no I/O), calls ``start()`` once before the first ``publish``, ``publish(samples)``
+with a non-empty list from one thread at a time, and ``stop()`` at the end (``stop`` is
+safe without ``start`` and safe twice, and sends whatever the publisher still holds).
+``publish`` raises RetryablePublishError when the same call may succeed later (a network
+error, a 5xx) and PermanentPublishError when it never will (a 4xx, a sample that cannot be
+encoded); the sink retries, queues or drops on that type and counts what happens.
+"""
+
+import urllib.parse
+
+import voluptuous as vol
+
+
+class PublishError(Exception):
+    """A publish call failed; ``samples`` is how many samples it concerned."""
+
+    retryable = False
+
+    def __init__(self, message, samples=None):
+        super().__init__(message)
+        self.samples = samples
+
+
+class RetryablePublishError(PublishError):
+    """The same samples may be accepted later: retry or queue them."""
+
+    retryable = True
+
+
+class PermanentPublishError(PublishError):
+    """These samples will never be accepted: do not retry."""
+
+
+class PublisherURL:
+    """A parsed publisher URL: scheme, the URL without its options, and the raw options."""
+
+    def __init__(self, text):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError('a publisher is a URL such as file:///path/samples.jsonl')
+        text = text.strip()
+        # As in Ceilometer, a bare name is the scheme of an URL with nothing else.
+        self.text = text if '://' in text else text + '://'
+        self.parts = urllib.parse.urlsplit(self.text)
+        self.scheme = self.parts.scheme
+        if not self.scheme:
+            raise ValueError('%r has no scheme' % text)
+        self.options = {}
+        for key, value in urllib.parse.parse_qsl(self.parts.query, keep_blank_values=True):
+            if key in self.options:
+                raise ValueError('option %r is given twice' % key)
+            self.options[key] = value
+
+    @property
+    def without_options(self):
+        return urllib.parse.urlunsplit(self.parts._replace(query='', fragment=''))
+
+
+def Boolean(value):
+    """A query-string boolean: true/false, yes/no, on/off, 1/0 (any case)."""
+    return vol.Boolean()(value)
+
+
+class Publisher:
+    """Base class of every publisher (entry-point group ``telewatch.publisher``).
+
+    Subclasses set ``OPTIONS`` (a dict for voluptuous: the query options, with defaults and
+    coercion from strings) and ``EXAMPLE_URL`` (a URL that works, for docs and tests), and
+    read ``self.url`` and ``self.options`` in ``__init__`` (raise ValueError for anything
+    else that is wrong in the URL).
+    """
+
+    OPTIONS = {}
+    EXAMPLE_URL = None
+
+    def __init__(self, url, conf):
+        self.url = url
+        self.conf = conf
+        try:
+            self.options = vol.Schema(self.OPTIONS)(dict(url.options))
+        except vol.MultipleInvalid as exc:
+            raise ValueError('; '.join(_option_error(error) for error in exc.errors)) from None
+
+    def start(self):
+        """Open connections or files; called once before the first publish."""
+
+    def publish(self, samples):
+        """Hand over a list of samples; raise a PublishError subclass on failure."""
+        raise NotImplementedError
+
+    def stop(self):
+        """Send what is held and close; safe without start() and safe twice."""
+
+    def __repr__(self):
+        return '<%s %s>' % (type(self).__name__, self.url.without_options)
+
+
+def _option_error(error):
+    option = error.path[0] if error.path else '?'
+    if error.error_message == 'extra keys not allowed':
+        return 'unknown option %r' % option
+    return 'option %r: %s' % (option, error.error_message)

@@ -1,0 +1,29 @@
+"""Options every telewatch process shares, and the set-up of its configuration and logging."""
+
+from oslo_config import cfg
+from oslo_log import log
+
+PUBLISHER_OPTS = [
+    cfg.StrOpt('telemetry_secret', secret=True, default='',
+               deprecated_opts=[cfg.DeprecatedOpt('metering_secret', group='publisher')],
+               help='Secret of the HMAC-SHA256 signature of samples (telewatch.sample). '
+                    'Empty: samples are sent unsigned and every sample is accepted. Set it '
+                    'to the same value on every node.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(PUBLISHER_OPTS, group='publisher')
+
+
+def prepare_service(argv=None, conf=None, default_config_files=None):
+    """A ConfigOpts with every telewatch option registered, parsed from ``argv``."""
+    from telewatch import opts
+    conf = conf if conf is not None else cfg.ConfigOpts()
+    log.register_options(conf)
+    for group, options in opts.list_opts():
+        conf.register_opts(options, group=group)
+    conf(argv if argv is not None else [], project='telewatch',
+         default_config_files=default_config_files)
+    log.setup(conf, 'telewatch')
+    return conf

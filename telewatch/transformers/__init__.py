@@ -1,0 +1,1 @@
+"""Transformers: one module each, registered in setup.cfg under ``telewatch.transformer``."""
