@@ -66,8 +66,9 @@ class ConfigDocument:
         self.errors.append(ConfigError(self.filename, path, message, self.line_of(path)))
 
     def raise_if_errors(self):
+        """Raise ConfigErrors with every error collected, in the order of the file."""
         if self.errors:
-            raise ConfigErrors(self.errors)
+            raise ConfigErrors(sorted(self.errors, key=lambda error: error.line or 0))
 
 
 def parse_yaml(text, filename):
@@ -79,7 +80,7 @@ def parse_yaml(text, filename):
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        problem = ' '.join(part for part in (exc.context, exc.problem) if part)
+        problem = '; '.join(part for part in (exc.context, exc.problem) if part)
         raise ConfigErrors([ConfigError(filename, (), 'invalid YAML: %s' % problem, line)])
     except yaml.YAMLError as exc:
         raise ConfigErrors([ConfigError(filename, (), 'invalid YAML: %s' % exc)])

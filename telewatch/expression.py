@@ -13,6 +13,7 @@ import ast
 import operator
 
 MAX_EXPONENT = 1024
+MAX_INTEGER_BITS = 65536
 _NUMBERS = (int, float, bool)
 
 
@@ -50,6 +51,10 @@ def _checked_pow(base, exponent):
         raise TypeError('** needs numbers')
     if abs(exponent) > MAX_EXPONENT:
         raise OverflowError('exponent %r is larger than %d' % (exponent, MAX_EXPONENT))
+    # Integer powers are exact: bound the result's size, or nested powers allocate at will.
+    if type(base) is int and exponent > 0 and \
+            (abs(base).bit_length() - 1) * exponent > MAX_INTEGER_BITS:
+        raise OverflowError('the power would have more than %d bits' % MAX_INTEGER_BITS)
     return base ** exponent
 
 

@@ -10,8 +10,8 @@ class PluginNotFound(LookupError):
     """No installed plugin of that name (``available`` lists the installed ones)."""
 
     def __init__(self, kind, name, available):
-        super().__init__('unknown %s %r (installed: %s)' % (kind, name,
-                                                           ', '.join(available) or 'none'))
+        super().__init__('unknown %s %r (installed: %s)' % (
+            kind, name, ', '.join(available) or 'none'))
         self.available = available
 
 
@@ -32,7 +32,8 @@ def load(namespace, name, kind):
     """The class registered under ``name``; PluginNotFound or PluginLoadError otherwise."""
     try:
         manager = stevedore.DriverManager(namespace, name, invoke_on_load=False,
-                                          on_load_failure_callback=_raise_load_failure)
+                                          on_load_failure_callback=_raise_load_failure,
+                                          on_missing_entrypoints_callback=None)
     except stevedore.exception.NoMatches:
         raise PluginNotFound(kind, name, names(namespace)) from None
     return manager.driver

@@ -193,7 +193,7 @@ def _volume(value):
         raise InvalidSample('volume', 'expected a number, got %r' % (value,))
     try:
         volume = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidSample('volume', 'expected a number, got %r' % (value,)) from None
     if math.isnan(volume):
         raise InvalidSample('volume', 'NaN is not a measurement')
@@ -211,7 +211,10 @@ def _monotonic(value):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidSample('monotonic_time', 'expected a number or null, got %r' % (value,))
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidSample('monotonic_time', 'too large for a float') from None
 
 
 def _secret_bytes(secret):

@@ -95,8 +95,10 @@ class _Checker:
         data = self.doc.data
         if not self._mapping((), data, required=('sources', 'sinks')):
             return None
-        sinks = self._sinks(data.get('sinks'))
-        sources = self._sources(data.get('sources'), sinks)
+        # With no usable sinks section, every sink a source names would be reported too.
+        self._sinks_known = isinstance(data.get('sinks'), list)
+        sinks = self._sinks(data['sinks']) if 'sinks' in data else {}
+        sources = self._sources(data['sources'], sinks) if 'sources' in data else []
         return PipelineDefinition(self.doc.filename, sources, sinks)
 
     def _mapping(self, path, value, required=(), optional=()):
@@ -162,6 +164,8 @@ class _Checker:
                 valid = False
             elif not isinstance(name, str):
                 self.doc.error(path + (index,), 'expected a sink name, got %r' % (name,))
+                valid = False
+            elif not self._sinks_known:
                 valid = False
             elif name not in sinks and name not in self._invalid_sinks:
                 known = ', '.join(sorted(sinks)) or 'none'
@@ -252,7 +256,7 @@ class _Checker:
             factory = plugins.load_publisher(url.scheme)
             publisher = factory(url, self.conf)
         except (ValueError, plugins.PluginNotFound, plugins.PluginLoadError) as exc:
-            self.doc.error(path, '%s: %s' % (text, exc))
+            self.doc.error(path, str(exc))
             return None
         self._publishers[text] = publisher
         return publisher

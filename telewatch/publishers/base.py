@@ -1,8 +1,8 @@
 """The publisher contract: where a sink hands its samples, chosen by URL scheme.
 
 Lifecycle: the framework builds a publisher from its URL and the service configuration
-(``__init__(url, conf)`` only checks and stores; no I/O), calls ``start()`` once before the first ``publish``, ``publish(samples)``
-with a non-empty list from one thread at a time, and ``stop()`` at the end (``stop`` is
+(``__init__(url, conf)`` only checks and stores; no I/O), calls ``start()`` once before the
+first ``publish``, ``publish(samples)`` with a non-empty list from one thread at a time, and ``stop()`` at the end (``stop`` is
 safe without ``start`` and safe twice, and sends whatever the publisher still holds).
 ``publish`` raises RetryablePublishError when the same call may succeed later (a network
 error, a 5xx) and PermanentPublishError when it never will (a 4xx, a sample that cannot be

@@ -31,8 +31,8 @@ class AggregatorTransformer(base.Transformer):
 
     PARAMETERS = vol.Schema(vol.All({
         vol.Optional('size', default=1): vol.All(int, vol.Range(min=0)),
-        vol.Optional('retention_time'): vol.Any(None, vol.All(vol.Coerce(float),
-                                                               vol.Range(min=0))),
+        vol.Optional('retention_time'): vol.Any(
+            None, vol.All(vol.Coerce(float), vol.Range(min=0))),
         vol.Optional('user_id'): POLICY,
         vol.Optional('project_id'): POLICY,
         vol.Optional('resource_metadata', default='last'): POLICY,

@@ -51,7 +51,14 @@ class MeterExpression:
                 'a meter is read as $(meter) or $(meter).<field>, with a field among %s'
                 % ', '.join(sample_mod.FIELDS))
         meter = self.meters[int(name[6:])]
-        return expression.path_getter(lambda env: env[meter], attributes)
+        field = sample_mod.FIELDS.index(attributes[0])
+        return expression.path_getter(lambda env: env[meter][field], attributes[1:])
+
+
+def compile_meter_expression(text):
+    """The voluptuous validator of ``expr`` (a plain function: voluptuous would take the
+    class itself for a type check)."""
+    return MeterExpression(text)
 
 
 class ArithmeticTransformer(base.Transformer):
@@ -66,7 +73,7 @@ class ArithmeticTransformer(base.Transformer):
 
     PARAMETERS = vol.Schema({vol.Required('target'): {
         vol.Optional('name'): str, vol.Optional('unit'): str,
-        vol.Optional('type'): base.TYPE, vol.Required('expr'): MeterExpression}})
+        vol.Optional('type'): base.TYPE, vol.Required('expr'): compile_meter_expression}})
     EXAMPLE = {'target': {'name': 'memory_util', 'unit': '%', 'type': 'gauge',
                           'expr': '100 * $(memory.usage) / $(memory)'}}
 

@@ -84,6 +84,9 @@ class SeriesState:
 
     def __setitem__(self, key, value):
         self._current[key] = value
+        if self._previous:
+            # A stale copy left behind would be counted twice and come back after pop().
+            self._previous.pop(key, None)
 
     def pop(self, key, default=None):
         value = self._current.pop(key, self)
@@ -126,7 +129,9 @@ def Expression(resolve_name):
 
 
 def Scale(value):
-    """``scale``: a number k, or an expression over the sample's fields."""
+    """``scale``: a number k, an expression over the sample's fields, or null (none)."""
+    if value is None:
+        return None
     if isinstance(value, bool):
         raise vol.Invalid('expected a number or an expression, got a boolean')
     if isinstance(value, (int, float)):
@@ -147,7 +152,7 @@ MAPPING = {vol.Optional('name'): str, vol.Optional('unit'): str}
 
 def source_schema(with_unit):
     keys = {vol.Optional('map_from'): {vol.Optional('name'): Regex,
-                                        vol.Optional('unit'): Regex}}
+                                       vol.Optional('unit'): Regex}}
     if with_unit:
         keys[vol.Optional('unit')] = str
     return keys
@@ -158,7 +163,7 @@ def target_schema(required_keys=(), with_scale=True):
             vol.Optional('type'): TYPE, vol.Optional('max'): vol.Coerce(float),
             vol.Optional('map_to'): MAPPING}
     if with_scale:
-        keys[vol.Optional('scale')] = vol.Any(None, Scale)
+        keys[vol.Optional('scale')] = Scale
     for key in required_keys:
         keys[vol.Required(key)] = keys.pop(vol.Optional(key))
     return keys
@@ -171,10 +176,9 @@ def check_mappings(parameters):
     for attribute in ('name', 'unit'):
         if (attribute in map_from) != (attribute in map_to):
             present = 'source.map_from' if attribute in map_from else 'target.map_to'
-            raise vol.Invalid('%s.%s needs its counterpart in %s' % (
-                present, attribute,
-                'target.map_to' if present == 'source.map_from' else 'source.map_from'),
-                path=[present.split('.')[0]])
+            counterpart = 'target.map_to' if present == 'source.map_from' else 'source.map_from'
+            raise vol.Invalid('needs its counterpart %s.%s' % (counterpart, attribute),
+                              path=present.split('.') + [attribute])
     return parameters
 
 
@@ -197,7 +201,7 @@ class NameUnitMapper:
     def _map(self, attribute, value):
         pattern, replacement, fixed = self._rules[attribute]
         if pattern is not None:
-            mapped, count = pattern.subn(replacement, value, count=1)
+            mapped, count = pattern.subn(replacement, value)
             return mapped if count else value
         return fixed if fixed is not None else value
 

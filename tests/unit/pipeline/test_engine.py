@@ -1,0 +1,183 @@
+"""The running pipeline: routing, chains, flush, publisher failures and counters."""
+
+import threading
+
+import pytest
+
+from telewatch import config_file
+from telewatch import sample as sample_mod
+from telewatch.pipeline import config
+from telewatch.pipeline import engine
+from telewatch.publishers import base as publisher_base
+
+
+class RecordingPublisher:
+    def __init__(self, failures=()):
+        self.received = []
+        self.failures = list(failures)
+        self.started = self.stopped = 0
+
+    def start(self):
+        self.started += 1
+
+    def stop(self):
+        self.stopped += 1
+
+    def publish(self, samples):
+        if self.failures:
+            raise self.failures.pop(0)
+        self.received.extend(samples)
+
+
+def make(name='cpu', volume=1.0, resource='r1', second=0, type='cumulative', unit='ns'):
+    return sample_mod.Sample.create(name=name, type=type, unit=unit, volume=volume,
+                                    resource_id=resource,
+                                    timestamp='2026-11-01T00:00:%02dZ' % second)
+
+
+def manager(conf, text, publishers=None):
+    definition = config.parse_pipeline(config_file.parse_yaml(text, 'p.yaml'), conf)
+    publishers = publishers if publishers is not None else {}
+
+    def choose(sink):
+        return [publishers.setdefault(sink.name, RecordingPublisher())]
+    return engine.PipelineManager(definition, conf, publishers_for=choose), publishers
+
+
+TWO_SOURCES = """
+sources:
+  - {name: all, meters: ["*"], sinks: [raw]}
+  - {name: cpu, meters: [cpu], sinks: [rates]}
+sinks:
+  - {name: raw, publishers: [log]}
+  - name: rates
+    transformers: [{name: rate_of_change, parameters: {target: {name: cpu.rate}}}]
+    publishers: [log]
+"""
+
+
+def test_each_accepting_pipeline_gets_the_sample(conf):
+    pipelines, published = manager(conf, TWO_SOURCES)
+    pipelines.process([make(volume=0), make('memory', 5, type='gauge'),
+                       make(volume=10, second=10)])
+    assert [s.name for s in published['raw'].received] == ['cpu', 'memory', 'cpu']
+    assert [(s.name, s.volume) for s in published['rates'].received] == [('cpu.rate', 1.0)]
+    assert pipelines.received == 3
+
+
+def test_transformer_state_is_per_pipeline(conf):
+    pipelines, published = manager(conf, """
+sources:
+  - {name: a, meters: [cpu], sinks: [rates]}
+  - {name: b, meters: [cpu], sinks: [rates]}
+sinks:
+  - name: rates
+    transformers: [{name: rate_of_change}]
+    publishers: [log]
+""")
+    pipelines.process([make(volume=0), make(volume=20, second=10)])
+    # Both pipelines (a:rates, b:rates) rate the same two samples.
+    assert [s.volume for s in published['rates'].received] == [2.0, 2.0]
+
+
+def test_a_failing_transformer_drops_only_the_sample_it_failed_on(conf, monkeypatch):
+    pipelines, published = manager(conf, TWO_SOURCES)
+    rate = pipelines.pipelines[1].transformers[0]
+    handle = rate.handle
+
+    def flaky(sample):
+        if sample.volume == 5:
+            raise RuntimeError('plugin bug')
+        return handle(sample)
+    monkeypatch.setattr(rate, 'handle', flaky)
+    pipelines.process([make(volume=0), make(volume=5, second=5), make(volume=20, second=10)])
+    assert [s.volume for s in published['rates'].received] == [2.0]
+    assert pipelines.counters()['pipelines']['cpu:rates']['errors'] == {
+        'RateOfChangeTransformer': 1}
+
+
+def test_retryable_failures_are_retried_then_published(conf):
+    failing = RecordingPublisher([publisher_base.RetryablePublishError('down')] * 2)
+    conf.set_override('publish_retry_backoff', 0, group='pipeline')
+    pipelines, _ = manager(conf, TWO_SOURCES, {'raw': failing})
+    pipelines.process([make(), make('memory', type='gauge')])
+    assert len(failing.received) == 2
+    runner = pipelines.runners[0]
+    assert dict(runner.counters) == {'retried': 4, 'published': 2}
+
+
+def test_permanent_failures_and_exhausted_retries_are_dropped_and_counted(conf):
+    failing = RecordingPublisher([publisher_base.PermanentPublishError('bad')] +
+                                 [publisher_base.RetryablePublishError('down')] * 4)
+    conf.set_override('publish_retry_backoff', 0, group='pipeline')
+    conf.set_override('publish_retries', 3, group='pipeline')
+    pipelines, _ = manager(conf, TWO_SOURCES, {'raw': failing})
+    pipelines.process([make()])
+    pipelines.process([make('memory', type='gauge')])
+    assert failing.received == []
+    assert dict(pipelines.runners[0].counters) == {'dropped': 2, 'retried': 3}
+
+
+def test_flush_releases_down_the_rest_of_the_chain(conf):
+    pipelines, published = manager(conf, """
+sources: [{name: s, meters: ["*"], sinks: [k]}]
+sinks:
+  - name: k
+    transformers:
+      - {name: accumulator, parameters: {size: 2}}
+      - {name: unit_conversion, parameters: {target: {scale: 2}}}
+    publishers: [log]
+""")
+    pipelines.process([make(volume=1)])
+    assert published['k'].received == []
+    pipelines.process([make(volume=2)])
+    assert [s.volume for s in published['k'].received] == [2.0, 4.0]
+
+
+def test_process_without_flush_holds_until_flush(conf):
+    pipelines, published = manager(conf, """
+sources: [{name: s, meters: ["*"], sinks: [k]}]
+sinks:
+  - {name: k, transformers: [{name: accumulator}], publishers: [log]}
+""")
+    pipelines.process([make()], flush=False)
+    assert published['k'].received == []
+    pipelines.flush()
+    assert len(published['k'].received) == 1
+
+
+def test_timer_flushes_without_traffic_and_stop_flushes_and_stops_publishers(conf):
+    conf.set_override('flush_interval', 0.1, group='pipeline')
+    pipelines, published = manager(conf, """
+sources: [{name: s, meters: ["*"], sinks: [k]}]
+sinks:
+  - {name: k, transformers: [{name: accumulator}], publishers: [log]}
+""")
+    flushed = threading.Event()
+    original = pipelines.flush
+
+    def flush():
+        original()
+        flushed.set()
+    pipelines.flush = flush
+    pipelines.start()
+    pipelines.process([make()], flush=False)
+    assert flushed.wait(5)
+    pipelines.stop()
+    publisher = published['k']
+    assert (len(publisher.received), publisher.started, publisher.stopped) == (1, 1, 1)
+
+
+def test_route_cache_is_per_meter_name(conf):
+    pipelines, _ = manager(conf, TWO_SOURCES)
+    pipelines.process([make(), make(), make('memory', type='gauge')])
+    assert sorted(pipelines._route_cache) == ['cpu', 'memory']
+    assert len(pipelines._route_cache['cpu']) == 2
+
+
+@pytest.mark.parametrize('exc', [RuntimeError('bug'), publisher_base.PermanentPublishError('x')])
+def test_publisher_runner_never_raises(exc):
+    publisher = RecordingPublisher([exc])
+    runner = engine.PublisherRunner(publisher, retries=0, backoff=0)
+    runner.publish([make()])
+    assert runner.counters == {'dropped': 1}
