@@ -2,8 +2,9 @@
 
 Lifecycle: the framework builds a publisher from its URL and the service configuration
 (``__init__(url, conf)`` only checks and stores; no I/O), calls ``start()`` once before the
-first ``publish``, ``publish(samples)`` with a non-empty list from one thread at a time, and ``stop()`` at the end (``stop`` is
-safe without ``start`` and safe twice, and sends whatever the publisher still holds).
+first ``publish``, ``publish(samples)`` with a non-empty list from one thread at a time,
+and ``stop()`` at the end (``stop`` is safe without ``start`` and safe twice, and sends
+whatever the publisher still holds).
 ``publish`` raises RetryablePublishError when the same call may succeed later (a network
 error, a 5xx) and PermanentPublishError when it never will (a 4xx, a sample that cannot be
 encoded); the sink retries, queues or drops on that type and counts what happens.
