@@ -6,6 +6,9 @@ a transformer or publisher that is unknown, badly configured or cannot be loaded
 error too, so a daemon never starts with a sink that silently does nothing.
 """
 
+import os
+import sys
+
 import voluptuous as vol
 
 from telewatch import config_file
@@ -61,6 +64,20 @@ class PipelineDefinition:
             for publisher in sink.publishers:
                 seen[id(publisher)] = publisher
         return list(seen.values())
+
+
+def find_pipeline_file(conf):
+    """The file ``[pipeline] pipeline_cfg_file`` names: as given (absolute, or relative to
+    the working directory), else in the configuration directories, else the copy installed
+    with telewatch. Raises ConfigErrors when there is none."""
+    name = conf.pipeline.pipeline_cfg_file
+    installed = os.path.join(sys.prefix, 'share', 'telewatch', 'etc', os.path.basename(name))
+    for candidate in (name, None if os.path.isabs(name) else conf.find_file(name),
+                      installed):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    raise config_file.ConfigErrors([config_file.ConfigError(
+        name, (), 'not found (nor in the configuration directories, nor %s)' % installed)])
 
 
 def load_pipeline(filename, conf):

@@ -16,7 +16,9 @@ LOG = logging.getLogger(__name__)
 OPTS = [
     cfg.StrOpt('pipeline_cfg_file', default='pipeline.yaml',
                help='The pipeline definition (sources, sinks, transformers, publishers). '
-                    'A relative path is looked up next to the configuration files.'),
+                    'A relative path is looked up in the working directory, then in the '
+                    'configuration directories; last comes the copy installed with '
+                    'telewatch.'),
     cfg.FloatOpt('flush_interval', default=5.0, min=0.1,
                  help='Seconds between flushes of every pipeline when no batch arrives, so '
                       'time-based transformers (aggregator retention_time) release on time.'),

@@ -95,3 +95,27 @@ sinks:
 def test_find_relative_to_cwd(conf, monkeypatch):
     monkeypatch.chdir(REPO)
     assert os.path.exists(cli.DEFAULT_PIPELINE)
+
+
+def test_pipeline_file_is_found_in_the_configuration_directory(tmp_path, monkeypatch):
+    from telewatch import service
+    (tmp_path / 'telewatch.conf').write_text('[pipeline]\npipeline_cfg_file = mine.yaml\n')
+    (tmp_path / 'mine.yaml').write_text('sources: []\n')
+    monkeypatch.chdir(REPO)
+    conf = service.prepare_service(['--config-file', str(tmp_path / 'telewatch.conf')])
+    assert config.find_pipeline_file(conf) == str(tmp_path / 'mine.yaml')
+
+
+def test_pipeline_file_given_as_a_path_that_exists(conf, monkeypatch):
+    monkeypatch.chdir(REPO)
+    conf.set_override('pipeline_cfg_file', 'etc/pipeline.yaml', group='pipeline')
+    assert config.find_pipeline_file(conf) == 'etc/pipeline.yaml'
+
+
+def test_missing_pipeline_file_is_a_config_error(conf, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    conf.set_override('pipeline_cfg_file', 'absent.yaml', group='pipeline')
+    with pytest.raises(config_file.ConfigErrors) as caught:
+        config.find_pipeline_file(conf)
+    assert str(caught.value).startswith('absent.yaml: not found (nor in the configuration '
+                                        'directories, nor ')
