@@ -195,8 +195,8 @@ def _volume(value):
         volume = float(value)
     except (TypeError, ValueError, OverflowError):
         raise InvalidSample('volume', 'expected a number, got %r' % (value,)) from None
-    if math.isnan(volume):
-        raise InvalidSample('volume', 'NaN is not a measurement')
+    if not math.isfinite(volume):
+        raise InvalidSample('volume', '%r is not a measurement' % volume)
     return volume
 
 

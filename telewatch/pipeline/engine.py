@@ -56,6 +56,7 @@ class PublisherRunner:
                 self.publisher.publish(samples)
             except publisher_base.RetryablePublishError as exc:
                 if attempt < self._retries:
+                    # The whole batch again: at-least-once, a few duplicates are allowed.
                     self.counters['retried'] += len(samples)
                     LOG.warning('%r failed (%s); retry %d of %d in %.1f s', self.publisher,
                                 exc, attempt + 1, self._retries, delay)
@@ -68,10 +69,18 @@ class PublisherRunner:
             else:
                 self.counters['published'] += len(samples)
                 return
-            self.counters['dropped'] += len(samples)
-            LOG.error('%r dropped %d samples: %s: %s', self.publisher, len(samples),
-                      type(error).__name__, error)
+            self._count_failure(error, samples)
             return
+
+    def _count_failure(self, error, samples):
+        # A PublishError may say that only some of the samples failed.
+        failed = getattr(error, 'samples', None)
+        failed = len(samples) if failed is None else min(failed, len(samples))
+        if failed < len(samples):
+            self.counters['published'] += len(samples) - failed
+        self.counters['dropped'] += failed
+        LOG.error('%r dropped %d of %d samples: %s: %s', self.publisher, failed,
+                  len(samples), type(error).__name__, error)
 
 
 class Pipeline:

@@ -10,6 +10,7 @@ error, a 5xx) and PermanentPublishError when it never will (a 4xx, a sample that
 encoded); the sink retries, queues or drops on that type and counts what happens.
 """
 
+import json
 import urllib.parse
 
 import voluptuous as vol
@@ -58,6 +59,15 @@ class PublisherURL:
     def without_options(self):
         return urllib.parse.urlunsplit(self.parts._replace(query='', fragment=''))
 
+    @property
+    def for_display(self):
+        """The URL without options and without a password, for logs and errors."""
+        netloc = self.parts.netloc
+        if '@' in netloc:
+            user, host = netloc.rsplit('@', 1)
+            netloc = '%s:***@%s' % (user.split(':', 1)[0], host)
+        return '%s://%s%s' % (self.scheme, netloc, self.parts.path)
+
 
 def Boolean(value):
     """A query-string boolean: true/false, yes/no, on/off, 1/0 (any case)."""
@@ -95,7 +105,34 @@ class Publisher:
         """Send what is held and close; safe without start() and safe twice."""
 
     def __repr__(self):
-        return '<%s %s>' % (type(self).__name__, self.url.without_options)
+        return '<%s %s>' % (type(self).__name__, self.url.for_display)
+
+
+def to_json(sample):
+    """A sample as one line of compact JSON (ValueError for what JSON cannot hold)."""
+    # allow_nan=False: infinity written as the bare word Infinity is not JSON.
+    return json.dumps(sample.to_dict(), separators=(',', ':'), allow_nan=False)
+
+
+def encode_each(samples, encoder):
+    """(encoded samples, [(sample, error)] of those the encoder rejects)."""
+    encoded, failures = [], []
+    for sample in samples:
+        try:
+            encoded.append(encoder(sample))
+        except (TypeError, ValueError, OverflowError) as exc:
+            failures.append((sample, exc))
+    return encoded, failures
+
+
+def raise_unencodable(failures, total, form):
+    """PermanentPublishError for the samples that could not be encoded, if any."""
+    if failures:
+        sample, exc = failures[0]
+        raise PermanentPublishError(
+            '%d of %d samples cannot be encoded as %s; first: %s of %s (id %s): %s'
+            % (len(failures), total, form, sample.name, sample.resource_id, sample.id, exc),
+            samples=len(failures))
 
 
 def _option_error(error):

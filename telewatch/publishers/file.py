@@ -3,7 +3,6 @@
 For debugging, for handing samples to a log shipper, and as the sink of golden tests.
 """
 
-import json
 import logging
 import logging.handlers
 import os
@@ -23,12 +22,6 @@ class _RaisingRotatingFileHandler(logging.handlers.RotatingFileHandler):
         # logging only prints a failed write to stderr; a full disk must become a
         # RetryablePublishError. Called from emit's except clause, so this re-raises.
         raise
-
-
-def _encode(sample):
-    """One sample as its line of JSON (without the newline); ValueError/TypeError if not JSON."""
-    # allow_nan=False: infinity written as the bare word Infinity is not JSON.
-    return json.dumps(sample.to_dict(), separators=(',', ':'), allow_nan=False)
 
 
 class FilePublisher(base.Publisher):
@@ -75,41 +68,32 @@ class FilePublisher(base.Publisher):
 
     def publish(self, samples):
         if self._handler is None:
-            self.start()
-        lines, failures = _encode_each(samples, _encode)
+            self._reopen(len(samples))
+        lines, failures = base.encode_each(samples, base.to_json)
         written = 0
         try:
             for line in lines:
                 self._handler.emit(logging.makeLogRecord({'msg': line}))
                 written += 1
         except OSError as exc:
+            # Reopen at the next publish rather than retry what the failed stream buffered.
+            self.stop()
             raise base.RetryablePublishError(
                 'cannot write to %s (%d of %d samples written): %s'
                 % (self.path, written, len(lines), exc), samples=len(lines) - written) from exc
-        _raise_failures(failures, len(samples), 'JSON')
+        base.raise_unencodable(failures, len(samples), 'JSON')
+
+    def _reopen(self, count):
+        # After a failed write (or before start): what failed, a full disk, may pass.
+        try:
+            self.start()
+        except base.PermanentPublishError as exc:
+            raise base.RetryablePublishError(str(exc), samples=count) from exc
 
     def stop(self):
         handler, self._handler = self._handler, None
         if handler is not None:
-            handler.close()
-
-
-def _encode_each(samples, encoder):
-    """(encoded samples, [(sample, error)] of those the encoder rejects)."""
-    encoded, failures = [], []
-    for sample in samples:
-        try:
-            encoded.append(encoder(sample))
-        except (TypeError, ValueError, OverflowError) as exc:
-            failures.append((sample, exc))
-    return encoded, failures
-
-
-def _raise_failures(failures, total, form):
-    """PermanentPublishError for the samples that could not be encoded, if any."""
-    if failures:
-        sample, exc = failures[0]
-        raise base.PermanentPublishError(
-            '%d of %d samples cannot be encoded as %s; first: %s of %s (id %s): %s'
-            % (len(failures), total, form, sample.name, sample.resource_id, sample.id, exc),
-            samples=len(failures))
+            try:
+                handler.close()
+            except OSError:
+                pass  # a write failed and was reported; close drops what it buffered

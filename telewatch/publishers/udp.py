@@ -32,7 +32,10 @@ class UdpPublisher(base.Publisher):
         self.host = url.parts.hostname
         if not self.host:
             raise ValueError('%s: no host; write udp://host:port' % url.text)
-        self.port = url.parts.port or DEFAULT_PORT  # url.parts.port raises on a bad port
+        try:
+            self.port = url.parts.port or DEFAULT_PORT
+        except ValueError as exc:
+            raise ValueError('%s: bad port: %s' % (url.text, exc)) from None
         self._socket = None
         self._address = None
 
@@ -51,13 +54,13 @@ class UdpPublisher(base.Publisher):
         if self._socket is None:
             self.start()
         secret = self.conf.publisher.telemetry_secret
-        datagrams, failures = _encode_each(samples, lambda sample: _encode(sample, secret))
+        datagrams, failures = base.encode_each(samples, lambda sample: _encode(sample, secret))
         for sent, datagram in enumerate(datagrams):
             try:
                 self._socket.sendto(datagram, self._address)
             except OSError as exc:
                 self._raise_send_error(exc, sent, datagrams)
-        _raise_failures(failures, len(samples))
+        base.raise_unencodable(failures, len(samples), 'msgpack')
 
     def _raise_send_error(self, exc, sent, datagrams):
         message = 'cannot send to %s port %d (%d of %d samples sent): %s' % (
@@ -83,23 +86,3 @@ def meter_message(sample, secret):
 
 def _encode(sample, secret):
     return msgpack.packb(meter_message(sample, secret), use_bin_type=True)
-
-
-def _encode_each(samples, encoder):
-    """(encoded samples, [(sample, error)] of those the encoder rejects)."""
-    encoded, failures = [], []
-    for sample in samples:
-        try:
-            encoded.append(encoder(sample))
-        except (TypeError, ValueError, OverflowError) as exc:
-            failures.append((sample, exc))
-    return encoded, failures
-
-
-def _raise_failures(failures, total):
-    if failures:
-        sample, exc = failures[0]
-        raise base.PermanentPublishError(
-            '%d of %d samples cannot be encoded as msgpack; first: %s of %s (id %s): %s'
-            % (len(failures), total, sample.name, sample.resource_id, sample.id, exc),
-            samples=len(failures))

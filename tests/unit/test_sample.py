@@ -1,7 +1,6 @@
 import datetime
 import hashlib
 import hmac
-import math
 import uuid
 
 import pytest
@@ -280,5 +279,9 @@ def test_ceilometer_message_without_signature_is_rejected():
         sample_mod.verify(make().to_ceilometer_dict(), 'secret')
 
 
-def test_infinite_volume_is_a_value():
-    assert math.isinf(make(volume=float('inf')).volume)
+@pytest.mark.parametrize('volume', [float('inf'), float('-inf'), 'Infinity'])
+def test_infinite_volume_is_not_a_measurement(volume):
+    # JSON cannot carry it, and no meter measures it.
+    with pytest.raises(InvalidSample) as raised:
+        make(volume=volume)
+    assert raised.value.field == 'volume'

@@ -181,3 +181,10 @@ def test_publisher_runner_never_raises(exc):
     runner = engine.PublisherRunner(publisher, retries=0, backoff=0)
     runner.publish([make()])
     assert runner.counters == {'dropped': 1}
+
+
+def test_partial_failure_counts_only_the_failed_samples():
+    publisher = RecordingPublisher([publisher_base.PermanentPublishError('2 bad', samples=2)])
+    runner = engine.PublisherRunner(publisher, retries=0, backoff=0)
+    runner.publish([make(), make(), make(), make(), make()])
+    assert runner.counters == {'published': 3, 'dropped': 2}

@@ -69,8 +69,8 @@ def test_zero_division_is_counted_and_gives_nothing():
 
 
 def test_nan_is_counted_and_gives_nothing():
-    arithmetic = transformer({'expr': '$(a) - $(b)'})
-    assert run(arithmetic, [make('a', float('inf')), make('b', float('inf'))]) == []
+    arithmetic = transformer({'expr': '$(a) * float($(b).resource_metadata.ratio)'})
+    assert run(arithmetic, [make('a', 2), make('b', 1, metadata={'ratio': 'nan'})]) == []
     assert arithmetic.counters['nan'] == 1
     assert arithmetic.counters['evaluation_error'] == 0
 
