@@ -1,11 +1,9 @@
 """Every option of telewatch, for oslo-config-generator and for ``prepare_service``."""
 
-from telewatch.pipeline import engine
+from telewatch import pipeline
 from telewatch import service
 
 
 def list_opts():
-    return [
-        ('pipeline', engine.OPTS),
-        ('publisher', service.PUBLISHER_OPTS),
-    ]
+    """(group, options) of every subpackage, each of which lists its own."""
+    return pipeline.list_opts() + service.list_opts()

@@ -12,6 +12,10 @@ PUBLISHER_OPTS = [
 ]
 
 
+def list_opts():
+    return [('publisher', PUBLISHER_OPTS)]
+
+
 def register_opts(conf):
     conf.register_opts(PUBLISHER_OPTS, group='publisher')
 

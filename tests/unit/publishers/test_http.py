@@ -1,41 +1,20 @@
 """Unit tests of the HTTP publisher: URL and options, JSON bodies, status -> error type."""
 
+import functools
 import json
 
 import pytest
 import requests
-from oslo_config import cfg
 
-from telewatch import sample as sample_mod
-from telewatch import service
 from telewatch.publishers import base
 from telewatch.publishers import http
+from tests.unit.publishers import common
 
-EXPECTED_OBJECT = (
-    '{"name":"cpu","type":"gauge","unit":"ns","volume":1.5,"user_id":"u","project_id":"p",'
-    '"resource_id":"vm-1","timestamp":"2024-01-01T00:00:00+00:00",'
-    '"resource_metadata":{"flavor":"m1"},"source":"openstack",'
-    '"id":"00000000-0000-4000-8000-000000000001","monotonic_time":null}')
+EXPECTED_OBJECT = common.SAMPLE_JSON
 
 
-def _conf():
-    conf = cfg.ConfigOpts()
-    service.register_opts(conf)
-    conf([])
-    return conf
-
-
-def _publisher(url):
-    return http.HttpPublisher(base.PublisherURL(url), _conf())
-
-
-def _sample(**overrides):
-    fields = dict(name='cpu', type='gauge', unit='ns', volume=1.5, resource_id='vm-1',
-                  timestamp='2024-01-01T00:00:00Z', user_id='u', project_id='p',
-                  resource_metadata={'flavor': 'm1'},
-                  id='00000000-0000-4000-8000-000000000001')
-    fields.update(overrides)
-    return sample_mod.Sample.create(**fields)
+_publisher = functools.partial(common.make_publisher, http.HttpPublisher)
+_sample = common.make_sample
 
 
 class _FakeResponse:

@@ -5,26 +5,17 @@ import socket
 
 import msgpack
 import pytest
-from oslo_config import cfg
 
 from telewatch import sample as sample_mod
-from telewatch import service
 from telewatch.publishers import base
 from telewatch.publishers import udp
+from tests.unit.publishers import common
 
 SECRET = 'change this for valid signing'
 
 
-def _conf(secret=SECRET):
-    conf = cfg.ConfigOpts()
-    service.register_opts(conf)
-    conf([])
-    conf.set_override('telemetry_secret', secret, group='publisher')
-    return conf
-
-
 def _publisher(url, secret=SECRET):
-    return udp.UdpPublisher(base.PublisherURL(url), _conf(secret))
+    return common.make_publisher(udp.UdpPublisher, url, secret)
 
 
 def _sample(**overrides):
