@@ -4,7 +4,23 @@ Every loader of an operator's file (pipeline.yaml, later polling.yaml and meters
 all it finds wrong at once, each error as ``FILE:LINE: yaml.path[2].key: what is wrong``.
 """
 
+import os
+import sys
+
 import yaml
+
+
+def find_file(conf, name):
+    """A configuration file named by an option: as given (absolute, or relative to the
+    working directory), else in the configuration directories, else the copy installed with
+    telewatch (share/telewatch/etc). Raises ConfigErrors when there is none."""
+    installed = os.path.join(sys.prefix, 'share', 'telewatch', 'etc', os.path.basename(name))
+    for candidate in (name, None if os.path.isabs(name) else conf.find_file(name),
+                      installed):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    raise ConfigErrors([ConfigError(
+        name, (), 'not found (nor in the configuration directories, nor %s)' % installed)])
 
 
 def format_path(path):

@@ -1,9 +1,12 @@
 """Every option of telewatch, for oslo-config-generator and for ``prepare_service``."""
 
 from telewatch import pipeline
+from telewatch import polling
+from telewatch import pollsters
 from telewatch import service
 
 
 def list_opts():
     """(group, options) of every subpackage, each of which lists its own."""
-    return pipeline.list_opts() + service.list_opts()
+    return (pipeline.list_opts() + polling.list_opts() + pollsters.list_opts() +
+            service.list_opts())

@@ -20,11 +20,15 @@ def register_opts(conf):
     conf.register_opts(PUBLISHER_OPTS, group='publisher')
 
 
-def prepare_service(argv=None, conf=None, default_config_files=None):
-    """A ConfigOpts with every telewatch option registered, parsed from ``argv``."""
+def prepare_service(argv=None, conf=None, default_config_files=None, cli_opts=()):
+    """A ConfigOpts with every telewatch option (and ``cli_opts``) registered, parsed from
+    ``argv``."""
     from telewatch import opts
     conf = conf if conf is not None else cfg.ConfigOpts()
+    conf.register_cli_opts(cli_opts)
     log.register_options(conf)
+    # Standard output carries data (replay output, --test samples): logs go to stderr.
+    conf.set_default('use_stderr', True)
     for group, options in opts.list_opts():
         conf.register_opts(options, group=group)
     conf(argv if argv is not None else [], project='telewatch',

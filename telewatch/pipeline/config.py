@@ -6,9 +6,6 @@ a transformer or publisher that is unknown, badly configured or cannot be loaded
 error too, so a daemon never starts with a sink that silently does nothing.
 """
 
-import os
-import sys
-
 import voluptuous as vol
 
 from telewatch import config_file
@@ -67,17 +64,8 @@ class PipelineDefinition:
 
 
 def find_pipeline_file(conf):
-    """The file ``[pipeline] pipeline_cfg_file`` names: as given (absolute, or relative to
-    the working directory), else in the configuration directories, else the copy installed
-    with telewatch. Raises ConfigErrors when there is none."""
-    name = conf.pipeline.pipeline_cfg_file
-    installed = os.path.join(sys.prefix, 'share', 'telewatch', 'etc', os.path.basename(name))
-    for candidate in (name, None if os.path.isabs(name) else conf.find_file(name),
-                      installed):
-        if candidate and os.path.isfile(candidate):
-            return candidate
-    raise config_file.ConfigErrors([config_file.ConfigError(
-        name, (), 'not found (nor in the configuration directories, nor %s)' % installed)])
+    """The file ``[pipeline] pipeline_cfg_file`` names (see config_file.find_file)."""
+    return config_file.find_file(conf, conf.pipeline.pipeline_cfg_file)
 
 
 def load_pipeline(filename, conf):
