@@ -1,0 +1,8 @@
+"""Fixtures shared by the functional tests.
+
+The fixtures are imported rather than listed in ``pytest_plugins``: pytest refuses
+``pytest_plugins`` in a conftest below the rootdir as soon as it is collected from a parent
+directory (``pytest tests``).
+"""
+
+from tests.functional.libvirt_guest import real_guest  # noqa: F401
