@@ -112,3 +112,18 @@ def test_daemon_reload_and_stop(daemon):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     assert 'Traceback' not in log.read_text()
+
+
+def test_test_mode_fails_clearly_when_a_source_cannot_be_polled(tmp_path):
+    polling_file = tmp_path / 'polling.yaml'
+    polling_file.write_text('sources:\n  - {name: instances, interval: 60, meters: [cpu]}\n'
+                            '  - {name: node, interval: 60, meters: [hardware.memory.used]}\n')
+    result = polling('--test', '--namespace', 'compute', '--namespace', 'host',
+                     '--polling-file', str(polling_file),
+                     '--libvirt-uri', 'test:///%s/absent-node.xml' % tmp_path)
+    assert result.returncode == 1
+    # The node source was still polled; the instances source names what failed.
+    assert [json.loads(line)['name'] for line in result.stdout.splitlines()] == [
+        'hardware.memory.used']
+    assert ('source instances could not be polled:\n  cpu: discovery: XML error: failed to '
+            'parse xml document') in result.stderr, result.stderr
