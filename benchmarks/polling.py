@@ -150,6 +150,10 @@ def benchmark(domains):
         calls_before = collections.Counter(inspector.calls)
         produced, wall, cpu = run_cycle(conf, pollsters, discovery)
         calls = inspector.calls - calls_before
+        # The steady state: every domain already described, as in all later cycles.
+        calls_before = collections.Counter(inspector.calls)
+        _, steady_wall, steady_cpu = run_cycle(conf, pollsters, discovery)
+        steady_calls = inspector.calls - calls_before
     return {
         'domains': domains, 'pollsters': len(pollsters), 'libvirt_mode': inspector.mode,
         'cycle': {'wall_seconds': round(wall, 4), 'cpu_seconds': round(cpu, 4),
@@ -163,6 +167,9 @@ def benchmark(domains):
                    'rss_before_cycle_mb': round(rss_before_cycle, 1),
                    'rss_after_cycle_mb': round(_rss_mb(), 1)},
         'libvirt_calls': calls_report(calls, domains),
+        'steady_cycle': {'wall_seconds': round(steady_wall, 4),
+                         'cpu_seconds': round(steady_cpu, 4),
+                         'libvirt_calls': calls_report(steady_calls, domains)},
     }
 
 

@@ -22,6 +22,10 @@ OPTS = [
                help='URI of the libvirt connection (opened read-only) that the compute '
                     'pollsters read, e.g. qemu:///system; test:///<absolute path of a node '
                     'XML file> for the test driver.'),
+    cfg.IntOpt('domain_description_expiry', default=600, min=0,
+               help='Seconds a domain\'s XML description (devices, nova metadata) is reused '
+                    'before it is read again. A restarted domain is always read again (it '
+                    'has a new libvirt id); 0 reads every description every cycle.'),
 ]
 CACHE_KEY = 'libvirt.stats'
 
@@ -116,7 +120,9 @@ class LibvirtInspector:
     """Owns the libvirt connection of one configuration and reads cycles from it.
 
     A cycle (``cycle(context)``, kept in ``context.cache[CACHE_KEY]``) makes one listing
-    call, ``getAllDomainStats`` of the active domains, and one ``XMLDesc`` per domain.
+    call, ``getAllDomainStats`` of the active domains, and an ``XMLDesc`` only for a domain
+    it has not described yet (a new or restarted domain, or a description older than
+    ``domain_description_expiry``); ``UUIDString`` and ``ID`` are read locally.
     Where the listing returns real statistics (QEMU: cpu.*, balloon.*, block.N.*, net.N.*)
     it is the whole cycle's statistics ("bulk" mode). Where it returns only ``state.*``
     (the test driver) each kind of statistics is read per domain and device, once, when the
@@ -138,6 +144,7 @@ class LibvirtInspector:
         self._stale = False
         self._mode = None
         self._lock = threading.RLock()
+        self._descriptions = {}
         lv = self.libvirt
         self._bulk_stats = (lv.VIR_DOMAIN_STATS_STATE | lv.VIR_DOMAIN_STATS_CPU_TOTAL
                             | lv.VIR_DOMAIN_STATS_BALLOON | lv.VIR_DOMAIN_STATS_VCPU
@@ -189,9 +196,9 @@ class LibvirtInspector:
         monotonic = time.monotonic()
         loaded = set(KINDS) if self._mode == BULK else {STATE}
         shared_times = dict.fromkeys(KINDS, monotonic)
-        domains = []
+        domains, described = [], {}
         for handle, record in listing:
-            domain = self._describe(handle)
+            domain = self._describe(handle, described)
             if domain is None:
                 continue
             # In bulk mode every statistic comes from the listing call: one shared dict.
@@ -202,6 +209,7 @@ class LibvirtInspector:
                 continue
             if domain.state != VIR_DOMAIN_SHUTOFF:
                 domains.append(domain)
+        self._descriptions = described  # forget the domains that are gone
         return Cycle(self, domains, timestamp, monotonic, loaded)
 
     def read_kind(self, kind, domains):
@@ -274,10 +282,18 @@ class LibvirtInspector:
         handles = self._call(conn, 'listAllDomains', lv.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
         return [(handle, None) for handle in handles]
 
-    def _describe(self, handle):
+    def _describe(self, handle, described):
+        """A Domain for ``handle`` from its (cached) XML description, or None if gone."""
         domain = libvirt_domain.Domain(handle)
-        text = self._domain_call(None, domain, 'XMLDesc', 0)
-        return None if text is None else libvirt_domain.parse_domain(text, domain)
+        key = (handle.UUIDString(), handle.ID())
+        text, read_at = self._descriptions.get(key, (None, None))
+        now = time.monotonic()
+        if text is None or now - read_at > self.conf[GROUP].domain_description_expiry:
+            text, read_at = self._domain_call(None, domain, 'XMLDesc', 0), now
+            if text is None:
+                return None
+        described[key] = (text, read_at)
+        return libvirt_domain.parse_domain(text, domain)
 
     # -- per-domain statistics ----------------------------------------------------------------
 

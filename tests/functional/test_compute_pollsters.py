@@ -1,8 +1,12 @@
 """The compute pollsters against libvirt's real test driver (test:///<node file>): every
 meter of every running domain, the shut-off one left out, and libvirt calls per cycle."""
 
+import json
 import pathlib
+import subprocess
+import sys
 
+import libvirt  # noqa: F401  (required: a missing libvirt-python must fail, not skip)
 import pytest
 import stevedore
 from oslo_config import cfg
@@ -10,8 +14,6 @@ from oslo_config import cfg
 from telewatch.pollsters import base
 from telewatch.pollsters import compute
 from telewatch.pollsters import libvirt_inspector
-
-libvirt = pytest.importorskip('libvirt')
 
 NODE = pathlib.Path(__file__).resolve().parent / 'data' / 'libvirt-node.xml'
 RUNNING = {  # uuid: (libvirt name, display name, vcpus, MB, project, user, flavor)
@@ -96,6 +98,21 @@ def test_every_meter_of_every_running_domain(conf):
         assert (produced.type, produced.unit) == _unit(meter), meter
         assert produced.volume >= 0 and produced.monotonic_time is not None
     assert not [key for key in samples if SHUT_OFF in key[1]]
+
+
+def test_test_mode_of_the_agent_prints_exactly_these_samples():
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [str(pathlib.Path(sys.executable).parent / 'telewatch-polling'), '--test',
+         '--namespace', 'compute', '--libvirt-uri', 'test://%s' % NODE,
+         '--polling-file', str(repo / 'etc' / 'polling.yaml')],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {(s['name'], s['resource_id']) for s in printed} == _expected_keys()
+    assert len(printed) == len(_expected_keys())
+    for produced in printed:
+        assert (produced['type'], produced['unit']) == _unit(produced['name'])
 
 
 def test_values_and_owners(conf):

@@ -4,6 +4,8 @@ The fakes here (FakeDomain, FakeConnection, the ``fake_libvirt`` fixture) serve 
 """
 
 import collections
+import itertools
+import re
 import sys
 import types
 
@@ -135,11 +137,16 @@ def interface_stats(dev):
     return tuple(base_value + offset for offset in range(1, 9))
 
 
+_DOMAIN_IDS = itertools.count(1)
+
+
 class FakeDomain:
     """A domain whose every call is counted in ``calls``; ``errors[method]`` is raised."""
 
     def __init__(self, xml, state=1, cpu_time=123456789, balloon=None):
         self.xml, self.state_value, self.cpu_time = xml, state, cpu_time
+        self.uuid = re.search('<uuid>(.*)</uuid>', xml).group(1)
+        self.domain_id = next(_DOMAIN_IDS)
         self.balloon = dict(BALLOON) if balloon is None else balloon
         self.errors = {}
         self.calls = collections.Counter()
@@ -152,6 +159,12 @@ class FakeDomain:
     def XMLDesc(self, flags=0):
         self._enter('XMLDesc')
         return self.xml
+
+    def UUIDString(self):
+        return self.uuid
+
+    def ID(self):
+        return self.domain_id
 
     def info(self):
         self._enter('info')
@@ -373,8 +386,9 @@ def test_bulk_path_makes_one_statistics_call(fake_libvirt):
         for kind in libvirt_inspector.KINDS:
             cycle.load(kind)
         assert inspector.mode == libvirt_inspector.BULK
+        # Descriptions are read once: later cycles make one call plus a liveness check.
         assert inspector.calls == collections.Counter(
-            openReadOnly=1, getAllDomainStats=cycle_number, XMLDesc=2 * cycle_number,
+            openReadOnly=1, getAllDomainStats=cycle_number, XMLDesc=2,
             isAlive=cycle_number - 1)
     nova = cycle.by_id[UUID_1]
     assert nova.stats['cpu.time'] == 5 * 10 ** 9
@@ -518,3 +532,52 @@ def test_options():
     conf([])
     assert conf.compute.libvirt_uri == 'qemu:///system'
     assert libvirt_inspector.list_opts() == [('compute', libvirt_inspector.OPTS)]
+
+
+def _described_in_cycles(inspector, connection, changes):
+    """XMLDesc calls per domain over one cycle per entry of ``changes`` (run before it)."""
+    seen = []
+    for change in changes:
+        change()
+        before = domain_calls(connection)['XMLDesc']
+        inspector.cycle(base.PollContext(inspector.conf))
+        seen.append(domain_calls(connection)['XMLDesc'] - before)
+    return seen
+
+
+def test_descriptions_are_read_again_only_for_new_or_restarted_domains(fake_libvirt):
+    connection = standard_connection(bulk=True)
+    fake_libvirt.connections.append(connection)
+    inspector = libvirt_inspector.LibvirtInspector(make_conf())
+    nova = connection.domains[0]
+
+    def restart():
+        nova.domain_id += 100
+    assert _described_in_cycles(inspector, connection, [
+        lambda: None, lambda: None, restart, lambda: None]) == [2, 0, 1, 0]
+
+
+def test_descriptions_expire(fake_libvirt, monkeypatch):
+    connection = standard_connection(bulk=True)
+    fake_libvirt.connections.append(connection)
+    conf = make_conf()
+    conf.set_override('domain_description_expiry', 60, group='compute')
+    inspector = libvirt_inspector.LibvirtInspector(conf)
+    now = [1000.0]
+    monkeypatch.setattr(libvirt_inspector.time, 'monotonic', lambda: now[0])
+
+    def later(seconds):
+        return lambda: now.__setitem__(0, now[0] + seconds)
+    assert _described_in_cycles(inspector, connection, [
+        lambda: None, later(30), later(31)]) == [2, 0, 2]
+
+
+def test_a_domain_that_left_is_forgotten(fake_libvirt):
+    connection = standard_connection(bulk=True)
+    fake_libvirt.connections.append(connection)
+    inspector = libvirt_inspector.LibvirtInspector(make_conf())
+    nova = connection.domains[0]
+    _described_in_cycles(inspector, connection, [lambda: None])
+    connection.domains.remove(nova)
+    _described_in_cycles(inspector, connection, [lambda: None])
+    assert len(inspector._descriptions) == 1
