@@ -9,6 +9,8 @@ import sys
 
 import yaml
 
+from telewatch import meter_filter
+
 
 def find_file(conf, name):
     """A configuration file named by an option: as given (absolute, or relative to the
@@ -80,6 +82,16 @@ class ConfigDocument:
 
     def error(self, path, message):
         self.errors.append(ConfigError(self.filename, path, message, self.line_of(path)))
+
+    def meter_filter(self, path, patterns):
+        """The MeterFilter of a meter list, or None (with its errors collected) if it is
+        invalid or absent."""
+        if patterns is None:
+            return None
+        problems = meter_filter.check(patterns)
+        for problem in problems:
+            self.error(path, problem)
+        return None if problems else meter_filter.MeterFilter(patterns)
 
     def raise_if_errors(self):
         """Raise ConfigErrors with every error collected, in the order of the file."""

@@ -9,7 +9,6 @@ error too, so a daemon never starts with a sink that silently does nothing.
 import voluptuous as vol
 
 from telewatch import config_file
-from telewatch import meter_filter
 from telewatch import plugins
 from telewatch.publishers import base as publisher_base
 
@@ -146,19 +145,11 @@ class _Checker:
             if not self._mapping(path, entry, required=('name', 'meters', 'sinks')):
                 continue
             name = self._name(path, entry, seen, 'source')
-            meters = self._meters(path + ('meters',), entry.get('meters'))
+            meters = self.doc.meter_filter(path + ('meters',), entry.get('meters'))
             sink_names = self._source_sinks(path + ('sinks',), entry.get('sinks'), sinks)
             if name and meters and sink_names:
                 sources.append(SourceDefinition(name, meters, sink_names))
         return sources
-
-    def _meters(self, path, patterns):
-        if patterns is None:
-            return None
-        problems = meter_filter.check(patterns)
-        for problem in problems:
-            self.doc.error(path, problem)
-        return None if problems else meter_filter.MeterFilter(patterns)
 
     def _source_sinks(self, path, names, sinks):
         if names is None:

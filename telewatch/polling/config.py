@@ -8,7 +8,6 @@ explicitly that no installed pollster provides is an error too.
 import re
 
 from telewatch import config_file
-from telewatch import meter_filter
 
 _DISCOVERY_URL = re.compile(r'^(?P<name>[\w.\-]+)(?:(?::/*)(?P<param>.*))?$')
 SOURCE_KEYS = ('name', 'interval', 'meters', 'resources', 'discovery')
@@ -114,14 +113,9 @@ class _Checker:
         return interval
 
     def _meters(self, path, patterns):
-        if patterns is None:
+        meters = self.doc.meter_filter(path, patterns)
+        if meters is None:
             return None
-        problems = meter_filter.check(patterns)
-        for problem in problems:
-            self.doc.error(path, problem)
-        if problems:
-            return None
-        meters = meter_filter.MeterFilter(patterns)
         for name in meters.explicit_names:
             if name not in self.provided:
                 self.doc.error(path + (patterns.index(name),),
