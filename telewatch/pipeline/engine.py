@@ -5,11 +5,10 @@ chains, flushes them after each batch and on a timer, and hands the results to p
 import collections
 import logging
 import threading
-import time
 
 from oslo_config import cfg
 
-from telewatch.publishers import base as publisher_base
+from telewatch.pipeline import delivery
 
 LOG = logging.getLogger(__name__)
 
@@ -39,50 +38,6 @@ def register_opts(conf):
     conf.register_opts(OPTS, group='pipeline')
 
 
-class PublisherRunner:
-    """Calls one publisher; retries retryable failures, drops and counts the rest."""
-
-    def __init__(self, publisher, retries=3, backoff=0.5, sleep=time.sleep):
-        self.publisher = publisher
-        self.counters = collections.Counter()
-        self._retries = retries
-        self._backoff = backoff
-        self._sleep = sleep
-
-    def publish(self, samples):
-        delay = self._backoff
-        for attempt in range(self._retries + 1):
-            try:
-                self.publisher.publish(samples)
-            except publisher_base.RetryablePublishError as exc:
-                if attempt < self._retries:
-                    # The whole batch again: at-least-once, a few duplicates are allowed.
-                    self.counters['retried'] += len(samples)
-                    LOG.warning('%r failed (%s); retry %d of %d in %.1f s', self.publisher,
-                                exc, attempt + 1, self._retries, delay)
-                    self._sleep(delay)
-                    delay *= 2
-                    continue
-                error = exc
-            except Exception as exc:  # a plugin's bug must not stop the pipeline
-                error = exc
-            else:
-                self.counters['published'] += len(samples)
-                return
-            self._count_failure(error, samples)
-            return
-
-    def _count_failure(self, error, samples):
-        # A PublishError may say that only some of the samples failed.
-        failed = getattr(error, 'samples', None)
-        failed = len(samples) if failed is None else min(failed, len(samples))
-        if failed < len(samples):
-            self.counters['published'] += len(samples) - failed
-        self.counters['dropped'] += failed
-        LOG.error('%r dropped %d of %d samples: %s: %s', self.publisher, failed,
-                  len(samples), type(error).__name__, error)
-
-
 class Pipeline:
     """One (source, sink) pair with its own transformer instances."""
 
@@ -95,11 +50,13 @@ class Pipeline:
         self.errors = collections.Counter()
 
     def run(self, samples):
+        """Transform and publish; False when a publisher handed samples back."""
         samples = self._chain(0, samples)
-        if samples:
-            self._publish(samples)
+        return self._publish(samples) if samples else True
 
     def flush(self):
+        """Flush every transformer down the rest of the chain; False as ``run``."""
+        accepted = True
         for index, transformer in enumerate(self.transformers):
             try:
                 released = transformer.flush()
@@ -110,7 +67,8 @@ class Pipeline:
             if released:
                 released = self._chain(index + 1, released)
                 if released:
-                    self._publish(released)
+                    accepted = self._publish(released) and accepted
+        return accepted
 
     def _chain(self, start, samples):
         for transformer in self.transformers[start:]:
@@ -140,8 +98,10 @@ class Pipeline:
         return kept
 
     def _publish(self, samples):
+        accepted = True
         for publisher in self.publishers:
-            publisher.publish(samples)
+            accepted = publisher.publish(samples) and accepted
+        return accepted
 
 
 class PipelineManager:
@@ -163,7 +123,7 @@ class PipelineManager:
 
         def runner(publisher):
             if id(publisher) not in runners:
-                runners[id(publisher)] = PublisherRunner(
+                runners[id(publisher)] = delivery.PublisherRunner(
                     publisher, conf.pipeline.publish_retries, conf.pipeline.publish_retry_backoff)
             return runners[id(publisher)]
 
@@ -188,7 +148,12 @@ class PipelineManager:
         return appends
 
     def process(self, samples, flush=True):
-        """Run a batch through every pipeline that accepts each sample, then flush."""
+        """Run a batch through every pipeline that accepts each sample, then flush.
+
+        Returns False when some publisher handed samples back (its policy could not absorb
+        a retryable failure): the caller must not acknowledge the batch's input.
+        """
+        accepted = True
         with self._lock:
             routes = self._route_cache
             for sample in samples:
@@ -204,14 +169,20 @@ class PipelineManager:
                     # The route cache holds inbox.append: empty the list, never replace it.
                     batch = inbox[:]
                     inbox.clear()
-                    pipeline.run(batch)
+                    accepted = pipeline.run(batch) and accepted
                 if flush:
-                    pipeline.flush()
+                    accepted = pipeline.flush() and accepted
+        return accepted
 
     def flush(self):
+        """Flush every pipeline and retry the publishers' queues; False as ``process``."""
+        accepted = True
         with self._lock:
             for pipeline in self.pipelines:
-                pipeline.flush()
+                accepted = pipeline.flush() and accepted
+            for runner in self.runners:
+                runner.drain()
+        return accepted
 
     def start(self):
         """Start the publishers (consumers first) and the flush timer."""
@@ -248,5 +219,5 @@ class PipelineManager:
             'received': self.received,
             'pipelines': {p.name: {'transformers': [dict(t.counters) for t in p.transformers],
                                    'errors': dict(p.errors)} for p in self.pipelines},
-            'publishers': {repr(r.publisher): dict(r.counters) for r in self.runners},
+            'publishers': {repr(r.publisher): r.status() for r in self.runners},
         }

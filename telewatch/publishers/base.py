@@ -74,13 +74,23 @@ def Boolean(value):
     return vol.Boolean()(value)
 
 
+# Options of every publisher URL, read by the framework (telewatch.pipeline.delivery).
+DELIVERY_OPTIONS = {
+    vol.Optional('policy', default='retry'): vol.In(
+        ['retry', 'queue', 'drop'], msg='expected one of retry, queue, drop'),
+    vol.Optional('max_queue_length', default=10000): vol.All(vol.Coerce(int),
+                                                             vol.Range(min=1)),
+}
+
+
 class Publisher:
     """Base class of every publisher (entry-point group ``telewatch.publisher``).
 
     Subclasses set ``OPTIONS`` (a dict for voluptuous: the query options, with defaults and
-    coercion from strings) and ``EXAMPLE_URL`` (a URL that works, for docs and tests), and
-    read ``self.url`` and ``self.options`` in ``__init__`` (raise ValueError for anything
-    else that is wrong in the URL).
+    coercion from strings; ``policy`` and ``max_queue_length`` belong to the framework) and
+    ``EXAMPLE_URL`` (a URL that works, for docs and tests), and read ``self.url`` and
+    ``self.options`` in ``__init__`` (raise ValueError for anything else that is wrong in
+    the URL).
     """
 
     OPTIONS = {}
@@ -89,8 +99,11 @@ class Publisher:
     def __init__(self, url, conf):
         self.url = url
         self.conf = conf
+        options = dict(url.options)
+        delivery = {key: options.pop(key) for key in DELIVERY_OPTIONS if key in options}
         try:
-            self.options = vol.Schema(self.OPTIONS)(dict(url.options))
+            self.delivery = vol.Schema(DELIVERY_OPTIONS)(delivery)
+            self.options = vol.Schema(self.OPTIONS)(options)
         except vol.MultipleInvalid as exc:
             raise ValueError('; '.join(_option_error(error) for error in exc.errors)) from None
 

@@ -2,7 +2,6 @@
 
 import threading
 
-import pytest
 
 from telewatch import config_file
 from telewatch import sample as sample_mod
@@ -106,16 +105,14 @@ def test_retryable_failures_are_retried_then_published(conf):
     assert dict(runner.counters) == {'retried': 4, 'published': 2}
 
 
-def test_permanent_failures_and_exhausted_retries_are_dropped_and_counted(conf):
-    failing = RecordingPublisher([publisher_base.PermanentPublishError('bad')] +
-                                 [publisher_base.RetryablePublishError('down')] * 4)
+def test_exhausted_retries_make_process_say_not_accepted(conf):
+    failing = RecordingPublisher([publisher_base.RetryablePublishError('down')] * 4)
     conf.set_override('publish_retry_backoff', 0, group='pipeline')
     conf.set_override('publish_retries', 3, group='pipeline')
     pipelines, _ = manager(conf, TWO_SOURCES, {'raw': failing})
-    pipelines.process([make()])
-    pipelines.process([make('memory', type='gauge')])
-    assert failing.received == []
-    assert dict(pipelines.runners[0].counters) == {'dropped': 2, 'retried': 3}
+    assert pipelines.process([make()]) is False
+    assert pipelines.runners[0].counters == {'retried': 3, 'handed_back': 1}
+    assert pipelines.process([make('memory', type='gauge')]) is True
 
 
 def test_flush_releases_down_the_rest_of_the_chain(conf):
@@ -173,18 +170,3 @@ def test_route_cache_is_per_meter_name(conf):
     pipelines.process([make(), make(), make('memory', type='gauge')])
     assert sorted(pipelines._route_cache) == ['cpu', 'memory']
     assert len(pipelines._route_cache['cpu']) == 2
-
-
-@pytest.mark.parametrize('exc', [RuntimeError('bug'), publisher_base.PermanentPublishError('x')])
-def test_publisher_runner_never_raises(exc):
-    publisher = RecordingPublisher([exc])
-    runner = engine.PublisherRunner(publisher, retries=0, backoff=0)
-    runner.publish([make()])
-    assert runner.counters == {'dropped': 1}
-
-
-def test_partial_failure_counts_only_the_failed_samples():
-    publisher = RecordingPublisher([publisher_base.PermanentPublishError('2 bad', samples=2)])
-    runner = engine.PublisherRunner(publisher, retries=0, backoff=0)
-    runner.publish([make(), make(), make(), make(), make()])
-    assert runner.counters == {'published': 3, 'dropped': 2}

@@ -6,6 +6,7 @@ from oslo_config import cfg
 
 from telewatch import service
 from telewatch.publishers import base
+from tests.unit.publishers import common
 
 
 def _conf():
@@ -112,3 +113,21 @@ def test_display_form_hides_the_password():
     url = base.PublisherURL('https://user:secret@example.org:8443/in?timeout=3')
     assert url.for_display == 'https://user:***@example.org:8443/in'
     assert base.PublisherURL('log').for_display == 'log://'
+
+
+@pytest.mark.parametrize('query, delivery', [
+    ('', {'policy': 'retry', 'max_queue_length': 10000}),
+    ('?policy=queue&max_queue_length=50', {'policy': 'queue', 'max_queue_length': 50}),
+])
+def test_delivery_options_are_the_frameworks(query, delivery):
+    from telewatch.publishers import log
+    publisher = log.LogPublisher(base.PublisherURL('log://' + query), common.make_conf())
+    assert publisher.delivery == delivery
+    assert 'policy' not in publisher.options
+
+
+def test_bad_delivery_option():
+    from telewatch.publishers import log
+    with pytest.raises(ValueError) as raised:
+        log.LogPublisher(base.PublisherURL('log://?policy=later'), common.make_conf())
+    assert str(raised.value) == "option 'policy': expected one of retry, queue, drop"

@@ -1,0 +1,128 @@
+"""Delivery to one publisher under its failure policy, with counters.
+
+``publish(samples)`` answers whether the samples were taken care of (published, queued, or
+dropped as the policy allows). False means the caller must not acknowledge its input: a
+retryable failure that the policy cannot absorb is handed back, so the input is redelivered
+rather than lost.
+
+Policies (the publisher URL's ``policy`` option):
+- ``retry`` (default): try again with a doubling backoff (``[pipeline] publish_retries``
+  times), then hand the failure back.
+- ``queue``: keep the samples in memory, at most ``max_queue_length`` samples, and send them
+  first at the next publish or flush; a full queue hands the failure back.
+- ``drop``: drop and count.
+A permanent failure (PermanentPublishError, or a plugin's bug) is dropped and counted
+under every policy: retrying cannot help.
+"""
+
+import collections
+import logging
+import threading
+import time
+
+from telewatch.publishers import base as publisher_base
+
+LOG = logging.getLogger(__name__)
+DEFAULT_DELIVERY = {'policy': 'retry', 'max_queue_length': 10000}
+
+
+class PublisherRunner:
+    """Calls one publisher (shared by the sinks that name its URL) under its policy (its
+    ``delivery`` options; any object with ``publish`` gets the default policy)."""
+
+    def __init__(self, publisher, retries=3, backoff=0.5, sleep=time.sleep):
+        self.publisher = publisher
+        delivery = getattr(publisher, 'delivery', DEFAULT_DELIVERY)
+        self.policy = delivery['policy']
+        self.max_queue_length = delivery['max_queue_length']
+        self.counters = collections.Counter()
+        self._retries = retries if self.policy == 'retry' else 0
+        self._backoff = backoff
+        self._sleep = sleep
+        self._queue = []
+        self._lock = threading.Lock()
+
+    @property
+    def queued(self):
+        """How many samples wait in the queue now."""
+        return len(self._queue)
+
+    def publish(self, samples):
+        with self._lock:
+            if self._queue and not self._drain():
+                return self._absorb(samples, 'the queue is not drained yet')
+            error = self._attempts(samples)
+            if error is None:
+                return True
+            if not getattr(error, 'retryable', False):
+                self._count_dropped(error, samples)
+                return True
+            return self._absorb(samples, error)
+
+    def drain(self):
+        """Send what the queue holds (called on flush); True when it is empty."""
+        with self._lock:
+            return self._drain()
+
+    def _drain(self):
+        if not self._queue:
+            return True
+        held, self._queue = self._queue, []
+        error = self._attempts(held)
+        if error is not None and getattr(error, 'retryable', False):
+            self._queue = held
+            return False
+        if error is not None:
+            self._count_dropped(error, held)
+        return True
+
+    def _attempts(self, samples):
+        """None once published; else the last error."""
+        delay = self._backoff
+        for attempt in range(self._retries + 1):
+            try:
+                self.publisher.publish(samples)
+            except publisher_base.RetryablePublishError as exc:
+                if attempt == self._retries:
+                    return exc
+                # The whole batch again: at-least-once, a few duplicates are allowed.
+                self.counters['retried'] += len(samples)
+                LOG.warning('%r failed (%s); retry %d of %d in %.1f s', self.publisher, exc,
+                            attempt + 1, self._retries, delay)
+                self._sleep(delay)
+                delay *= 2
+            except Exception as exc:  # a plugin's bug must not stop the pipeline
+                return exc
+            else:
+                self.counters['published'] += len(samples)
+                return None
+
+    def _absorb(self, samples, error):
+        """A retryable failure under the policy: queue, drop, or hand it back."""
+        if self.policy == 'drop':
+            self._count_dropped(error, samples)
+            return True
+        if self.policy == 'queue' and self.queued + len(samples) <= self.max_queue_length:
+            self._queue.extend(samples)
+            self.counters['queued'] += len(samples)
+            return True
+        self.counters['handed_back'] += len(samples)
+        LOG.warning('%r cannot take %d samples now (%s); their input is not acknowledged',
+                    self.publisher, len(samples), error)
+        return False
+
+    def _count_dropped(self, error, samples):
+        # A PublishError may say that only some of the samples failed.
+        failed = getattr(error, 'samples', None)
+        failed = len(samples) if failed is None else min(failed, len(samples))
+        if failed < len(samples):
+            self.counters['published'] += len(samples) - failed
+        self.counters['dropped'] += failed
+        LOG.error('%r dropped %d of %d samples: %s: %s', self.publisher, failed,
+                  len(samples), type(error).__name__, error)
+
+    def status(self):
+        status = dict(self.counters)
+        status['queue_length'] = self.queued
+        status['policy'] = self.policy
+        return status
