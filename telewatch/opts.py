@@ -1,5 +1,6 @@
 """Every option of telewatch, for oslo-config-generator and for ``prepare_service``."""
 
+from telewatch import bus
 from telewatch import pipeline
 from telewatch import polling
 from telewatch import pollsters
@@ -9,4 +10,4 @@ from telewatch import service
 def list_opts():
     """(group, options) of every subpackage, each of which lists its own."""
     return (pipeline.list_opts() + polling.list_opts() + pollsters.list_opts() +
-            service.list_opts())
+            service.list_opts() + [('bus', bus.OPTS)])

@@ -3,6 +3,8 @@
 from oslo_config import cfg
 from oslo_log import log
 
+from telewatch import bus
+
 PUBLISHER_OPTS = [
     cfg.StrOpt('telemetry_secret', secret=True, default='',
                deprecated_opts=[cfg.DeprecatedOpt('metering_secret', group='publisher')],
@@ -31,6 +33,7 @@ def prepare_service(argv=None, conf=None, default_config_files=None, cli_opts=()
     conf.set_default('use_stderr', True)
     for group, options in opts.list_opts():
         conf.register_opts(options, group=group)
+    bus.register_transport_opts(conf)
     conf(argv if argv is not None else [], project='telewatch',
          default_config_files=default_config_files)
     log.setup(conf, 'telewatch')

@@ -23,9 +23,10 @@ OPTS = [
                     'telewatch.'),
     cfg.IntOpt('batch_size', default=50, min=0,
                help='Samples per message sent (0: one sample per message).'),
-    cfg.StrOpt('output', default='-',
-               help='Where the signed batches go, one JSON message per line: a file path, '
-                    'or - for standard output.'),
+    cfg.StrOpt('output', default='',
+               help='Empty (the default): send the signed batches on the bus ([DEFAULT] '
+                    'transport_url) to the notification agents. A file path, or - for '
+                    'standard output: write them there instead, one JSON message per line.'),
 ]
 
 
@@ -69,8 +70,7 @@ class PollingAgent:
 
     def _cycle(self, tasks):
         started = time.monotonic()
-        batcher = sender_mod.Batcher(self._sender, self.conf.polling.batch_size,
-                                     self.conf.publisher.telemetry_secret)
+        batcher = sender_mod.Batcher(self._sender, self.conf.polling.batch_size)
         report = self.manager.poll(tasks, batcher.add)
         batcher.flush()
         LOG.info('polled %d samples from %d sources in %.2f s', batcher.sent,
@@ -78,7 +78,7 @@ class PollingAgent:
 
     def start(self):
         if self._sender is None:
-            self._sender = sender_mod.StreamSender(self.conf.polling.output)
+            self._sender = sender_mod.make_sender(self.conf)
         self._scheduler = manager_mod.Scheduler(self.manager, self._cycle)
         self._scheduler.start()
 

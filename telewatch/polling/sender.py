@@ -1,21 +1,28 @@
 """Where the polling agent's samples go: signed batches handed to a sender.
 
-``Sender.send(message)`` takes one envelope of telewatch.messages; the stream sender here
-writes one envelope per line to a file or to standard output (the bus sender comes with the
-notification agent).
+``Sender.send(samples)`` takes one batch. The stream sender writes each batch as one
+envelope (telewatch.messages) per line to a file or to standard output; the bus sender sends
+it over oslo.messaging to the notification agents.
 """
 
 import json
+import socket
 import sys
 import threading
 
+import oslo_messaging
+
+from telewatch import bus
 from telewatch import messages
 
 
 class Sender:
-    """Delivers envelopes; raises on failure (the caller logs and counts)."""
+    """Delivers batches of samples, signed with ``secret``; raises on failure."""
 
-    def send(self, message):
+    def __init__(self, secret):
+        self._secret = secret
+
+    def send(self, samples):
         raise NotImplementedError
 
     def close(self):
@@ -25,13 +32,15 @@ class Sender:
 class StreamSender(Sender):
     """One JSON envelope per line, appended to ``path`` ('-' is standard output)."""
 
-    def __init__(self, path):
+    def __init__(self, secret, path):
+        super().__init__(secret)
         self._path = path
         self._stream = None
         self._lock = threading.Lock()
 
-    def send(self, message):
-        line = json.dumps(message, separators=(',', ':')) + '\n'
+    def send(self, samples):
+        line = json.dumps(messages.encode_batch(samples, self._secret),
+                          separators=(',', ':')) + '\n'
         with self._lock:
             if self._stream is None:
                 self._stream = sys.stdout if self._path == '-' else open(
@@ -46,13 +55,43 @@ class StreamSender(Sender):
             stream.close()
 
 
-class Batcher:
-    """Cuts samples into signed batches of ``batch_size`` (0: one sample per message)."""
+class BusSender(Sender):
+    """Each batch as one oslo.messaging notification (priority ``sample``, event type
+    ``telewatch.samples``) per topic it touches. While the broker is unreachable the send
+    waits and retries, so the polling cycle holds its samples instead of losing them."""
 
-    def __init__(self, sender, batch_size, secret):
+    def __init__(self, secret, conf, transport=None):
+        super().__init__(secret)
+        self._conf = conf
+        self._transport = transport or bus.get_transport(conf)
+        publisher_id = 'telewatch.polling.%s' % socket.gethostname()
+        self._notifiers = {
+            topic: oslo_messaging.Notifier(self._transport, publisher_id,
+                                           driver='messagingv2', topics=[topic])
+            for topic in bus.topics(conf)}
+
+    def send(self, samples):
+        for topic, group in bus.by_topic(self._conf, samples).items():
+            self._notifiers[topic].sample({}, bus.SAMPLES_EVENT_TYPE,
+                                          messages.encode_batch(group, self._secret))
+
+    def close(self):
+        self._transport.cleanup()
+
+
+def make_sender(conf):
+    """The stream sender when ``[polling] output`` names a file (or -), else the bus."""
+    if conf.polling.output:
+        return StreamSender(conf.publisher.telemetry_secret, conf.polling.output)
+    return BusSender(conf.publisher.telemetry_secret, conf)
+
+
+class Batcher:
+    """Cuts samples into batches of ``batch_size`` (0: one sample per batch)."""
+
+    def __init__(self, sender, batch_size):
         self._sender = sender
         self._size = max(batch_size, 1)
-        self._secret = secret
         self._pending = []
         self.sent = 0
 
@@ -65,5 +104,5 @@ class Batcher:
     def flush(self):
         if self._pending:
             batch, self._pending = self._pending, []
-            self._sender.send(messages.encode_batch(batch, self._secret))
+            self._sender.send(batch)
             self.sent += len(batch)
