@@ -1,6 +1,7 @@
 """Every option of telewatch, for oslo-config-generator and for ``prepare_service``."""
 
 from telewatch import bus
+from telewatch import notification
 from telewatch import pipeline
 from telewatch import polling
 from telewatch import pollsters
@@ -10,4 +11,4 @@ from telewatch import service
 def list_opts():
     """(group, options) of every subpackage, each of which lists its own."""
     return (pipeline.list_opts() + polling.list_opts() + pollsters.list_opts() +
-            service.list_opts() + [('bus', bus.OPTS)])
+            service.list_opts() + notification.list_opts() + [('bus', bus.OPTS)])

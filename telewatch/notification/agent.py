@@ -1,0 +1,187 @@
+"""The notification agent: listens on the bus, runs pipeline.yaml, reloads pipeline.yaml and
+meters.yaml on SIGHUP (or when they change), and reports what it did."""
+
+import collections
+import json
+import logging
+import os
+import threading
+
+import oslo_messaging
+from oslo_config import cfg
+
+from telewatch import bus
+from telewatch import config_file
+from telewatch.notification import endpoints
+from telewatch.notification import meter_definitions
+from telewatch.pipeline import config as pipeline_config
+from telewatch.pipeline import engine
+
+LOG = logging.getLogger(__name__)
+
+OPTS = [
+    cfg.IntOpt('batch_size', default=100, min=1,
+               help='Messages handed to the pipeline at once (one batch, one flush).'),
+    cfg.FloatOpt('batch_timeout', default=1.0, min=0.01,
+                 help='Seconds to wait for a batch to fill before handing over what came.'),
+    cfg.IntOpt('workers', default=1, min=1,
+               help='Notification agent processes on this host (each consumes its share '
+                    'of the messages; use workload_partitioning with stateful '
+                    'transformers).'),
+    cfg.StrOpt('meters_cfg_file', default='meters.yaml',
+               help='Meter definitions for other services\' notifications (looked up like '
+                    'pipeline_cfg_file).'),
+    cfg.ListOpt('notification_control_exchanges',
+                default=['nova', 'glance', 'cinder', 'neutron', 'heat', 'keystone',
+                         'swift', 'trove', 'zaqar', 'magnum', 'octavia', 'manila'],
+                help='Exchanges of the other services whose notifications (topic '
+                     '"notifications") become samples through the meter definitions.'),
+    cfg.StrOpt('notifications_topic', default='notifications',
+               help='Topic the other services notify on.'),
+    cfg.IntOpt('pipeline_reload_interval', default=0, min=0,
+               help='Seconds between checks of pipeline.yaml and meters.yaml for changes '
+                    '(0: reload only on SIGHUP).'),
+    cfg.IntOpt('status_interval', default=60, min=1,
+               help='Seconds between two logs (and writes of status_file) of the counters.'),
+    cfg.StrOpt('status_file', default='',
+               help='Where to write the counters as JSON every status_interval (for the '
+                    'API\'s status); empty: only log them.'),
+]
+
+
+class Pipelines:
+    """pipeline.yaml and meters.yaml as loaded together; ConfigErrors if either is bad."""
+
+    def __init__(self, conf):
+        self.pipeline_file = pipeline_config.find_pipeline_file(conf)
+        self.meters_file = config_file.find_file(conf, conf.notification.meters_cfg_file)
+        self.manager = engine.PipelineManager(
+            pipeline_config.load_pipeline(self.pipeline_file, conf), conf)
+        self.meter_definitions = meter_definitions.load_definitions(self.meters_file)
+        self.stamp = self.files_stamp()
+
+    def files_stamp(self):
+        stamp = []
+        for path in (self.pipeline_file, self.meters_file):
+            try:
+                info = os.stat(path)
+                stamp.append((path, info.st_mtime_ns, info.st_size))
+            except OSError:
+                stamp.append((path, None, None))
+        return stamp
+
+
+class NotificationAgent:
+    def __init__(self, conf, transport=None):
+        self.conf = conf
+        self.secret = conf.publisher.telemetry_secret
+        self.rejected = collections.Counter()
+        self._current = Pipelines(conf)
+        self._transport = transport
+        self._lock = threading.Lock()
+        self._listener = None
+        self._stopping = threading.Event()
+        self._threads = []
+
+    # -- what the endpoints use -------------------------------------------------------------
+
+    @property
+    def meter_definitions(self):
+        return self._current.meter_definitions
+
+    def process(self, samples):
+        with self._lock:
+            return self._current.manager.process(samples)
+
+    def reject(self, reason, message, exc):
+        self.rejected[reason] += 1
+        LOG.warning('rejected a message (%s) from %s: %s', reason,
+                    endpoints._describe(message), exc)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def targets(self):
+        targets = [oslo_messaging.Target(topic=topic) for topic in bus.topics(self.conf)]
+        targets += [oslo_messaging.Target(topic=self.conf.notification.notifications_topic,
+                                          exchange=exchange)
+                    for exchange in self.conf.notification.notification_control_exchanges]
+        return targets
+
+    def start(self):
+        """Publishers first, then the listener: nothing is consumed before it can go on."""
+        self._current.manager.start()
+        if self._transport is None:
+            self._transport = bus.get_transport(self.conf)
+        self._listener = oslo_messaging.get_batch_notification_listener(
+            self._transport, self.targets(),
+            [endpoints.SamplesEndpoint(self), endpoints.NotificationsEndpoint(self)],
+            executor='threading', allow_requeue=True,
+            batch_size=self.conf.notification.batch_size,
+            batch_timeout=self.conf.notification.batch_timeout)
+        self._listener.start()
+        self._start_thread(self._report_periodically, 'status')
+        if self.conf.notification.pipeline_reload_interval:
+            self._start_thread(self._watch_files, 'reload')
+
+    def _start_thread(self, target, name):
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self):
+        """Stop consuming, finish and acknowledge the batch in hand, flush every pipeline."""
+        self._stopping.set()
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener.wait()
+        with self._lock:
+            self._current.manager.stop()
+        for thread in self._threads:
+            thread.join()
+        self.report()
+
+    def reload(self):
+        """Load the files again; a bad one is rejected and the running pipeline goes on. A
+        good one replaces it between two batches, after the old one is flushed."""
+        try:
+            new = Pipelines(self.conf)
+        except config_file.ConfigErrors as exc:
+            LOG.error('the new configuration is rejected, the running one goes on:\n%s', exc)
+            return False
+        new.manager.start()
+        with self._lock:
+            old, self._current = self._current, new
+            old.manager.stop()
+        LOG.info('reloaded %s and %s', new.pipeline_file, new.meters_file)
+        return True
+
+    def _watch_files(self):
+        interval = self.conf.notification.pipeline_reload_interval
+        while not self._stopping.wait(interval):
+            if self._current.files_stamp() != self._current.stamp:
+                self.reload()
+
+    # -- status ----------------------------------------------------------------------------------
+
+    def status(self):
+        status = self._current.manager.counters()
+        status['rejected'] = dict(self.rejected)
+        status['meter_definitions'] = dict(self._current.meter_definitions.counters)
+        return status
+
+    def report(self):
+        status = self.status()
+        LOG.info('status: %s', json.dumps(status, sort_keys=True))
+        path = self.conf.notification.status_file
+        if path:
+            temporary = '%s.%d.tmp' % (path, os.getpid())
+            with open(temporary, 'w') as stream:
+                json.dump(status, stream, sort_keys=True)
+            os.replace(temporary, path)
+
+    def _report_periodically(self):
+        while not self._stopping.wait(self.conf.notification.status_interval):
+            try:
+                self.report()
+            except OSError as exc:
+                LOG.error('cannot write the status: %s', exc)

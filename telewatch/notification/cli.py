@@ -1,0 +1,50 @@
+"""telewatch-agent-notification: the notification agent daemon (cotyledon), one or more
+workers consuming the bus and running pipeline.yaml."""
+
+import sys
+
+import cotyledon
+
+from telewatch import config_file
+from telewatch import service
+from telewatch.notification import agent as agent_mod
+from telewatch.pipeline import config as pipeline_config
+
+
+class NotificationService(cotyledon.Service):
+    name = 'telewatch-agent-notification'
+
+    def __init__(self, worker_id, conf):
+        super().__init__(worker_id)
+        self._agent = agent_mod.NotificationAgent(conf)
+
+    def run(self):
+        self._agent.start()
+
+    def reload(self):
+        self._agent.reload()
+
+    def terminate(self):
+        self._agent.stop()
+
+
+def main(argv=None, stderr=None):
+    stderr = stderr or sys.stderr
+    conf = service.prepare_service(sys.argv[1:] if argv is None else argv)
+    try:
+        # Check everything before any worker starts: errors stop start-up, here.
+        agent_mod.Pipelines(conf)
+    except config_file.ConfigErrors as exc:
+        stderr.write('%s\n' % exc)
+        return 1
+    except pipeline_config.plugins.PluginLoadError as exc:
+        stderr.write('telewatch-agent-notification: %s\n' % exc)
+        return 1
+    services = cotyledon.ServiceManager()
+    services.add(NotificationService, workers=conf.notification.workers, args=(conf,))
+    services.run()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
