@@ -5,6 +5,12 @@ from oslo_log import log
 
 from telewatch import bus
 
+OPTS = [
+    cfg.StrOpt('data_dir', default='/var/lib/telewatch',
+               help='Directory of the data telewatch keeps on this host. A relative path '
+                    'in a publisher URL (file://samples.jsonl) is resolved against it.'),
+]
+
 PUBLISHER_OPTS = [
     cfg.StrOpt('telemetry_secret', secret=True, default='',
                deprecated_opts=[cfg.DeprecatedOpt('metering_secret', group='publisher')],
@@ -15,10 +21,11 @@ PUBLISHER_OPTS = [
 
 
 def list_opts():
-    return [('publisher', PUBLISHER_OPTS)]
+    return [(None, OPTS), ('publisher', PUBLISHER_OPTS)]
 
 
 def register_opts(conf):
+    conf.register_opts(OPTS)
     conf.register_opts(PUBLISHER_OPTS, group='publisher')
 
 

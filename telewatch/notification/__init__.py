@@ -4,4 +4,5 @@ telewatch-agent-notification command."""
 
 def list_opts():
     from telewatch.notification import agent
-    return [('notification', agent.OPTS)]
+    from telewatch.notification import partitioning
+    return [('notification', agent.OPTS), ('coordination', partitioning.OPTS)]

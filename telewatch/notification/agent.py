@@ -8,12 +8,14 @@ import os
 import threading
 
 import oslo_messaging
+import oslo_messaging.opts
 from oslo_config import cfg
 
 from telewatch import bus
 from telewatch import config_file
 from telewatch.notification import endpoints
 from telewatch.notification import meter_definitions
+from telewatch.notification import partitioning
 from telewatch.pipeline import config as pipeline_config
 from telewatch.pipeline import engine
 
@@ -82,6 +84,8 @@ class NotificationAgent:
         self._listener = None
         self._stopping = threading.Event()
         self._threads = []
+        self._coordinator = None
+        self.partitions = None  # all of them, without workload partitioning
 
     # -- what the endpoints use -------------------------------------------------------------
 
@@ -101,7 +105,12 @@ class NotificationAgent:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def targets(self):
-        targets = [oslo_messaging.Target(topic=topic) for topic in bus.topics(self.conf)]
+        """Sample topics (this agent's partitions only, when partitioned) and the other
+        services' notification topics."""
+        topics = bus.topics(self.conf)
+        if self.partitions is not None:
+            topics = [topics[n] for n in self.partitions]
+        targets = [oslo_messaging.Target(topic=topic) for topic in topics]
         targets += [oslo_messaging.Target(topic=self.conf.notification.notifications_topic,
                                           exchange=exchange)
                     for exchange in self.conf.notification.notification_control_exchanges]
@@ -112,6 +121,22 @@ class NotificationAgent:
         self._current.manager.start()
         if self._transport is None:
             self._transport = bus.get_transport(self.conf)
+        # One batch at a time, in order: a stateful transformer must see a resource's
+        # samples in the order they were sent (the pipeline is locked anyway).
+        oslo_messaging.opts.set_defaults(self.conf, executor_thread_pool_size=1)
+        if self.conf.bus.workload_partitioning:
+            self._coordinator = partitioning.PartitionCoordinator(self.conf)
+            self._coordinator.start()
+            self.partitions = self._coordinator.owned()
+            self._start_thread(self._watch_membership, 'membership')
+        self._start_listener()
+        self._start_thread(self._report_periodically, 'status')
+        if self.conf.notification.pipeline_reload_interval:
+            self._start_thread(self._watch_files, 'reload')
+
+    def _start_listener(self):
+        LOG.info('consuming %s', ', '.join('%s/%s' % (t.exchange or '', t.topic)
+                                           for t in self.targets()))
         self._listener = oslo_messaging.get_batch_notification_listener(
             self._transport, self.targets(),
             [endpoints.SamplesEndpoint(self), endpoints.NotificationsEndpoint(self)],
@@ -119,9 +144,26 @@ class NotificationAgent:
             batch_size=self.conf.notification.batch_size,
             batch_timeout=self.conf.notification.batch_timeout)
         self._listener.start()
-        self._start_thread(self._report_periodically, 'status')
-        if self.conf.notification.pipeline_reload_interval:
-            self._start_thread(self._watch_files, 'reload')
+
+    def _stop_listener(self):
+        """Stop consuming; the batch in hand is finished and acknowledged first."""
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener.wait()
+            self._listener = None
+
+    def _watch_membership(self):
+        while not self._stopping.wait(self.conf.coordination.check_watchers):
+            try:
+                owned = self._coordinator.owned()
+            except Exception:
+                LOG.exception('cannot read the group membership; keeping the partitions')
+                continue
+            if owned != self.partitions:
+                LOG.info('partitions %s -> %s', self.partitions, owned)
+                self._stop_listener()
+                self.partitions = owned
+                self._start_listener()
 
     def _start_thread(self, target, name):
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -131,13 +173,13 @@ class NotificationAgent:
     def stop(self):
         """Stop consuming, finish and acknowledge the batch in hand, flush every pipeline."""
         self._stopping.set()
-        if self._listener is not None:
-            self._listener.stop()
-            self._listener.wait()
-        with self._lock:
-            self._current.manager.stop()
         for thread in self._threads:
             thread.join()
+        self._stop_listener()
+        if self._coordinator is not None:
+            self._coordinator.stop()
+        with self._lock:
+            self._current.manager.stop()
         self.report()
 
     def reload(self):
@@ -165,6 +207,7 @@ class NotificationAgent:
 
     def status(self):
         status = self._current.manager.counters()
+        status['partitions'] = self.partitions
         status['rejected'] = dict(self.rejected)
         status['meter_definitions'] = dict(self._current.meter_definitions.counters)
         return status

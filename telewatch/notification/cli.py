@@ -34,10 +34,12 @@ def main(argv=None, stderr=None):
     try:
         # Check everything before any worker starts: errors stop start-up, here.
         agent_mod.Pipelines(conf)
+        if conf.bus.workload_partitioning and not conf.coordination.backend_url:
+            raise ValueError('[bus] workload_partitioning needs [coordination] backend_url')
     except config_file.ConfigErrors as exc:
         stderr.write('%s\n' % exc)
         return 1
-    except pipeline_config.plugins.PluginLoadError as exc:
+    except (ValueError, pipeline_config.plugins.PluginLoadError) as exc:
         stderr.write('telewatch-agent-notification: %s\n' % exc)
         return 1
     services = cotyledon.ServiceManager()

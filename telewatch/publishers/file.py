@@ -29,7 +29,8 @@ class FilePublisher(base.Publisher):
 
     URL: ``file://PATH?max_bytes=0&backup_count=5``. PATH is the URL's host and path joined
     and percent-decoded: ``file:///var/log/samples.jsonl`` is absolute, while
-    ``file://samples/out.jsonl`` is ``samples/out.jsonl``, relative to the working directory.
+    ``file://samples/out.jsonl`` is ``samples/out.jsonl`` under ``[DEFAULT] data_dir``
+    (so one pipeline.yaml serves a daemon and a local run with its own data directory).
 
     Options:
       ``max_bytes`` (int >= 0, default 0): rotate when the file would reach this size, with
@@ -46,10 +47,11 @@ class FilePublisher(base.Publisher):
 
     def __init__(self, url, conf):
         super().__init__(url, conf)
-        self.path = urllib.parse.unquote(url.parts.netloc + url.parts.path)
-        if not self.path:
+        path = urllib.parse.unquote(url.parts.netloc + url.parts.path)
+        if not path:
             raise ValueError('%s: no file path; write file:///absolute/path/samples.jsonl'
                              % url.text)
+        self.path = os.path.join(conf.data_dir, path)
         if self.options['max_bytes'] and not self.options['backup_count']:
             raise ValueError('option backup_count: must be at least 1 when max_bytes is set')
         self._handler = None

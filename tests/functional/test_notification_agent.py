@@ -4,108 +4,15 @@ crash, at least once), bad messages rejected and counted, and the polling agent 
 
 import json
 import os
-import pathlib
 import re
 import signal
-import subprocess
-import sys
 import time
-import uuid
 
 import oslo_messaging
-import pytest
 
 from telewatch import bus
 from telewatch import messages
-from telewatch import sample as sample_mod
-from telewatch import service
-from telewatch.polling import sender as sender_mod
-
-BIN = pathlib.Path(sys.executable).parent
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SECRET = 'bus-secret'
-NODE = REPO / 'tests' / 'functional' / 'data' / 'libvirt-node.xml'
-
-
-class Deployment:
-    """A configuration with its own topic (so tests do not share queues), a pipeline that
-    archives every sample to a file, and the processes started with it."""
-
-    def __init__(self, tmp_path, rabbitmq_url):
-        self.dir = tmp_path
-        self.output = tmp_path / 'samples.jsonl'
-        self.status = tmp_path / 'status.json'
-        (tmp_path / 'pipeline.yaml').write_text(
-            'sources: [{name: all, meters: ["*"], sinks: [archive]}]\n'
-            'sinks: [{name: archive, publishers: ["file://%s"]}]\n' % self.output)
-        self.conf_file = tmp_path / 'telewatch.conf'
-        self.conf_file.write_text(
-            '[DEFAULT]\ntransport_url = %s\n'
-            '[publisher]\ntelemetry_secret = %s\n'
-            '[bus]\nsamples_topic = test-%s\n'
-            '[pipeline]\npipeline_cfg_file = %s\n'
-            '[notification]\nmeters_cfg_file = %s\nbatch_size = 50\nbatch_timeout = 0.2\n'
-            'status_interval = 1\nstatus_file = %s\n'
-            '[compute]\nlibvirt_uri = test://%s\n' % (
-                rabbitmq_url, SECRET, uuid.uuid4().hex, tmp_path / 'pipeline.yaml',
-                REPO / 'etc' / 'meters.yaml', self.status, NODE))
-        self.conf = service.prepare_service(['--config-file', str(self.conf_file)])
-        self.processes = []
-
-    def start(self, command, *args):
-        log = open(self.dir / ('%s-%d.log' % (command, len(self.processes))), 'w')
-        process = subprocess.Popen([str(BIN / command), '--config-file', str(self.conf_file),
-                                    *args], stdout=subprocess.DEVNULL, stderr=log,
-                                   start_new_session=True)
-        process.log = pathlib.Path(log.name)
-        self.processes.append(process)
-        return process
-
-    def received(self):
-        """Sample ids written by the file publisher (a line cut by a crash is skipped)."""
-        ids = []
-        if self.output.exists():
-            for line in self.output.read_text().splitlines():
-                try:
-                    ids.append(json.loads(line)['id'])
-                except ValueError:
-                    pass
-        return ids
-
-    def stop_all(self):
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-@pytest.fixture
-def deployment(tmp_path, rabbitmq_url):
-    deployment = Deployment(tmp_path, rabbitmq_url)
-    yield deployment
-    deployment.stop_all()
-
-
-def wait_for(condition, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def make_samples(count):
-    return [sample_mod.Sample.create('cpu', 'cumulative', 'ns', index, 'vm-%d' % (index % 97),
-                                     timestamp='2026-11-01T00:00:00Z')
-            for index in range(count)]
-
-
-def send(deployment, samples, batch=50):
-    sender = sender_mod.BusSender(SECRET, deployment.conf)
-    for start in range(0, len(samples), batch):
-        sender.send(samples[start:start + batch])
-    sender.close()
+from tests.functional.bus_helpers import SECRET, make_samples, send, wait_for
 
 
 def test_every_sample_is_delivered_exactly_once(deployment):

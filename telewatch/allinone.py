@@ -1,0 +1,265 @@
+"""telewatch-all-in-one: the whole chain in one process on one machine, with no bus and no
+other service: polling hands each batch straight to the production pipeline.yaml, whose
+publishers write under one data directory."""
+
+import collections
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+from oslo_config import cfg
+
+from telewatch import config_file
+from telewatch import plugins
+from telewatch import service
+from telewatch.pipeline import config as pipeline_config
+from telewatch.pipeline import engine
+from telewatch.polling import agent as agent_mod
+from telewatch.polling import loader
+from telewatch.polling import sender as sender_mod
+from telewatch.pollsters import base as pollster_base
+from telewatch.pollsters import libvirt_inspector
+from telewatch.publishers import base as publisher_base
+from telewatch.publishers import file as file_publisher
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_DATA_DIR = '~/.local/share/telewatch'
+LIBVIRT_PROBE_TIMEOUT = 5.0
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+CLI_OPTS = [
+    cfg.StrOpt('data-dir', dest='data_dir_argument', metavar='DIR',
+               help='Where the data goes (a relative file:// publisher URL of pipeline.yaml '
+                    'is a file in it); created if missing. Default: [DEFAULT] data_dir of '
+                    'the configuration files if they set it, else %s.' % DEFAULT_DATA_DIR),
+    cfg.HostAddressOpt('host', default='127.0.0.1',
+                       help='Address of the API. The API is not part of this build yet: it '
+                            'arrives with the archive store and the API.'),
+    cfg.PortOpt('port', default=8041, help='Port of the API (see --host).'),
+    cfg.BoolOpt('no-polling', default=False,
+                help='Poll nothing: run only the pipeline.'),
+    cfg.StrOpt('polling-file', help='polling.yaml to use ([polling] cfg_file otherwise).'),
+    cfg.StrOpt('pipeline-file',
+               help='pipeline.yaml to use ([pipeline] pipeline_cfg_file otherwise).'),
+    cfg.IntOpt('interval', default=60, min=0,
+               help='Seconds between polling cycles, for every source of the polling file '
+                    '(whose shipped intervals, 300 s, are slow to watch); 0 keeps the '
+                    'intervals of the file.'),
+]
+# PollingAgent reads the namespaces from ``conf.namespace`` (telewatch-polling's option);
+# here they are decided at start, from what this host can poll.
+_NAMESPACE_OPT = cfg.MultiStrOpt('namespace', default=[])
+
+
+class PipelineSender(sender_mod.Sender):
+    """Hands each batch straight to a PipelineManager (``process(samples) -> bool``).
+
+    False from ``process`` means a publisher handed samples back; with no bus to redeliver
+    the batch later, it is processed again after a doubling backoff, ``retries`` times
+    (at-least-once, as a redelivery from the bus would be), then dropped. Every sample is
+    counted in ``counters``: ``accepted``, ``retried`` (each new attempt), ``dropped``.
+    Thread-safe: each interval group of the polling agent sends from its own thread.
+    """
+
+    def __init__(self, manager, retries=3, backoff=1.0, sleep=time.sleep):
+        super().__init__(secret=None)  # nothing leaves the process: nothing to sign
+        self._manager = manager
+        self._retries = retries
+        self._backoff = backoff
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.counters = collections.Counter()
+
+    def send(self, samples):
+        delay = self._backoff
+        for attempt in range(self._retries + 1):
+            if self._manager.process(samples):
+                self._count('accepted', len(samples))
+                return
+            if attempt < self._retries:
+                LOG.warning('a publisher handed back a batch of %d samples; processing it '
+                            'again in %.1f s (retry %d of %d)', len(samples), delay,
+                            attempt + 1, self._retries)
+                self._count('retried', len(samples))
+                self._sleep(delay)
+                delay *= 2
+        self._count('dropped', len(samples))
+        LOG.error('a publisher handed back a batch of %d samples %d times: dropped',
+                  len(samples), self._retries + 1)
+
+    def _count(self, key, count):
+        with self._lock:
+            self.counters[key] += count
+
+
+def probe_libvirt(uri, timeout=LIBVIRT_PROBE_TIMEOUT):
+    """None when a read-only connection to ``uri`` opens within ``timeout`` seconds, else
+    why not. The attempt runs in a daemon thread: a hung libvirtd cannot hold start-up."""
+    try:
+        libvirt = libvirt_inspector.import_libvirt()
+    except pollster_base.PluginUnavailable as exc:
+        return str(exc)
+    outcome = []
+
+    def connect():
+        try:
+            libvirt.openReadOnly(uri).close()
+        except Exception as exc:
+            outcome.append(str(exc) or type(exc).__name__)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=connect, name='libvirt-probe', daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome[0] if outcome else 'no answer within %g s' % timeout
+
+
+def _prepare(argv):
+    conf = cfg.ConfigOpts()
+    conf.register_opt(_NAMESPACE_OPT)
+    conf = service.prepare_service(argv, conf=conf, cli_opts=CLI_OPTS)
+    conf.set_default('data_dir', DEFAULT_DATA_DIR)
+    for value, option, group in ((conf.polling_file, 'cfg_file', 'polling'),
+                                 (conf.pipeline_file, 'pipeline_cfg_file', 'pipeline')):
+        if value:
+            conf.set_override(option, value, group=group)
+    return conf
+
+
+def _namespaces(conf):
+    """The namespaces to poll, and a note on compute when it is left out."""
+    uri = conf.compute.libvirt_uri
+    failure = probe_libvirt(uri)
+    if failure is None:
+        LOG.info('libvirt answers at %s: the compute pollsters poll', uri)
+        return ['host', 'compute'], None
+    note = 'not polled: libvirt at %s: %s' % (uri, failure)
+    LOG.info('compute %s', note)
+    return ['host'], note
+
+
+def _override_interval(manager, seconds):
+    # In memory, on the sources just loaded: errors still point into the operator's file,
+    # and no derived copy of it can go stale in the data directory.
+    for source, _ in manager.tasks:
+        source.interval = seconds
+
+
+class AllInOne:
+    """The pipeline and, unless ``conf.no_polling``, the polling agent feeding it."""
+
+    def __init__(self, conf):
+        self.conf = conf
+        self.pipeline_file = pipeline_config.find_pipeline_file(conf)
+        self.definition = pipeline_config.load_pipeline(self.pipeline_file, conf)
+        self.pipeline = engine.PipelineManager(self.definition, conf)
+        self.sender = PipelineSender(self.pipeline)
+        self.agent = None
+        self.compute_note = None
+        if not conf.no_polling:
+            namespaces, self.compute_note = _namespaces(conf)
+            conf.set_override('namespace', namespaces)
+            self.agent = agent_mod.PollingAgent(conf, sender=self.sender)
+            if conf.interval:
+                _override_interval(self.agent.manager, conf.interval)
+
+    def start(self):
+        """Consumers first: the pipeline's publishers, then polling."""
+        self.pipeline.start()
+        if self.agent is not None:
+            self.agent.start()
+
+    def stop(self):
+        """Producers first: polling (cycles in flight finish and are handed on), then the
+        pipeline (transformers flushed, publishers stopped)."""
+        if self.agent is not None:
+            self.agent.stop()
+        self.pipeline.stop()
+
+    def describe(self):
+        """What runs and where the data goes, a few lines for the operator."""
+        lines = ['telewatch all-in-one: polling and pipeline in one process, no bus',
+                 '  data directory: %s' % self.conf.data_dir]
+        for publisher in self.definition.publishers():
+            if isinstance(publisher, file_publisher.FilePublisher):
+                lines.append('  samples:        %s' % publisher.path)
+            else:
+                lines.append('  publisher:      %s' % publisher.url.for_display)
+        lines.append('  pipeline:       %s' % os.path.abspath(self.pipeline_file))
+        lines.extend(self._describe_polling())
+        lines += ['  API:            not part of this build yet', 'Ctrl-C to stop.']
+        return lines
+
+    def _describe_polling(self):
+        if self.agent is None:
+            return ['  polling:        off (--no-polling)']
+        meters = {pollster.name for _, pollster in self.agent.manager.tasks}
+        every = ('every %d s' % self.conf.interval if self.conf.interval
+                 else 'at the intervals of the polling file')
+        lines = ['  polling:        %s %s, %d meters (%s)' % (
+            ', '.join(self.conf.namespace), every, len(meters),
+            os.path.abspath(config_file.find_file(self.conf, self.conf.polling.cfg_file)))]
+        if self.compute_note:
+            lines.append('  compute:        %s' % self.compute_note)
+        return lines
+
+    def summary(self):
+        counters = self.sender.counters
+        return ('stopped: %d polled samples processed, %d processed again, %d dropped'
+                % (counters['accepted'], counters['retried'], counters['dropped']))
+
+
+def _start(conf):
+    """The running chain; a ConfigErrors or a one-line start-up error otherwise."""
+    data_dir = os.path.abspath(os.path.expanduser(conf.data_dir_argument or conf.data_dir))
+    os.makedirs(data_dir, exist_ok=True)
+    conf.set_override('data_dir', data_dir)
+    chain = AllInOne(conf)
+    chain.start()
+    return chain
+
+
+def _run(conf, stdout, stderr):
+    try:
+        chain = _start(conf)
+    except config_file.ConfigErrors as exc:
+        stderr.write('%s\n' % exc)
+        return 1
+    except (ValueError, OSError, loader.PluginStartError, plugins.PluginLoadError,
+            publisher_base.PublishError) as exc:
+        stderr.write('telewatch-all-in-one: %s\n' % exc)
+        return 1
+    stdout.write('\n'.join(chain.describe()) + '\n')
+    stdout.flush()
+    received = signal.Signals(signal.sigwait(STOP_SIGNALS)).name
+    # From here a second Ctrl-C (or SIGTERM) ends the process at once.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    LOG.info('%s received: stopping polling, then flushing the pipeline', received)
+    chain.stop()
+    stdout.write(chain.summary() + '\n')
+    stdout.flush()
+    return 0
+
+
+def main(argv=None, stdout=None, stderr=None):
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    conf = _prepare(sys.argv[1:] if argv is None else argv)
+    # Blocked before any thread starts, so every thread inherits the mask and the signals
+    # wait for sigwait in _run: no handler interrupts the main thread at an arbitrary point
+    # (an Event.set from a handler can deadlock on the lock the main thread holds).
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        return _run(conf, stdout, stderr)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
