@@ -6,3 +6,4 @@ directory (``pytest tests``).
 """
 
 from tests.functional.libvirt_guest import real_guest  # noqa: F401
+from tests.functional.bus_helpers import deployment  # noqa: F401
