@@ -96,3 +96,30 @@ def test_polling_agent_to_notification_agent_end_to_end(deployment):
     assert len(received) == len(set(received)) == polled
     agent.send_signal(signal.SIGTERM)
     assert agent.wait(timeout=30) == 0
+
+
+def test_reload_rejects_a_bad_pipeline_and_swaps_a_good_one_without_loss(deployment):
+    agent = deployment.start('telewatch-agent-notification')
+    first = make_samples(300)
+    send(deployment, first)
+    assert wait_for(lambda: len(deployment.received()) == 300), agent.log.read_text()
+
+    pipeline = deployment.dir / 'pipeline.yaml'
+    good = pipeline.read_text()
+    pipeline.write_text(good.replace('sinks: [archive]', 'sinks: [nowhere]'))
+    agent.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: 'the new configuration is rejected' in agent.log.read_text())
+    assert "unknown sink 'nowhere'" in agent.log.read_text()
+    second = make_samples(300)
+    send(deployment, second)
+    assert wait_for(lambda: len(deployment.received()) == 600)
+
+    pipeline.write_text(good.replace('samples.jsonl', 'after-reload.jsonl'))
+    agent.send_signal(signal.SIGHUP)
+    third = make_samples(3000)
+    send(deployment, third)  # sent while the pipeline is swapped
+    everything = {s.id for s in first + second + third}
+    assert wait_for(lambda: set(deployment.received()) | set(
+        deployment.received('after-reload.jsonl')) == everything), agent.log.read_text()
+    assert deployment.received('after-reload.jsonl')
+    assert agent.poll() is None
