@@ -173,4 +173,5 @@ def test_the_pipeline_engine_publishes_to_csv(plugin_path, tmp_path, monkeypatch
         assert list(csv.reader(stream)) == [
             ['name', 'volume', 'unit', 'resource_id', 'timestamp'],
             ['example.uptime.hours', '2.0', 'h', HOST, '2024-01-01T00:00:00+00:00']]
-    assert list(manager.counters()['publishers'].values()) == [{'published': 1}]
+    assert list(manager.counters()['publishers'].values()) == [
+        {'published': 1, 'queue_length': 0, 'policy': 'retry'}]

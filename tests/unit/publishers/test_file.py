@@ -19,12 +19,35 @@ _sample = common.make_sample
 
 @pytest.mark.parametrize('url, path', [
     ('file:///var/log/telewatch/samples.jsonl', '/var/log/telewatch/samples.jsonl'),
-    ('file://samples/out.jsonl', 'samples/out.jsonl'),
-    ('file://out.jsonl', 'out.jsonl'),
+    ('file://samples/out.jsonl', '/var/lib/telewatch/samples/out.jsonl'),
+    ('file://out.jsonl', '/var/lib/telewatch/out.jsonl'),
     ('file:///tmp/my%20dir/x.jsonl', '/tmp/my dir/x.jsonl'),
 ])
-def test_path_is_host_and_path_joined(url, path):
+def test_path_is_host_and_path_joined_under_the_data_dir(url, path):
     assert _publisher(url).path == path
+
+
+@pytest.mark.parametrize('url, path', [
+    ('file://samples.jsonl', '/home/me/data/samples.jsonl'),
+    ('file://sub/x.jsonl', '/home/me/data/sub/x.jsonl'),
+    ('file:///var/log/x.jsonl', '/var/log/x.jsonl'),
+])
+def test_relative_path_follows_the_configured_data_dir(url, path):
+    conf = common.make_conf()
+    conf.set_override('data_dir', '/home/me/data')
+    assert file_publisher.FilePublisher(base.PublisherURL(url), conf).path == path
+
+
+def test_relative_path_is_written_under_the_data_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    conf = common.make_conf()
+    conf.set_override('data_dir', str(tmp_path / 'data'))
+    publisher = file_publisher.FilePublisher(base.PublisherURL('file://samples.jsonl'), conf)
+    publisher.start()
+    publisher.publish([_sample()])
+    publisher.stop()
+    assert os.listdir(tmp_path) == ['data']
+    assert (tmp_path / 'data' / 'samples.jsonl').read_text() == EXPECTED_LINE + '\n'
 
 
 @pytest.mark.parametrize('url', ['file://', 'file', 'file://?max_bytes=10'])
