@@ -1,5 +1,6 @@
 """Options every telewatch process shares, and the set-up of its configuration and logging."""
 
+import cotyledon
 from oslo_config import cfg
 from oslo_log import log
 
@@ -18,6 +19,32 @@ PUBLISHER_OPTS = [
                     'Empty: samples are sent unsigned and every sample is accepted. Set it '
                     'to the same value on every node.'),
 ]
+
+
+class AgentService(cotyledon.Service):
+    """A cotyledon worker running one agent: ``start()`` on run, ``reload()`` on SIGHUP,
+    ``stop()`` on SIGTERM."""
+
+    def __init__(self, worker_id, make_agent, conf):
+        super().__init__(worker_id)
+        self._agent = make_agent(conf)
+
+    def run(self):
+        self._agent.start()
+
+    def reload(self):
+        self._agent.reload()
+
+    def terminate(self):
+        self._agent.stop()
+
+
+def run_agents(name, make_agent, conf, workers=1):
+    """Run ``workers`` processes of an agent under cotyledon until SIGTERM."""
+    service = type(name, (AgentService,), {'name': name})
+    manager = cotyledon.ServiceManager()
+    manager.add(service, workers=workers, args=(make_agent, conf))
+    manager.run()
 
 
 def list_opts():

@@ -3,29 +3,10 @@ workers consuming the bus and running pipeline.yaml."""
 
 import sys
 
-import cotyledon
-
 from telewatch import config_file
 from telewatch import service
 from telewatch.notification import agent as agent_mod
 from telewatch.pipeline import config as pipeline_config
-
-
-class NotificationService(cotyledon.Service):
-    name = 'telewatch-agent-notification'
-
-    def __init__(self, worker_id, conf):
-        super().__init__(worker_id)
-        self._agent = agent_mod.NotificationAgent(conf)
-
-    def run(self):
-        self._agent.start()
-
-    def reload(self):
-        self._agent.reload()
-
-    def terminate(self):
-        self._agent.stop()
 
 
 def main(argv=None, stderr=None):
@@ -42,9 +23,8 @@ def main(argv=None, stderr=None):
     except (ValueError, pipeline_config.plugins.PluginLoadError) as exc:
         stderr.write('telewatch-agent-notification: %s\n' % exc)
         return 1
-    services = cotyledon.ServiceManager()
-    services.add(NotificationService, workers=conf.notification.workers, args=(conf,))
-    services.run()
+    service.run_agents('telewatch-agent-notification', agent_mod.NotificationAgent, conf,
+                       workers=conf.notification.workers)
     return 0
 
 

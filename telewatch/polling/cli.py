@@ -3,7 +3,6 @@ source once and print the samples."""
 
 import sys
 
-import cotyledon
 from oslo_config import cfg
 
 from telewatch import config_file
@@ -21,23 +20,6 @@ CLI_OPTS = [
                 help='Poll every source once, print the samples as JSON lines (the input '
                      'of telewatch-pipeline replay), send nothing, and exit.'),
 ]
-
-
-class PollingService(cotyledon.Service):
-    name = 'telewatch-polling'
-
-    def __init__(self, worker_id, conf):
-        super().__init__(worker_id)
-        self._agent = agent_mod.PollingAgent(conf)
-
-    def run(self):
-        self._agent.start()
-
-    def reload(self):
-        self._agent.reload()
-
-    def terminate(self):
-        self._agent.stop()
 
 
 def _apply_command_line(conf):
@@ -66,9 +48,7 @@ def main(argv=None, stdout=None, stderr=None):
         return 1
     if conf.test:
         return agent.test(stdout, stderr)
-    services = cotyledon.ServiceManager()
-    services.add(PollingService, workers=1, args=(conf,))
-    services.run()
+    service.run_agents('telewatch-polling', agent_mod.PollingAgent, conf)
     return 0
 
 

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from telewatch import messages
+from tests.functional.bus_helpers import wait_for
 
 BIN = pathlib.Path(sys.executable).parent
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -60,15 +61,6 @@ def _meters_after(output, offset):
     return names
 
 
-def _wait_for(condition, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 @pytest.fixture
 def daemon(tmp_path):
     polling_file = tmp_path / 'polling.yaml'
@@ -90,15 +82,15 @@ def daemon(tmp_path):
 
 def test_daemon_reload_and_stop(daemon):
     process, polling_file, output, log = daemon
-    assert _wait_for(lambda: 'hardware.memory.used' in _meters_after(output, 0)), \
+    assert wait_for(lambda: 'hardware.memory.used' in _meters_after(output, 0)), \
         log.read_text()
 
     # A bad file: rejected with its errors, the old configuration keeps polling.
     polling_file.write_text('sources: [{name: node, interval: -1, meters: [nothing]}]\n')
     process.send_signal(signal.SIGHUP)
-    assert _wait_for(lambda: 'the new polling file is rejected' in log.read_text())
+    assert wait_for(lambda: 'the new polling file is rejected' in log.read_text())
     offset = output.stat().st_size
-    assert _wait_for(lambda: 'hardware.memory.used' in _meters_after(output, offset))
+    assert wait_for(lambda: 'hardware.memory.used' in _meters_after(output, offset))
     assert process.poll() is None
 
     # A good file replaces it.
@@ -106,7 +98,7 @@ def test_daemon_reload_and_stop(daemon):
     process.send_signal(signal.SIGHUP)
     time.sleep(1.5)
     offset = output.stat().st_size
-    assert _wait_for(lambda: _meters_after(output, offset) == {
+    assert wait_for(lambda: _meters_after(output, offset) == {
         'hardware.system_stats.load.1'}), log.read_text()
 
     process.send_signal(signal.SIGTERM)
