@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import threading
 import time
 
 import oslo_messaging
@@ -13,6 +14,7 @@ import oslo_messaging
 from telewatch import bus
 from telewatch import messages
 from tests.functional.bus_helpers import SECRET, make_samples, send, wait_for
+from tests.functional.services import restart_service
 
 
 def test_every_sample_is_delivered_exactly_once(deployment):
@@ -122,4 +124,21 @@ def test_reload_rejects_a_bad_pipeline_and_swaps_a_good_one_without_loss(deploym
     assert wait_for(lambda: set(deployment.received()) | set(
         deployment.received('after-reload.jsonl')) == everything), agent.log.read_text()
     assert deployment.received('after-reload.jsonl')
+    assert agent.poll() is None
+
+
+def test_a_broker_restart_mid_stream_loses_nothing(deployment):
+    agent = deployment.start('telewatch-agent-notification')
+    samples = make_samples(30000)
+    sender = threading.Thread(target=send, args=(deployment, samples))
+    sender.start()
+    assert wait_for(lambda: len(deployment.received()) > 1000), agent.log.read_text()
+    seconds = restart_service('rabbitmq')
+    sender.join(timeout=300)
+    assert not sender.is_alive()
+    assert wait_for(lambda: set(deployment.received()) >= {s.id for s in samples},
+                    timeout=180), agent.log.read_text()[-3000:]
+    received = deployment.received()
+    print('broker restart took %.1f s; %d duplicates' % (seconds, len(received) -
+                                                         len(set(received))))
     assert agent.poll() is None

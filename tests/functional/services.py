@@ -1,0 +1,96 @@
+"""Fixtures for the real services the functional tests talk to: RabbitMQ, Redis, PostgreSQL
+and one Apache Kafka broker, all on 127.0.0.1.
+
+Each session-scoped fixture runs ``tools/services/<name> start`` (idempotent: it installs the
+service the first time, starts it if it is not running, and waits until it answers) and
+returns how to reach it. A service that cannot be started fails the tests that need it, with
+the script's output: it is never skipped. The services are shared (between test sessions and
+with the benchmarks) and stay up at the end of the session; ``tools/services/stop-all`` stops
+them.
+
+``restart_service(name)`` restarts one of them (``tools/services/<name> restart``) for tests
+of what happens when a broker goes away mid-stream, and returns how long that took.
+"""
+
+import pathlib
+import subprocess
+import time
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+TOOLS = REPO / 'tools' / 'services'
+# Cold starts install packages (RabbitMQ ~15 s) or fetch the Kafka broker with Maven (~30 s);
+# the scripts bound their own waits: this only guards against a hung apt or Maven.
+START_TIMEOUT = 900
+
+RABBITMQ_URL = 'rabbit://guest:guest@127.0.0.1:5672/'
+REDIS_URL = 'redis://127.0.0.1:6379'
+POSTGRESQL_URL = 'postgresql://telewatch@127.0.0.1:5433/telewatch'
+KAFKA_BOOTSTRAP = '127.0.0.1:9092'
+
+
+def _run(name, action):
+    """Run ``tools/services/<name> <action>``; return (ok, output)."""
+    try:
+        result = subprocess.run([str(TOOLS / name), action], cwd=str(REPO),
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                timeout=START_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        return False, 'timed out after %ss\n%s%s' % (
+            START_TIMEOUT, _text(exc.stdout), _text(exc.stderr))
+    return result.returncode == 0, result.stdout + result.stderr
+
+
+def _text(output):
+    if isinstance(output, bytes):
+        return output.decode('utf-8', 'replace')
+    return output or ''
+
+
+def _start(name):
+    ok, output = _run(name, 'start')
+    if not ok:
+        pytest.fail('tools/services/%s start failed:\n%s' % (name, output), pytrace=False)
+
+
+def restart_service(name):
+    """Restart the service ``name`` (e.g. 'rabbitmq', 'kafka'); return the seconds it took.
+
+    Fails the calling test (with the script's output) if the service does not come back.
+    """
+    started = time.monotonic()
+    ok, output = _run(name, 'restart')
+    elapsed = time.monotonic() - started
+    if not ok:
+        pytest.fail('tools/services/%s restart failed after %.1f s:\n%s'
+                    % (name, elapsed, output), pytrace=False)
+    return elapsed
+
+
+@pytest.fixture(scope='session')
+def rabbitmq_url():
+    """oslo.messaging transport URL of a running RabbitMQ (guest/guest, vhost /)."""
+    _start('rabbitmq')
+    return RABBITMQ_URL
+
+
+@pytest.fixture(scope='session')
+def redis_url():
+    """URL of a running Redis (in memory only), as tooz and redis-py take it."""
+    _start('redis')
+    return REDIS_URL
+
+
+@pytest.fixture(scope='session')
+def postgresql_url():
+    """libpq URL of the database `telewatch`, owned by the role `telewatch` (no password)."""
+    _start('postgresql')
+    return POSTGRESQL_URL
+
+
+@pytest.fixture(scope='session')
+def kafka_bootstrap():
+    """bootstrap_servers of a running Kafka broker (KRaft, topics auto-created, 4 partitions)."""
+    _start('kafka')
+    return KAFKA_BOOTSTRAP
