@@ -1,0 +1,135 @@
+"""A metric state to bytes and back, for the storage drivers: compact, versioned, pure.
+
+Layout, little-endian; integers and floats go in two sections so that only the integers,
+which delta encoding makes small and repetitive, pay for zlib (level 1)::
+
+    header    "TWAS" | version u8 (1) | flags u8 (bit 0: integer section is zlib)
+              | reserved u16 | integer section length u32
+    integers  n_methods u16 | n_tables u16 | methods_len u32 | n_raw u64
+              methods             UTF-8, names joined by "\\n"
+              raw timestamps      i64[n_raw], first absolute then deltas (ns)
+              per table:  granularity_ns i64 | n_rows u64
+                          bucket keys   i64[n_rows], in granularities: first, then deltas
+                          counts        i64[n_rows]
+                          rate_counts   i64[n_rows]
+    floats    raw values f64[n_raw], then per table f64[n_methods * n_rows], method-major
+"""
+
+import struct
+import zlib
+
+import numpy
+
+from telewatch.archive import aggregation
+from telewatch.archive import errors
+from telewatch.archive import state as state_mod
+
+MAGIC = b'TWAS'
+VERSION = 1
+_ZLIB = 0x01
+_HEADER = struct.Struct('<4sBBHI')
+_COUNTS = struct.Struct('<HHIQ')
+_TABLE = struct.Struct('<qQ')
+_I8 = numpy.dtype('<i8')
+_F8 = numpy.dtype('<f8')
+
+
+def _deltas(array):
+    out = numpy.empty(len(array), dtype=_I8)
+    if len(array):
+        out[0] = array[0]
+        numpy.subtract(array[1:], array[:-1], out=out[1:])
+    return out
+
+
+def dumps(state, compress=True):
+    """The bytes of a ``MetricState``."""
+    methods = '\n'.join(state.methods).encode('utf-8')
+    integers = [_COUNTS.pack(len(state.methods), len(state.tables), len(methods),
+                             len(state.raw_timestamps)),
+                methods, _deltas(state.raw_timestamps).tobytes()]
+    floats = [state.raw_values.astype(_F8, copy=False).tobytes()]
+    for table in state.tables:
+        g = table.granularity_ns
+        integers += [_TABLE.pack(g, len(table)), _deltas(table.timestamps // g).tobytes(),
+                     table.counts.astype(_I8, copy=False).tobytes(),
+                     table.rate_counts.astype(_I8, copy=False).tobytes()]
+        floats.append(numpy.ascontiguousarray(table.values, dtype=_F8).tobytes())
+    integers = b''.join(integers)
+    if compress:
+        integers = zlib.compress(integers, 1)
+    header = _HEADER.pack(MAGIC, VERSION, _ZLIB if compress else 0, 0, len(integers))
+    return b''.join([header, integers] + floats)
+
+
+class _Reader:
+    """Reads consecutive fields of a buffer; InvalidState when it runs short."""
+
+    def __init__(self, data, offset=0):
+        self.data = data
+        self.offset = offset
+
+    def struct(self, layout):
+        self.need(layout.size)
+        fields = layout.unpack_from(self.data, self.offset)
+        self.offset += layout.size
+        return fields
+
+    def array(self, dtype, count):
+        self.need(dtype.itemsize * count)
+        array = numpy.frombuffer(self.data, dtype=dtype, count=count, offset=self.offset)
+        self.offset += dtype.itemsize * count
+        return array.astype(dtype.newbyteorder('='))
+
+    def raw(self, size):
+        self.need(size)
+        self.offset += size
+        return self.data[self.offset - size:self.offset]
+
+    def need(self, size):
+        if self.offset + size > len(self.data):
+            raise errors.InvalidState('truncated data')
+
+
+def loads(data):
+    """The ``MetricState`` of bytes from ``dumps``; InvalidState if they are not that."""
+    data = bytes(data)
+    if len(data) < _HEADER.size:
+        raise errors.InvalidState('truncated header')
+    magic, version, flags, _, length = _HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise errors.InvalidState('not a telewatch archive state')
+    if version != VERSION:
+        raise errors.InvalidState('unsupported state version %d' % version)
+    floats = _Reader(data, _HEADER.size)
+    integers = floats.raw(length)
+    if flags & _ZLIB:
+        try:
+            integers = zlib.decompress(integers)
+        except zlib.error as exc:
+            raise errors.InvalidState('corrupted integer section: %s' % exc) from None
+    integers = _Reader(integers)
+    n_methods, n_tables, methods_len, n_raw = integers.struct(_COUNTS)
+    try:
+        methods = tuple(integers.raw(methods_len).decode('utf-8').split('\n'))
+    except UnicodeDecodeError:
+        raise errors.InvalidState('method names are not UTF-8') from None
+    if len(methods) != n_methods or not n_tables:
+        raise errors.InvalidState('inconsistent header')
+    raw_ts = numpy.cumsum(integers.array(_I8, n_raw))
+    raw_values = floats.array(_F8, n_raw)
+    tables = tuple(_read_table(integers, floats, methods) for _ in range(n_tables))
+    if integers.offset != len(integers.data) or floats.offset != len(data):
+        raise errors.InvalidState('trailing data')
+    return state_mod.MetricState(raw_ts, raw_values, tables)
+
+
+def _read_table(integers, floats, methods):
+    g, rows = integers.struct(_TABLE)
+    if g <= 0:
+        raise errors.InvalidState('granularity must be > 0')
+    keys = numpy.cumsum(integers.array(_I8, rows)) * g
+    counts = integers.array(_I8, rows)
+    rate_counts = integers.array(_I8, rows)
+    values = floats.array(_F8, rows * len(methods)).reshape(len(methods), rows)
+    return aggregation.AggregateTable(g, methods, keys, counts, rate_counts, values)
