@@ -13,6 +13,7 @@ from oslo_config import cfg
 
 from telewatch import bus
 from telewatch import config_file
+from telewatch import kafka_bus
 from telewatch.notification import endpoints
 from telewatch.notification import meter_definitions
 from telewatch.notification import partitioning
@@ -119,6 +120,11 @@ class NotificationAgent:
     def start(self):
         """Publishers first, then the listener: nothing is consumed before it can go on."""
         self._current.manager.start()
+        if kafka_bus.is_kafka(self.conf):
+            # Kafka's consumer group divides the partitions: no tooz, no oslo transport.
+            self._start_listener()
+            self._start_thread(self._report_periodically, 'status')
+            return
         if self._transport is None:
             self._transport = bus.get_transport(self.conf)
         # One batch at a time, in order: a stateful transformer must see a resource's
@@ -135,6 +141,14 @@ class NotificationAgent:
             self._start_thread(self._watch_files, 'reload')
 
     def _start_listener(self):
+        if kafka_bus.is_kafka(self.conf):
+            endpoint = endpoints.SamplesEndpoint(self)
+            self._listener = kafka_bus.KafkaListener(
+                self.conf, lambda batch: endpoint.sample(batch) == endpoints.HANDLED)
+            self._listener.start()
+            LOG.info('consuming Kafka topic %s as group %s', self.conf.bus.samples_topic,
+                     kafka_bus.consumer_group(self.conf))
+            return
         LOG.info('consuming %s', ', '.join('%s/%s' % (t.exchange or '', t.topic)
                                            for t in self.targets()))
         self._listener = oslo_messaging.get_batch_notification_listener(
@@ -149,7 +163,8 @@ class NotificationAgent:
         """Stop consuming; the batch in hand is finished and acknowledged first."""
         if self._listener is not None:
             self._listener.stop()
-            self._listener.wait()
+            if hasattr(self._listener, 'wait'):  # oslo.messaging's: stop, then drain
+                self._listener.wait()
             self._listener = None
 
     def _watch_membership(self):

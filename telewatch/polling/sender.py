@@ -13,6 +13,7 @@ import threading
 import oslo_messaging
 
 from telewatch import bus
+from telewatch import kafka_bus
 from telewatch import messages
 
 
@@ -80,10 +81,14 @@ class BusSender(Sender):
 
 
 def make_sender(conf):
-    """The stream sender when ``[polling] output`` names a file (or -), else the bus."""
+    """The stream sender when ``[polling] output`` names a file (or -), else the bus:
+    telewatch's Kafka bus for kafka:// URLs, oslo.messaging's otherwise."""
+    secret = conf.publisher.telemetry_secret
     if conf.polling.output:
-        return StreamSender(conf.publisher.telemetry_secret, conf.polling.output)
-    return BusSender(conf.publisher.telemetry_secret, conf)
+        return StreamSender(secret, conf.polling.output)
+    if kafka_bus.is_kafka(conf):
+        return kafka_bus.KafkaSender(secret, conf)
+    return BusSender(secret, conf)
 
 
 class Batcher:

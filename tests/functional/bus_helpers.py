@@ -110,7 +110,9 @@ def make_samples(count):
 
 
 def send(deployment, samples, batch=50):
-    sender = sender_mod.BusSender(SECRET, deployment.conf)
+    """Send as a polling agent does (the bus its transport_url names)."""
+    deployment.conf.set_override('output', '', group='polling')
+    sender = sender_mod.make_sender(deployment.conf)
     for start in range(0, len(samples), batch):
         sender.send(samples[start:start + batch])
     sender.close()

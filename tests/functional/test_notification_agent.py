@@ -10,6 +10,7 @@ import threading
 import time
 
 import oslo_messaging
+import pytest
 
 from telewatch import bus
 from telewatch import messages
@@ -142,3 +143,31 @@ def test_a_broker_restart_mid_stream_loses_nothing(deployment):
     print('broker restart took %.1f s; %d duplicates' % (seconds, len(received) -
                                                          len(set(received))))
     assert agent.poll() is None
+
+
+@pytest.fixture
+def kafka_deployment(tmp_path, rabbitmq_url, kafka_bootstrap):
+    from tests.functional.bus_helpers import Deployment
+    deployment = Deployment(tmp_path, rabbitmq_url, extra=(
+        '[DEFAULT]\ntransport_url = kafka://%s/\n' % kafka_bootstrap))
+    yield deployment
+    deployment.stop_all()
+
+
+def test_over_kafka_every_sample_arrives_and_a_killed_agent_loses_nothing(kafka_deployment):
+    deployment = kafka_deployment
+    samples = make_samples(20000)
+    send(deployment, samples)
+    first = deployment.start('telewatch-agent-notification')
+    assert wait_for(lambda: len(deployment.received()) > 1000, timeout=90), \
+        first.log.read_text()[-3000:]
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    deployment.start('telewatch-agent-notification')
+    assert wait_for(lambda: set(deployment.received()) >= {s.id for s in samples},
+                    timeout=120)
+    assert set(deployment.received()) == {s.id for s in samples}
+
+
+def test_over_kafka_the_polling_agent_end_to_end(kafka_deployment):
+    test_polling_agent_to_notification_agent_end_to_end(kafka_deployment)

@@ -1,0 +1,143 @@
+"""The bus over Apache Kafka, with kafka-python, for ``transport_url = kafka://host:port``.
+
+oslo.messaging's own Kafka driver commits a consumer's offsets as soon as it has polled,
+before the messages are processed, and cannot requeue: a crash loses what was in hand. This
+bus commits an offset only once the pipeline took every sample before it, and rewinds
+otherwise. Each sample goes to the partition its resource id picks as a Kafka key would
+(murmur2, as the Java client and kafka-python), so one consumer of the group sees all of a
+resource's samples, in order; a batch is split by partition, one message per partition.
+"""
+
+import collections
+import json
+import logging
+import threading
+import time
+import urllib.parse
+
+import kafka
+import kafka.errors
+from kafka.partitioner import murmur2
+from kafka.structs import OffsetAndMetadata
+
+from telewatch import bus
+from telewatch import messages
+
+LOG = logging.getLogger(__name__)
+
+
+def is_kafka(conf):
+    return (conf.transport_url or '').startswith('kafka://')
+
+
+def bootstrap_servers(url):
+    """['host:port', ...] of kafka://host:port[,host:port]/."""
+    netloc = urllib.parse.urlsplit(url).netloc.rsplit('@', 1)[-1]
+    return [server if ':' in server else server + ':9092' for server in netloc.split(',')
+            if server]
+
+
+def partition_for(resource_id, partitions):
+    """The partition the resource id picks as a Kafka message key (murmur2)."""
+    return (murmur2(resource_id.encode('utf-8')) & 0x7fffffff) % partitions
+
+
+def consumer_group(conf):
+    return 'telewatch-notification-%s' % conf.bus.samples_topic
+
+
+class KafkaSender:
+    """Sends each batch, split by partition; waits until the broker acknowledged it (acks
+    from every in-sync replica) and retries while it cannot, so the polling cycle keeps
+    its samples rather than losing them."""
+
+    def __init__(self, secret, conf, max_backoff=30.0):
+        self._secret = secret
+        self._topic = conf.bus.samples_topic
+        self._max_backoff = max_backoff
+        self._producer = kafka.KafkaProducer(
+            bootstrap_servers=bootstrap_servers(conf.transport_url), acks='all',
+            linger_ms=5, compression_type=None)
+
+    def send(self, samples):
+        delay = 0.5
+        while True:
+            try:
+                return self._send(samples)
+            except kafka.errors.KafkaError as exc:
+                LOG.warning('Kafka does not take the batch (%s); again in %.1f s', exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, self._max_backoff)
+
+    def _send(self, samples):
+        count = len(self._producer.partitions_for(self._topic))
+        groups = collections.defaultdict(list)
+        for sample in samples:
+            groups[partition_for(sample.resource_id, count)].append(sample)
+        futures = [self._producer.send(
+            self._topic, partition=partition,
+            value=json.dumps(messages.encode_batch(group, self._secret)).encode('utf-8'))
+            for partition, group in groups.items()]
+        for future in futures:
+            future.get(timeout=60)
+
+    def close(self):
+        self._producer.close()
+
+
+class KafkaListener:
+    """Consumes the samples topic in the deployment's consumer group and hands each poll to
+    ``handle(messages) -> bool`` (messages shaped like oslo.messaging's). True commits the
+    offsets after the poll; False rewinds to the poll's first offsets and tries again."""
+
+    def __init__(self, conf, handle, retry_delay=1.0):
+        self._handle = handle
+        self._retry_delay = retry_delay
+        self._batch_size = conf.notification.batch_size
+        self._consumer = kafka.KafkaConsumer(
+            conf.bus.samples_topic, bootstrap_servers=bootstrap_servers(conf.transport_url),
+            group_id=consumer_group(conf), enable_auto_commit=False,
+            auto_offset_reset='earliest')
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, name='kafka-listener', daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            polled = self._consumer.poll(timeout_ms=500, max_records=self._batch_size)
+            if polled:
+                self._deliver(polled)
+
+    def _deliver(self, polled):
+        batch = [{'event_type': bus.SAMPLES_EVENT_TYPE, 'payload': _decode(record.value),
+                  'publisher_id': 'kafka:%s:%d@%d' % (tp.topic, tp.partition, record.offset)}
+                 for tp, records in polled.items() for record in records]
+        if self._handle(batch):
+            offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, '', -1)
+                       for tp, records in polled.items()}
+            try:
+                self._consumer.commit(offsets)
+            except kafka.errors.KafkaError as exc:
+                # A rebalance took these partitions: another member gets them again.
+                LOG.warning('cannot commit offsets (%s): they will be delivered again', exc)
+            return
+        for tp, records in polled.items():
+            self._consumer.seek(tp, records[0].offset)
+        self._stop.wait(self._retry_delay)
+
+    def stop(self):
+        """Stop polling once the batch in hand is handled and committed."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._consumer.close(autocommit=False)
+
+
+def _decode(value):
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return value  # the endpoint rejects and counts what is not an envelope
