@@ -77,6 +77,6 @@ def decode_batch(message, secret):
     if not isinstance(records, list):
         raise InvalidMessage('payload', 'the payload is not a list of samples')
     try:
-        return [sample_mod.Sample.from_dict(record) for record in records]
+        return [sample_mod.Sample.from_wire(record) for record in records]
     except sample_mod.InvalidSample as exc:
         raise InvalidMessage('sample', str(exc)) from None

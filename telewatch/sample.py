@@ -51,6 +51,7 @@ SIGNATURE_KEY = 'signature'
 CEILOMETER_SIGNATURE_KEY = 'message_signature'
 
 _UTC = datetime.timezone.utc
+_INFINITY = float('inf')
 
 
 class InvalidSample(ValueError):
@@ -172,6 +173,35 @@ class Sample(collections.namedtuple('_SampleFields', FIELDS)):
                 raise InvalidSample(required, 'missing')
         values.setdefault('unit', '')
         return cls.create(**values)
+
+    @classmethod
+    def from_wire(cls, record):
+        """``from_dict`` for records in telewatch's own wire form, several times faster:
+        what is not plainly that form (Ceilometer's names, a missing or odd field) goes
+        through ``from_dict``, so the checks and errors are the same."""
+        try:
+            name, kind, unit, volume, resource_id, timestamp = (
+                record['name'], record['type'], record['unit'], record['volume'],
+                record['resource_id'], record['timestamp'])
+            metadata = record['resource_metadata']
+        except (KeyError, TypeError):
+            return cls.from_dict(record)
+        if (type(volume) is not float or not -_INFINITY < volume < _INFINITY
+                or kind not in TYPES or type(name) is not str or not name
+                or type(resource_id) is not str or not resource_id
+                or type(unit) is not str or type(metadata) is not dict
+                or type(timestamp) is not str or not timestamp.endswith('+00:00')):
+            return cls.from_dict(record)
+        try:
+            moment = datetime.datetime.fromisoformat(timestamp)
+        except ValueError:
+            return cls.from_dict(record)
+        get = record.get
+        return tuple.__new__(cls, (
+            name, kind, unit, volume, _optional_str('user_id', get('user_id')),
+            _optional_str('project_id', get('project_id')), resource_id, moment, metadata,
+            get('source') or DEFAULT_SOURCE, get('id') or new_id(),
+            _monotonic(get('monotonic_time'))))
 
     def to_dict(self):
         """The wire form with telewatch's names (no signature)."""

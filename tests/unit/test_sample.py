@@ -285,3 +285,32 @@ def test_infinite_volume_is_not_a_measurement(volume):
     with pytest.raises(InvalidSample) as raised:
         make(volume=volume)
     assert raised.value.field == 'volume'
+
+
+def test_from_wire_equals_from_dict_on_our_own_wire_form():
+    original = make(volume=3.5, monotonic_time=12.0, user_id='u', project_id='p')
+    record = original.to_dict()
+    assert sample_mod.Sample.from_wire(record) == sample_mod.Sample.from_dict(record) == \
+        original
+
+
+@pytest.mark.parametrize('change', [
+    {'volume': 'lots'}, {'volume': float('nan')}, {'volume': True}, {'type': 'counter'},
+    {'name': ''}, {'resource_id': 7}, {'timestamp': 'yesterday'}, {'user_id': 5},
+    {'monotonic_time': 'x'}, {'resource_metadata': []},
+])
+def test_from_wire_rejects_exactly_what_from_dict_rejects(change):
+    record = dict(make().to_dict(), **change)
+    with pytest.raises(InvalidSample) as by_dict:
+        sample_mod.Sample.from_dict(record)
+    with pytest.raises(InvalidSample) as by_wire:
+        sample_mod.Sample.from_wire(record)
+    assert by_wire.value.field == by_dict.value.field
+
+
+@pytest.mark.parametrize('change', [
+    {'volume': 3}, {'timestamp': '2026-01-01T00:00:00Z'}, {'counter_name': 'cpu'},
+])
+def test_from_wire_takes_other_valid_forms_through_from_dict(change):
+    record = dict(make().to_dict(), **change)
+    assert sample_mod.Sample.from_wire(record) == sample_mod.Sample.from_dict(record)
