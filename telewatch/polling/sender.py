@@ -5,6 +5,7 @@ envelope (telewatch.messages) per line to a file or to standard output; the bus 
 it over oslo.messaging to the notification agents.
 """
 
+import abc
 import json
 import socket
 import sys
@@ -17,14 +18,15 @@ from telewatch import kafka_bus
 from telewatch import messages
 
 
-class Sender:
+class Sender(abc.ABC):
     """Delivers batches of samples, signed with ``secret``; raises on failure."""
 
     def __init__(self, secret):
         self._secret = secret
 
+    @abc.abstractmethod
     def send(self, samples):
-        raise NotImplementedError
+        """Deliver one batch."""
 
     def close(self):
         """Release what it holds; safe twice."""

@@ -6,6 +6,8 @@ Discoveries (where the resources to poll come from) are entry points of
 ``telewatch.discover``.
 """
 
+import abc
+
 
 class PermanentPollError(Exception):
     """These resources can never be polled by this pollster (e.g. the hypervisor does not
@@ -36,7 +38,7 @@ def resource_key(resource):
     return str(identity if identity is not None else resource)
 
 
-class Pollster:
+class Pollster(abc.ABC):
     """Base class of every pollster.
 
     Lifecycle: the agent builds each selected pollster once at start-up as
@@ -58,11 +60,12 @@ class Pollster:
         self.conf = conf
         self.name = name
 
+    @abc.abstractmethod
     def get_samples(self, context, resources):
-        raise NotImplementedError
+        """The samples of ``resources`` (a list or a generator)."""
 
 
-class Discovery:
+class Discovery(abc.ABC):
     """Base class of every discovery (entry-point group ``telewatch.discover``).
 
     Built once as ``Discovery(conf)``; ``discover(context, param)`` returns the list of
@@ -73,5 +76,6 @@ class Discovery:
     def __init__(self, conf):
         self.conf = conf
 
+    @abc.abstractmethod
     def discover(self, context, param=None):
-        raise NotImplementedError
+        """The resources found for this cycle."""

@@ -10,6 +10,7 @@ error, a 5xx) and PermanentPublishError when it never will (a 4xx, a sample that
 encoded); the sink retries, queues or drops on that type and counts what happens.
 """
 
+import abc
 import json
 import urllib.parse
 
@@ -83,7 +84,7 @@ DELIVERY_OPTIONS = {
 }
 
 
-class Publisher:
+class Publisher(abc.ABC):
     """Base class of every publisher (entry-point group ``telewatch.publisher``).
 
     Subclasses set ``OPTIONS`` (a dict for voluptuous: the query options, with defaults and
@@ -110,9 +111,9 @@ class Publisher:
     def start(self):
         """Open connections or files; called once before the first publish."""
 
+    @abc.abstractmethod
     def publish(self, samples):
         """Hand over a list of samples; raise a PublishError subclass on failure."""
-        raise NotImplementedError
 
     def stop(self):
         """Send what is held and close; safe without start() and safe twice."""
