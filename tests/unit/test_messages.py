@@ -1,8 +1,10 @@
 """Signed batches: the envelope, its signature over the exact payload, and what is rejected."""
 
+import base64
 import hashlib
 import hmac
 import json
+import zlib
 
 import pytest
 
@@ -22,11 +24,25 @@ def test_round_trip_keeps_every_field():
     assert decoded == samples
 
 
-def test_signature_is_the_hmac_of_the_payload_text():
+def envelope(text, secret='', **fields):
+    """An envelope around any JSON text, signed like encode_batch signs."""
+    compressed = zlib.compress(text.encode())
+    message = {'format': 'telewatch.samples', 'version': 1, 'encoding': 'zlib+base64',
+               'payload': base64.b64encode(compressed).decode(),
+               'signature': hmac.new(secret.encode(), compressed, hashlib.sha256).hexdigest()
+               if secret else ''}
+    message.update(fields)
+    return message
+
+
+def test_signature_is_the_hmac_of_the_compressed_payload():
     message = messages.encode_batch(batch(1), 'secret')
-    expected = hmac.new(b'secret', message['payload'].encode(), hashlib.sha256).hexdigest()
+    compressed = base64.b64decode(message['payload'])
+    expected = hmac.new(b'secret', compressed, hashlib.sha256).hexdigest()
     assert message['signature'] == expected
-    assert (message['format'], message['version']) == ('telewatch.samples', 1)
+    assert (message['format'], message['version'], message['encoding']) == (
+        'telewatch.samples', 1, 'zlib+base64')
+    assert json.loads(zlib.decompress(compressed))[0]['name'] == 'cpu'
 
 
 def test_survives_a_json_round_trip_of_the_envelope():
@@ -34,8 +50,14 @@ def test_survives_a_json_round_trip_of_the_envelope():
     assert len(messages.decode_batch(message, 's')) == 3
 
 
+def _tampered(message):
+    text = zlib.decompress(base64.b64decode(message['payload'])).decode()
+    forged = envelope(text.replace('"volume":1.0', '"volume":9.0'), 'secret')
+    return dict(message, payload=forged['payload'])
+
+
 @pytest.mark.parametrize('change', [
-    lambda m: m.update(payload=m['payload'].replace('"volume":1.0', '"volume":9.0')),
+    lambda m: m.update(payload=_tampered(m)['payload']),
     lambda m: m.update(signature='0' * 64),
 ])
 def test_tampered_messages_are_rejected(change):
@@ -55,14 +77,24 @@ def test_unsigned_message_is_rejected_when_a_secret_is_set():
 
 @pytest.mark.parametrize('message, reason', [
     ('not a dict', 'format'),
-    ({'format': 'other', 'version': 1, 'payload': '[]'}, 'format'),
-    ({'format': 'telewatch.samples', 'version': 2, 'payload': '[]'}, 'version'),
-    ({'format': 'telewatch.samples', 'version': 1, 'payload': 7}, 'payload'),
-    ({'format': 'telewatch.samples', 'version': 1, 'payload': '[1'}, 'payload'),
-    ({'format': 'telewatch.samples', 'version': 1, 'payload': '{}'}, 'payload'),
-    ({'format': 'telewatch.samples', 'version': 1, 'payload': '[{"name": "x"}]'}, 'sample'),
+    (envelope('[]', format='other'), 'format'),
+    (envelope('[]', version=2), 'version'),
+    (envelope('[]', encoding='json'), 'format'),
+    (envelope('[]', payload=7), 'payload'),
+    (envelope('[]', payload='not base64!'), 'payload'),
+    (envelope('[]', payload=base64.b64encode(b'not zlib').decode()), 'payload'),
+    (envelope('[1'), 'payload'),
+    (envelope('{}'), 'payload'),
+    (envelope('[{"name": "x"}]'), 'sample'),
 ])
 def test_bad_messages_say_why(message, reason):
     with pytest.raises(messages.InvalidMessage) as raised:
         messages.decode_batch(message, '')
     assert raised.value.reason == reason
+
+
+def test_a_payload_that_inflates_beyond_the_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(messages, 'MAX_PAYLOAD_BYTES', 1000)
+    with pytest.raises(messages.InvalidMessage) as raised:
+        messages.decode_batch(envelope('[' + '0,' * 2000 + '0]'), '')
+    assert 'larger than 1000 bytes' in str(raised.value)
