@@ -106,6 +106,7 @@ def parse_args(argv):
                         help='seconds without a new sample (producers done) before giving up')
     parser.add_argument('--serve-agent', metavar='CONF', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.argv = list(argv)
     if args.quick:
         args.samples = 40000
     if args.profile or args.agent_preload:
@@ -440,8 +441,13 @@ class Monitor:
         last = None
         for (t0, c0), (t1, c1) in zip(self.cpu, self.cpu[1:]):
             if after < t1 <= until + POLL and t1 > t0 and (c1 - c0) / (t1 - t0) >= BUSY:
-                last = t1
+                last = min(t1, until)
         return last
+
+    def cpu_until(self, end):
+        """The agent's CPU seconds from the first poll to the first poll at or after end."""
+        at = next((c for t, c in self.cpu if t >= end), self.cpu[-1][1])
+        return at - self.cpu[0][1]
 
     def sustained(self, total):
         """Slope of the received counter over the status writes while samples flowed."""
@@ -525,8 +531,11 @@ def run(args, directory):
         result = report(args, monitor, reports, sent, start, left)
         result['broker_cpu_seconds'] = None if broker_cpu is None else round(broker_cpu, 3)
         result['broker_restarted'] = broker.restarted()
-        result['other_cpu_seconds'] = round(machine - result['agent_cpu_seconds'] - (
-            broker_cpu or 0) - result['producer_cpu_seconds'], 3)
+        result['other_cpu_seconds'] = round(machine - monitor.cpu[-1][1] + monitor.cpu[0][1] - (
+            broker_cpu or 0) - (0 if prefilled else result['producer_cpu_seconds']), 3)
+        if result['broker_restarted']:
+            result['notes'].append('the broker was restarted during the run (by someone else): '
+                                   'this run does not count')
         return result
     finally:
         if producers:
@@ -556,15 +565,17 @@ def queue_left(broker, name, node):
 def report(args, monitor, reports, sent, start, left):
     received = monitor.received
     end, upper = monitor.end_time(sent)
-    if end is None:  # samples lost: the last write that saw a new sample
-        end = upper = next(t for t, n, _ in reversed(monitor.writes) if n == received)
+    if end is None:  # samples lost: the first write that saw the final count
+        end = upper = next((t for t, n, _ in monitor.writes if n == received),
+                           monitor.cpu[-1][0])
     seconds = max(end - start, 1e-9)
-    agent_cpu = monitor.cpu[-1][1] - monitor.cpu[0][1]
+    agent_cpu = monitor.cpu_until(end)
     rate = received / seconds
     status = monitor.writes[-1][2] if monitor.writes else {}
     producer_wall = max(r['last_send'] for r in reports) - min(r['first_send'] for r in reports)
     return {
         'benchmark': 'bus',
+        'command': ' '.join(['python', 'benchmarks/bus.py'] + args.argv),
         'python': '%d.%d.%d' % sys.version_info[:3],
         'transport': _without_credentials(args.transport_url),
         'cpus': os.cpu_count(),

@@ -52,6 +52,7 @@ CEILOMETER_SIGNATURE_KEY = 'message_signature'
 
 _UTC = datetime.timezone.utc
 _INFINITY = float('inf')
+_last_timestamp = (None, None)  # (text, datetime) of the latest from_wire timestamp
 
 
 class InvalidSample(ValueError):
@@ -192,16 +193,26 @@ class Sample(collections.namedtuple('_SampleFields', FIELDS)):
                 or type(unit) is not str or type(metadata) is not dict
                 or type(timestamp) is not str or not timestamp.endswith('+00:00')):
             return cls.from_dict(record)
-        try:
-            moment = datetime.datetime.fromisoformat(timestamp)
-        except ValueError:
-            return cls.from_dict(record)
         get = record.get
+        user_id, project_id, monotonic = (get('user_id'), get('project_id'),
+                                          get('monotonic_time'))
+        if ((user_id is not None and type(user_id) is not str)
+                or (project_id is not None and type(project_id) is not str)
+                or (monotonic is not None and type(monotonic) is not float)):
+            return cls.from_dict(record)
+        # The samples of a batch mostly share their timestamp (one polling cycle); the
+        # pair is replaced whole, so a reader in another thread sees one or the other.
+        global _last_timestamp
+        last_text, moment = _last_timestamp
+        if timestamp != last_text:
+            try:
+                moment = datetime.datetime.fromisoformat(timestamp)
+            except ValueError:
+                return cls.from_dict(record)
+            _last_timestamp = (timestamp, moment)
         return tuple.__new__(cls, (
-            name, kind, unit, volume, _optional_str('user_id', get('user_id')),
-            _optional_str('project_id', get('project_id')), resource_id, moment, metadata,
-            get('source') or DEFAULT_SOURCE, get('id') or new_id(),
-            _monotonic(get('monotonic_time'))))
+            name, kind, unit, volume, user_id, project_id, resource_id, moment, metadata,
+            get('source') or DEFAULT_SOURCE, get('id') or new_id(), monotonic))
 
     def to_dict(self):
         """The wire form with telewatch's names (no signature)."""
