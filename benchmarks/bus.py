@@ -577,6 +577,7 @@ def report(args, monitor, reports, sent, start, left):
         'benchmark': 'bus',
         'command': ' '.join(['python', 'benchmarks/bus.py'] + args.argv),
         'python': '%d.%d.%d' % sys.version_info[:3],
+        'telewatch_commit': _commit(),
         'transport': _without_credentials(args.transport_url),
         'cpus': os.cpu_count(),
         'mode': 'prefill' if args.prefill else 'concurrent',
@@ -597,10 +598,13 @@ def report(args, monitor, reports, sent, start, left):
         'agent_cpu_seconds': round(agent_cpu, 3),
         'agent_cpu_percent': round(100 * agent_cpu / seconds, 1),
         'agent_cpu_us_per_sample': round(1e6 * agent_cpu / max(received, 1), 2),
+        'agent_samples_per_cpu_second': round(received / agent_cpu) if agent_cpu else None,
         'producer_cpu_seconds': round(sum(r['cpu_seconds'] for r in reports), 3),
         'producer_seconds': round(producer_wall, 3),
         'producer_us_per_sample': round(
             1e6 * sum(r['cpu_seconds'] for r in reports) / max(sent, 1), 2),
+        'producer_samples_per_cpu_second': round(
+            sent / max(sum(r['cpu_seconds'] for r in reports), 1e-9)),
         'producers': len(reports),
         'published': {name: counters.get('published') for name, counters in
                       status.get('publishers', {}).items()},
@@ -609,6 +613,18 @@ def report(args, monitor, reports, sent, start, left):
         'meets_target': rate >= TARGET and sent == received,
         'notes': notes(args, rate, agent_cpu / seconds),
     }
+
+
+def _commit():
+    """The checked-out commit of the repository, '+' when telewatch/ has local changes."""
+    try:
+        head = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO, text=True,
+                              capture_output=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--', 'telewatch'], cwd=REPO,
+                               text=True, capture_output=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (head + ('+' if dirty else '')) or None
 
 
 def _without_credentials(url):
