@@ -30,7 +30,17 @@ received counter between status writes while samples were flowing (ramp-up and t
 process (``benchmarks/bus.py --serve-agent``) instead of the telewatch-agent-notification
 daemon (cotyledon master + one worker); ``--agent-preload FILE`` runs a Python file in that
 process before the agent is built (local experiments: monkeypatching a faster decoder, ...).
-The RabbitMQ node's CPU (beam.smp) is reported too, when its process is visible.
+``--set GROUP.OPTION=VALUE`` adds an option to the configuration file of the agent and the
+producers (e.g. ``notification.batch_size=5``). ``--transport-url`` (default
+$TELEWATCH_TRANSPORT_URL, else the broker of tools/services/rabbitmq) picks the broker;
+``--rabbitmq-node`` the node ``rabbitmqctl list_queues`` asks for the queue left at the end.
+
+CPU: the agent's (psutil, the daemon's processes together) from the start signal to the last
+sample, per sample and as samples per CPU second (what one core would sustain); the
+producers' (time.process_time() around their sends); the broker's (the process listening on
+the broker's port, when visible), and ``other_cpu_seconds``, what the rest of the machine
+used meanwhile: on a 2-core machine, other work directly lowers the end-to-end rate.
+``telewatch_commit`` is the commit measured ('+': telewatch/ has local changes).
 """
 
 import argparse
@@ -533,6 +543,10 @@ def run(args, directory):
         result['broker_restarted'] = broker.restarted()
         result['other_cpu_seconds'] = round(machine - monitor.cpu[-1][1] + monitor.cpu[0][1] - (
             broker_cpu or 0) - (0 if prefilled else result['producer_cpu_seconds']), 3)
+        busy_elsewhere = result['other_cpu_seconds'] / max(result['seconds'], 1e-9)
+        if busy_elsewhere > 0.25:
+            result['notes'].append('other processes kept %.1f of the %d cores busy during the '
+                                   'run' % (busy_elsewhere, os.cpu_count()))
         if result['broker_restarted']:
             result['notes'].append('the broker was restarted during the run (by someone else): '
                                    'this run does not count')
