@@ -105,7 +105,7 @@ class NotificationAgent:
     def reject(self, reason, message, exc):
         self.rejected[reason] += 1
         LOG.warning('rejected a message (%s) from %s: %s', reason,
-                    endpoints._describe(message), exc)
+                    endpoints.describe(message), exc)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ LOG = logging.getLogger(__name__)
 HANDLED = oslo_messaging.NotificationResult.HANDLED
 
 
-def _describe(message):
+def describe(message):
     return 'publisher %s, event type %s' % (message.get('publisher_id'),
                                             message.get('event_type'))
 

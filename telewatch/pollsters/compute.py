@@ -107,9 +107,9 @@ class ComputePollster(base.Pollster):
                 name, ', '.join(sorted(METERS))))
         self.meter = METERS[name]
         self.inspector = inspector_mod.get_inspector(conf)
-        self._add_samples = {INSTANCE: self._instance_samples, DISK: self._disk_samples,
+        self._add_samples = {INSTANCE: self._instance_samples, DISK: self._device_samples,
                              DISK_TOTAL: self._disk_total_samples,
-                             NIC: self._nic_samples}[self.meter.scope]
+                             NIC: self._device_samples}[self.meter.scope]
 
     def get_samples(self, context, resources):
         cycle = self.inspector.cycle(context)
@@ -143,10 +143,13 @@ class ComputePollster(base.Pollster):
         if volume is not None:
             samples.append(self._make(volume, domain.id, domain, view.metadata, cycle))
 
-    def _disk_samples(self, samples, cycle, domain, view):
+    def _device_samples(self, samples, cycle, domain, view):
+        """One sample per disk (DISK) or per interface (NIC)."""
         key = self.meter.value
-        for dev, resource_id, metadata in view.disks:
-            volume = domain.disk_stats.get(dev, _NO_STATS).get(key)
+        devices, stats = ((view.disks, domain.disk_stats) if self.meter.scope == DISK
+                          else (view.nics, domain.nic_stats))
+        for dev, resource_id, metadata in devices:
+            volume = stats.get(dev, _NO_STATS).get(key)
             if volume is not None:
                 samples.append(self._make(volume, resource_id, domain, metadata, cycle))
 
@@ -162,13 +165,6 @@ class ComputePollster(base.Pollster):
             if len(devices) != len(domain.disks):
                 metadata = dict(view.metadata, device=devices)
             samples.append(self._make(total, domain.id, domain, metadata, cycle))
-
-    def _nic_samples(self, samples, cycle, domain, view):
-        key = self.meter.value
-        for dev, resource_id, metadata in view.nics:
-            volume = domain.nic_stats.get(dev, _NO_STATS).get(key)
-            if volume is not None:
-                samples.append(self._make(volume, resource_id, domain, metadata, cycle))
 
 
 class LocalInstancesDiscovery(base.Discovery):
