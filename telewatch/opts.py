@@ -1,6 +1,7 @@
 """Every option of telewatch, for oslo-config-generator and for ``prepare_service``."""
 
 from telewatch import bus
+from telewatch.archive import store as archive_store
 from telewatch import notification
 from telewatch import pipeline
 from telewatch import polling
@@ -11,4 +12,5 @@ from telewatch import service
 def list_opts():
     """(group, options) of every subpackage, each of which lists its own."""
     return (pipeline.list_opts() + polling.list_opts() + pollsters.list_opts() +
-            service.list_opts() + notification.list_opts() + [('bus', bus.OPTS)])
+            service.list_opts() + notification.list_opts() + [('bus', bus.OPTS)] +
+            archive_store.list_opts())

@@ -94,3 +94,83 @@ class InvalidState(ArchiveError):
     def __init__(self, reason):
         self.reason = reason
         super().__init__(reason, reason)
+
+
+class InvalidIncoming(ArchiveError):
+    """Bytes of the incoming buffer that are not a record this code reads."""
+
+    cause = 'Invalid incoming record'
+
+    def __init__(self, reason):
+        self.reason = reason
+        super().__init__(reason, reason)
+
+
+class StorageUnavailable(Exception):
+    """The series storage or the index cannot be reached now; the same call may succeed
+    later (retry, do not acknowledge)."""
+
+
+class MetricLocked(Exception):
+    """Another processor holds the metric's sack and did not let go in time (Gnocchi's 503
+    "Metric is locked")."""
+
+    def __init__(self, metric_id):
+        super().__init__('Unable to refresh metric: %s. Metric is locked. '
+                         'Please try again.' % metric_id)
+        self.metric_id = metric_id
+
+
+class IndexEntryError(ArchiveError):
+    """Base of the index's errors; ``status`` is the HTTP status the API answers with and
+    the message is Gnocchi's text, which clients match on."""
+
+    status = 400
+
+    def __init__(self, message, detail=None):
+        super().__init__(message, detail)
+        self.description = message
+
+
+def _index_error(name, status, text, doc):
+    def __init__(self, *names):
+        IndexEntryError.__init__(self, text % names, list(names))
+    return type(name, (IndexEntryError,), {'status': status, 'cause': text.split(' %s')[0],
+                                       '__init__': __init__, '__doc__': doc})
+
+
+NoSuchArchivePolicy = _index_error(
+    'NoSuchArchivePolicy', 404, 'Archive policy %s does not exist', 'No such policy.')
+ArchivePolicyAlreadyExists = _index_error(
+    'ArchivePolicyAlreadyExists', 409, 'Archive policy %s already exists',
+    'A policy of that name exists.')
+ArchivePolicyInUse = _index_error(
+    'ArchivePolicyInUse', 400, 'Archive policy %s is still in use',
+    'Metrics or rules use the policy.')
+NoSuchArchivePolicyRule = _index_error(
+    'NoSuchArchivePolicyRule', 404, 'Archive policy rule %s does not exist', 'No such rule.')
+ArchivePolicyRuleAlreadyExists = _index_error(
+    'ArchivePolicyRuleAlreadyExists', 409, 'Archive policy rule %s already exists',
+    'A rule of that name exists.')
+NoSuchResourceType = _index_error(
+    'NoSuchResourceType', 404, 'Resource type %s does not exist', 'No such resource type.')
+ResourceTypeAlreadyExists = _index_error(
+    'ResourceTypeAlreadyExists', 409, 'Resource type %s already exists',
+    'A resource type of that name exists.')
+ResourceTypeInUse = _index_error(
+    'ResourceTypeInUse', 400, 'Resource type %s is still in use',
+    'Resources of the type exist.')
+NoSuchResource = _index_error(
+    'NoSuchResource', 404, 'Resource %s does not exist', 'No such resource.')
+ResourceAlreadyExists = _index_error(
+    'ResourceAlreadyExists', 409, 'Resource %s already exists',
+    'A resource of that id exists.')
+NoSuchMetric = _index_error(
+    'NoSuchMetric', 404, 'Metric %s does not exist', 'No such metric.')
+NamedMetricAlreadyExists = _index_error(
+    'NamedMetricAlreadyExists', 409, 'Named metric %s already exists',
+    'The resource has a metric of that name.')
+NoArchivePolicyRuleMatch = _index_error(
+    'NoArchivePolicyRuleMatch', 400,
+    'No archive policy name specified and no archive policy rule found matching the '
+    'metric name %s', 'A metric needs a policy, given or from a rule.')

@@ -1,0 +1,104 @@
+"""Measures waiting to be aggregated: the bytes of one write, and their framing in a log.
+
+Pure: no I/O. A write of measures for many metrics becomes, per sack, one record::
+
+    header   "TWIN" | version u8 (1) | reserved 3 bytes | n_metrics u32
+    index    per metric: id (16 bytes, the UUID) | n_measures u32
+    data     every metric's timestamps i64 ns, in index order, then every value f64
+
+A log (the file driver's incoming buffer) holds records as frames, ``length u32 | crc32 u32
+| record``; a frame cut short by a crash, or whose checksum fails, ends the log: its write
+was never acknowledged.
+"""
+
+import struct
+import uuid
+import zlib
+
+import numpy
+
+from telewatch.archive import errors
+
+MAGIC = b'TWIN'
+VERSION = 1
+_HEADER = struct.Struct('<4sB3xI')
+_ENTRY = numpy.dtype([('id', 'S16'), ('count', '<u4')])
+_FRAME = struct.Struct('<II')
+_I8 = numpy.dtype('<i8')
+_F8 = numpy.dtype('<f8')
+
+
+def sack_of(metric_id, sacks):
+    """The sack (0 .. sacks - 1) of a metric id (a UUID or its text); stable everywhere."""
+    if not isinstance(metric_id, uuid.UUID):
+        metric_id = uuid.UUID(metric_id)
+    return metric_id.int % sacks
+
+
+def encode(measures):
+    """The record of ``{metric_id: (int64 ns timestamps, float64 values)}``."""
+    index = numpy.empty(len(measures), dtype=_ENTRY)
+    stamps, values = [], []
+    for i, (metric_id, (ts, vals)) in enumerate(measures.items()):
+        index[i] = (uuid.UUID(str(metric_id)).bytes, len(ts))
+        stamps.append(numpy.asarray(ts, dtype=_I8))
+        values.append(numpy.asarray(vals, dtype=_F8))
+    parts = [_HEADER.pack(MAGIC, VERSION, len(measures)), index.tobytes()]
+    parts += [a.tobytes() for a in stamps] + [a.tobytes() for a in values]
+    return b''.join(parts)
+
+
+def decode(record):
+    """``{metric_id (text): (timestamps, values)}`` of a record; InvalidIncoming if not one."""
+    if len(record) < _HEADER.size:
+        raise errors.InvalidIncoming('truncated header')
+    magic, version, count = _HEADER.unpack_from(record)
+    if magic != MAGIC or version != VERSION:
+        raise errors.InvalidIncoming('not a version %d incoming record' % VERSION)
+    index_end = _HEADER.size + count * _ENTRY.itemsize
+    if len(record) < index_end:
+        raise errors.InvalidIncoming('truncated index')
+    index = numpy.frombuffer(record, dtype=_ENTRY, count=count, offset=_HEADER.size)
+    total = int(index['count'].sum())
+    if len(record) != index_end + total * 16:
+        raise errors.InvalidIncoming('%d bytes of measures for %d measures'
+                                     % (len(record) - index_end, total))
+    stamps = numpy.frombuffer(record, dtype=_I8, count=total, offset=index_end)
+    values = numpy.frombuffer(record, dtype=_F8, count=total, offset=index_end + total * 8)
+    out = {}
+    start = 0
+    for raw_id, n in zip(index['id'].tolist(), index['count'].tolist()):
+        out[str(uuid.UUID(bytes=raw_id.ljust(16, b'\0')))] = (
+            stamps[start:start + n], values[start:start + n])
+        start += n
+    return out
+
+
+def split_by_sack(measures, sacks):
+    """``{sack: record}`` of ``{metric_id: (timestamps, values)}``."""
+    grouped = {}
+    for metric_id, series in measures.items():
+        grouped.setdefault(sack_of(metric_id, sacks), {})[metric_id] = series
+    return {sack: encode(group) for sack, group in grouped.items()}
+
+
+def frame(record):
+    """A record framed for a log: its length and CRC-32 first."""
+    return _FRAME.pack(len(record), zlib.crc32(record)) + record
+
+
+def unframe(data):
+    """The records of a log's bytes, and the length of its valid part (a torn tail is cut)."""
+    records, offset = [], 0
+    view = memoryview(data)
+    while offset + _FRAME.size <= len(data):
+        length, crc = _FRAME.unpack_from(data, offset)
+        end = offset + _FRAME.size + length
+        if end > len(data):
+            break
+        record = bytes(view[offset + _FRAME.size:end])
+        if zlib.crc32(record) != crc:
+            break
+        records.append(record)
+        offset = end
+    return records, offset

@@ -1,0 +1,310 @@
+"""The archive index: archive policies and rules, resource types, resources, metrics.
+
+One ``Indexer`` on a SQLAlchemy engine (SQLite or PostgreSQL). Errors are the typed,
+Gnocchi-worded ones of ``telewatch.archive.errors``; ``StorageUnavailable`` when the
+database cannot be reached (retry later).
+"""
+
+import contextlib
+import dataclasses
+import datetime
+import fnmatch
+import threading
+
+import sqlalchemy as sa
+
+from telewatch.archive import errors
+from telewatch.archive import policy as policy_mod
+from telewatch.archive import sql
+from telewatch.archive.index import migration
+from telewatch.archive.index import schema
+
+GENERIC = 'generic'
+_RESOURCE_FIELDS = ('type', 'original_resource_id', 'creator', 'user_id', 'project_id',
+                    'started_at', 'ended_at', 'revision_start', 'attributes')
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    id: str
+    type: str
+    original_resource_id: str
+    creator: str
+    user_id: str
+    project_id: str
+    started_at: datetime.datetime
+    ended_at: datetime.datetime
+    revision_start: datetime.datetime
+    attributes: dict
+    metrics: dict  # name -> metric id
+    revision_end: datetime.datetime = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    id: str
+    archive_policy_name: str
+    creator: str
+    resource_id: str
+    name: str
+    unit: str
+    status: str = 'active'
+
+
+class Indexer:
+    """The index in the database of ``url`` (or of an existing ``engine``)."""
+
+    def __init__(self, url=None, engine=None):
+        self.engine = engine if engine is not None else sql.engine_from_url(url)
+        self._policies = {}
+        self._policies_lock = threading.Lock()
+
+    def upgrade(self):
+        """Create or upgrade the schema, and the ``generic`` resource type."""
+        try:
+            migration.upgrade(self.engine)
+        except sa.exc.OperationalError as exc:
+            raise errors.StorageUnavailable('archive index: %s' % (exc.orig,)) from exc
+        with contextlib.suppress(errors.ResourceTypeAlreadyExists):
+            self.create_resource_type(GENERIC, {})
+
+    def close(self):
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _begin(self):
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise errors.StorageUnavailable('archive index: %s' % (exc.orig,)) from exc
+
+    # -- archive policies ----------------------------------------------------------------
+
+    def create_archive_policy(self, policy):
+        row = policy.to_dict()
+        try:
+            with self._begin() as conn:
+                conn.execute(schema.archive_policy.insert(), row)
+        except sa.exc.IntegrityError:
+            raise errors.ArchivePolicyAlreadyExists(policy.name) from None
+        return policy
+
+    def get_archive_policy(self, name):
+        policy = self._policies.get(name)
+        if policy is None:
+            with self._begin() as conn:
+                row = conn.execute(schema.archive_policy.select().where(
+                    schema.archive_policy.c.name == name)).mappings().first()
+            if row is None:
+                raise errors.NoSuchArchivePolicy(name)
+            policy = _policy(row)
+            with self._policies_lock:
+                self._policies[name] = policy
+        return policy
+
+    def list_archive_policies(self):
+        with self._begin() as conn:
+            rows = conn.execute(schema.archive_policy.select().order_by(
+                schema.archive_policy.c.name)).mappings().all()
+        return [_policy(row) for row in rows]
+
+    def delete_archive_policy(self, name):
+        with self._begin() as conn:
+            for table in (schema.metric, schema.archive_policy_rule):
+                used = conn.execute(sa.select(sa.func.count()).where(
+                    table.c.archive_policy_name == name)).scalar()
+                if used:
+                    raise errors.ArchivePolicyInUse(name)
+            if not conn.execute(schema.archive_policy.delete().where(
+                    schema.archive_policy.c.name == name)).rowcount:
+                raise errors.NoSuchArchivePolicy(name)
+        self._policies.pop(name, None)
+
+    # -- archive policy rules ------------------------------------------------------------
+
+    def create_archive_policy_rule(self, name, metric_pattern, archive_policy_name):
+        self.get_archive_policy(archive_policy_name)
+        row = {'name': name, 'metric_pattern': metric_pattern,
+               'archive_policy_name': archive_policy_name}
+        try:
+            with self._begin() as conn:
+                conn.execute(schema.archive_policy_rule.insert(), row)
+        except sa.exc.IntegrityError:
+            raise errors.ArchivePolicyRuleAlreadyExists(name) from None
+        return row
+
+    def list_archive_policy_rules(self):
+        """Every rule, in the order Gnocchi tries them: pattern descending, then name."""
+        table = schema.archive_policy_rule
+        with self._begin() as conn:
+            return [dict(r) for r in conn.execute(table.select().order_by(
+                table.c.metric_pattern.desc(), table.c.name)).mappings()]
+
+    def delete_archive_policy_rule(self, name):
+        with self._begin() as conn:
+            if not conn.execute(schema.archive_policy_rule.delete().where(
+                    schema.archive_policy_rule.c.name == name)).rowcount:
+                raise errors.NoSuchArchivePolicyRule(name)
+
+    def archive_policy_for(self, metric_name):
+        """The policy name of the first rule matching ``metric_name``; NoArchivePolicyRuleMatch."""
+        for rule in self.list_archive_policy_rules():
+            if fnmatch.fnmatch(metric_name or '', rule['metric_pattern']):
+                return rule['archive_policy_name']
+        raise errors.NoArchivePolicyRuleMatch(metric_name)
+
+    # -- resource types ------------------------------------------------------------------
+
+    def create_resource_type(self, name, attributes):
+        """A resource type with ``attributes`` ``{name: {type, required, ...}}``."""
+        row = {'name': name, 'attributes': attributes, 'state': 'active'}
+        try:
+            with self._begin() as conn:
+                conn.execute(schema.resource_type.insert(), row)
+        except sa.exc.IntegrityError:
+            raise errors.ResourceTypeAlreadyExists(name) from None
+        return row
+
+    def get_resource_type(self, name):
+        with self._begin() as conn:
+            row = conn.execute(schema.resource_type.select().where(
+                schema.resource_type.c.name == name)).mappings().first()
+        if row is None:
+            raise errors.NoSuchResourceType(name)
+        return dict(row)
+
+    def list_resource_types(self):
+        with self._begin() as conn:
+            return [dict(r) for r in conn.execute(schema.resource_type.select().order_by(
+                schema.resource_type.c.name)).mappings()]
+
+    # -- resources -----------------------------------------------------------------------
+
+    def create_resource(self, resource_type, resource_id, original_resource_id, creator,
+                        user_id=None, project_id=None, attributes=None, started_at=None,
+                        ended_at=None, metrics=None):
+        """A new resource; ``metrics`` ``{name: Metric fields}`` are created with it."""
+        now = utcnow()
+        row = {'id': resource_id, 'type': resource_type,
+               'original_resource_id': original_resource_id, 'creator': creator,
+               'user_id': user_id, 'project_id': project_id,
+               'started_at': started_at or now, 'ended_at': ended_at,
+               'revision_start': now, 'attributes': attributes or {}}
+        try:
+            with self._begin() as conn:
+                if conn.execute(sa.select(schema.resource_type.c.name).where(
+                        schema.resource_type.c.name == resource_type)).first() is None:
+                    raise errors.NoSuchResourceType(resource_type)
+                conn.execute(schema.resource.insert(), row)
+                for metric in (metrics or {}).values():
+                    conn.execute(schema.metric.insert(), dataclasses.asdict(metric))
+        except sa.exc.IntegrityError:
+            raise errors.ResourceAlreadyExists(resource_id) from None
+        return Resource(metrics={n: m.id for n, m in (metrics or {}).items()}, **row)
+
+    def get_resources(self, resource_ids):
+        """``{id: Resource}`` of those that exist."""
+        ids = list(resource_ids)
+        if not ids:
+            return {}
+        with self._begin() as conn:
+            rows = conn.execute(schema.resource.select().where(
+                schema.resource.c.id.in_(ids))).mappings().all()
+            metrics = conn.execute(sa.select(
+                schema.metric.c.resource_id, schema.metric.c.name, schema.metric.c.id).where(
+                schema.metric.c.resource_id.in_(ids))).all()
+        names = {}
+        for resource_id, name, metric_id in metrics:
+            names.setdefault(resource_id, {})[name] = metric_id
+        return {row['id']: Resource(metrics=names.get(row['id'], {}), **row) for row in rows}
+
+    def get_resource(self, resource_id):
+        found = self.get_resources([resource_id]).get(resource_id)
+        if found is None:
+            raise errors.NoSuchResource(resource_id)
+        return found
+
+    def update_resource(self, resource_id, **changes):
+        """Change fields of a resource (``attributes`` replaced as a whole).
+
+        A change of anything closes the current revision into the history (Gnocchi).
+        """
+        unknown = set(changes) - set(_RESOURCE_FIELDS)
+        if unknown:
+            raise TypeError('unknown resource fields: %s' % sorted(unknown))
+        with self._begin() as conn:
+            current = conn.execute(schema.resource.select().where(
+                schema.resource.c.id == resource_id).with_for_update()).mappings().first()
+            if current is None:
+                raise errors.NoSuchResource(resource_id)
+            if all(current[k] == v for k, v in changes.items()):
+                return
+            now = utcnow()
+            conn.execute(schema.resource_history.insert(), dict(current, revision_end=now))
+            conn.execute(schema.resource.update().where(schema.resource.c.id == resource_id),
+                         dict(changes, revision_start=now))
+
+    def resource_history(self, resource_id):
+        """Every past revision, oldest first, then the current one (as Resources)."""
+        current = self.get_resource(resource_id)
+        with self._begin() as conn:
+            rows = conn.execute(schema.resource_history.select().where(
+                schema.resource_history.c.id == resource_id).order_by(
+                schema.resource_history.c.revision)).mappings().all()
+        past = [Resource(metrics=current.metrics,
+                         **{k: v for k, v in row.items() if k != 'revision'}) for row in rows]
+        return past + [current]
+
+    # -- metrics -------------------------------------------------------------------------
+
+    def create_metrics(self, metrics):
+        """Create ``Metric`` objects; NamedMetricAlreadyExists names a taken resource name."""
+        if not metrics:
+            return
+        try:
+            with self._begin() as conn:
+                conn.execute(schema.metric.insert(), [dataclasses.asdict(m) for m in metrics])
+        except sa.exc.IntegrityError:
+            for metric in metrics:
+                self.get_archive_policy(metric.archive_policy_name)
+            raise errors.NamedMetricAlreadyExists(
+                ', '.join(m.name for m in metrics)) from None
+
+    def get_metrics(self, metric_ids):
+        """``{id: Metric}`` of the active metrics among ``metric_ids``."""
+        ids = [str(m) for m in metric_ids]
+        if not ids:
+            return {}
+        with self._begin() as conn:
+            rows = conn.execute(schema.metric.select().where(
+                schema.metric.c.id.in_(ids), schema.metric.c.status == 'active')).mappings()
+            return {row['id']: Metric(**row) for row in rows}
+
+    def delete_metric(self, metric_id):
+        with self._begin() as conn:
+            if not conn.execute(schema.metric.delete().where(
+                    schema.metric.c.id == metric_id)).rowcount:
+                raise errors.NoSuchMetric(metric_id)
+
+    def archive_policies_of(self, metric_ids):
+        """``{metric_id: ArchivePolicy}`` of the metrics that exist (for the processor)."""
+        ids = [str(m) for m in metric_ids]
+        out = {}
+        for start in range(0, len(ids), 500):
+            with self._begin() as conn:
+                rows = conn.execute(sa.select(
+                    schema.metric.c.id, schema.metric.c.archive_policy_name).where(
+                    schema.metric.c.id.in_(ids[start:start + 500]))).all()
+            for metric_id, name in rows:
+                out[metric_id] = self.get_archive_policy(name)
+        return out
+
+
+def _policy(row):
+    return policy_mod.ArchivePolicy(row['name'], row['back_window'],
+                                    row['aggregation_methods'], row['definition'])

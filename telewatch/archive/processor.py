@@ -1,0 +1,75 @@
+"""telewatch-archive-processor: workers that aggregate the archive's incoming measures.
+
+Each worker loops over the sacks with pending measures, skipping those another worker
+(on this host or, with the postgresql storage, any host) holds, and sleeps
+``[archive] processing_delay`` when it found nothing to do. A worker killed at any moment
+loses nothing: the measures it was working on stay in the incoming buffer.
+"""
+
+import logging
+import sys
+import threading
+
+from telewatch import service
+from telewatch.archive import errors
+from telewatch.archive import store as store_mod
+
+LOG = logging.getLogger(__name__)
+
+
+class ArchiveProcessor:
+    """One processing loop over an ArchiveStore (``start`` blocks until ``stop``)."""
+
+    def __init__(self, conf, store=None):
+        self.delay = conf.archive.processing_delay
+        self.store = store or store_mod.ArchiveStore.from_conf(conf)
+        self._stopping = threading.Event()
+        self.processed = 0
+        self.rejected = 0
+        self.orphaned = 0
+
+    def run_once(self):
+        """Process every sack with pending measures once; the ProcessReport."""
+        report = self.store.process()
+        self.processed += report.measures
+        self.orphaned += report.orphaned
+        for metric_id, count in report.rejected.items():
+            self.rejected += count
+            LOG.warning('Rejected %d measures of metric %s: older than its archive '
+                        "policy's back window allows", count, metric_id)
+        if report.measures:
+            LOG.debug('Aggregated %d measures of %d metrics in %d sacks', report.measures,
+                      report.metrics, report.sacks)
+        return report
+
+    def start(self):
+        while not self._stopping.is_set():
+            try:
+                report = self.run_once()
+            except errors.StorageUnavailable as exc:
+                LOG.warning('Archive storage unavailable, retrying: %s', exc)
+                report = None
+            if report is None or not report.measures:
+                self._stopping.wait(self.delay)
+
+    def stop(self):
+        self._stopping.set()
+
+    def reload(self):
+        pass
+
+
+def main(argv=None):
+    conf = service.prepare_service(sys.argv[1:] if argv is None else argv)
+    try:
+        store_mod.ArchiveStore.from_conf(conf).storage.upgrade()
+    except (ValueError, errors.ArchiveError) as exc:
+        sys.stderr.write('telewatch-archive-processor: %s\n' % exc)
+        return 1
+    service.run_agents('telewatch-archive-processor', ArchiveProcessor, conf,
+                       workers=conf.archive.processors)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

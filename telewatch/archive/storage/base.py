@@ -1,0 +1,240 @@
+"""Series storage: the durable incoming buffer and every metric's aggregates.
+
+``SeriesStorage`` implements the public, batched operations (``add_measures``, ``process``,
+``get``, ``delete``, ``pending``) on a few primitives a driver writes:
+
+``_append(records)``
+    Make ``{sack: record}`` durable before returning (the write is then acknowledged).
+``_sacks_with_pending()``
+    The sacks that may hold records (a superset is fine).
+``_claim(sack, wait)``
+    A context manager giving a ``SackClaim`` when this process may process the sack (no
+    other processor holds it; with ``wait``, waiting up to ``wait`` seconds), else None.
+    On a clean exit its changes are committed; if the process dies inside, nothing was
+    lost: the sack's records are processed again, and ``round`` (see ``SackClaim``) makes
+    that harmless.
+``_load(metric_ids)``, ``_delete(metric_id)``, ``_pending_records()``, ``close()``.
+
+Measures are grouped into sacks by metric id (``incoming.sack_of``) so that processors,
+on one host or many, split the work by sack without ever updating one metric twice at once.
+"""
+
+import abc
+import dataclasses
+import struct
+
+import numpy
+
+from telewatch.archive import errors
+from telewatch.archive import incoming
+from telewatch.archive import serialization
+from telewatch.archive import state as state_mod
+
+_SERIES = struct.Struct('<4sQQ')
+_SERIES_MAGIC = b'TWSR'
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredSeries:
+    """A metric's state; how many of its measures were rejected as too late; and the last
+    incoming round applied to it (drivers whose claims are not transactions use it)."""
+
+    state: state_mod.MetricState
+    rejected: int = 0
+    applied_round: int = 0
+
+    def dumps(self):
+        return (_SERIES.pack(_SERIES_MAGIC, self.applied_round, self.rejected)
+                + serialization.dumps(self.state))
+
+    @classmethod
+    def loads(cls, data):
+        data = bytes(data)
+        if len(data) < _SERIES.size or data[:4] != _SERIES_MAGIC:
+            raise errors.InvalidState('not a telewatch series')
+        _, applied, rejected = _SERIES.unpack_from(data)
+        return cls(serialization.loads(data[_SERIES.size:]), rejected, applied)
+
+
+class SackClaim(abc.ABC):
+    """What a processor holding a sack may do: read its records, load and store series.
+
+    Each record comes with a round: None when ``commit`` is atomic with the removal of the
+    records (a database transaction); otherwise a number that grows with each claim of the
+    sack. A series stored records the highest round it applied, so a record whose round is
+    not above it is already in the series (a claim died before removing it) and is skipped.
+    """
+
+    @abc.abstractmethod
+    def records(self):
+        """The sack's incoming records as ``(round, bytes)``, oldest first."""
+
+    @abc.abstractmethod
+    def load(self, metric_ids):
+        """``{metric_id: StoredSeries}`` of those that exist."""
+
+    @abc.abstractmethod
+    def commit(self, series):
+        """Store ``{metric_id: StoredSeries}`` durably, then remove the records read."""
+
+
+@dataclasses.dataclass
+class ProcessReport:
+    """What ``SeriesStorage.process`` did."""
+
+    sacks: int = 0
+    metrics: int = 0
+    measures: int = 0
+    rejected: dict = dataclasses.field(default_factory=dict)  # metric_id -> measures
+    orphaned: int = 0  # measures of metrics deleted before they were processed
+    busy: list = dataclasses.field(default_factory=list)  # sacks another processor held
+
+    def add(self, other):
+        self.sacks += other.sacks
+        self.metrics += other.metrics
+        self.measures += other.measures
+        self.orphaned += other.orphaned
+        self.busy += other.busy
+        for metric_id, count in other.rejected.items():
+            self.rejected[metric_id] = self.rejected.get(metric_id, 0) + count
+
+
+class SeriesStorage(abc.ABC):
+    """The public operations of every series storage driver (see the module docstring)."""
+
+    def __init__(self, sacks):
+        self.sacks = sacks
+
+    # -- writers -------------------------------------------------------------------------
+
+    def add_measures(self, measures):
+        """Make ``{metric_id: (timestamps, values)}`` durable; aggregated later by ``process``.
+
+        Timestamps are datetime64 or int64 ns; InvalidMeasures (nothing written) names the
+        first metric with a bad measure. Writing the same measure twice changes nothing.
+        """
+        clean = {}
+        for metric_id, (stamps, values) in measures.items():
+            try:
+                stamps, values = state_mod.normalise_measures(stamps, values)
+            except errors.InvalidMeasures as exc:
+                exc.detail = dict(exc.detail, metric_id=str(metric_id))
+                raise
+            if len(stamps):
+                clean[str(metric_id)] = (stamps, values)
+        if clean:
+            self._append(incoming.split_by_sack(clean, self.sacks))
+        return sum(len(s[0]) for s in clean.values())
+
+    # -- processors ----------------------------------------------------------------------
+
+    def process(self, policy_of, sacks=None, wait=None):
+        """Aggregate the pending measures of ``sacks`` (default: all) into their series.
+
+        ``policy_of(metric_ids)`` returns ``{metric_id: ArchivePolicy}`` for the metrics
+        that still exist; measures of the others are dropped and counted as orphaned.
+        Sacks another processor holds are skipped (listed in ``busy``) unless ``wait``
+        seconds are given.
+        """
+        report = ProcessReport()
+        for sack in (self._sacks_with_pending() if sacks is None else sacks):
+            with self._claim(sack, wait) as claim:
+                if claim is None:
+                    report.busy.append(sack)
+                else:
+                    report.add(self._process_claim(claim, policy_of))
+        return report
+
+    def _process_claim(self, claim, policy_of):
+        report = ProcessReport(sacks=1)
+        chunks = {}
+        for round_, record in claim.records():
+            for metric_id, (stamps, values) in incoming.decode(record).items():
+                chunks.setdefault(metric_id, []).append((round_, stamps, values))
+        if not chunks:
+            return report
+        policies = policy_of(list(chunks))
+        stored = claim.load([m for m in chunks if m in policies])
+        updated = {}
+        for metric_id, parts in chunks.items():
+            policy = policies.get(metric_id)
+            if policy is None:
+                report.orphaned += sum(len(p[1]) for p in parts)
+                continue
+            series = stored.get(metric_id) or StoredSeries(state_mod.MetricState.new(policy))
+            parts = [p for p in parts if p[0] is None or p[0] > series.applied_round]
+            if not parts:
+                continue
+            result = series.state.add_measures(
+                policy, numpy.concatenate([p[1] for p in parts]),
+                numpy.concatenate([p[2] for p in parts]))
+            if result.rejected:
+                report.rejected[metric_id] = result.rejected
+            updated[metric_id] = StoredSeries(
+                result.state, series.rejected + result.rejected,
+                max(p[0] or 0 for p in parts) or series.applied_round)
+            report.metrics += 1
+            report.measures += result.accepted
+        claim.commit(updated)
+        return report
+
+    def sack_of(self, metric_id):
+        return incoming.sack_of(metric_id, self.sacks)
+
+    # -- readers -------------------------------------------------------------------------
+
+    def get(self, metric_id):
+        """The ``StoredSeries`` of a metric, None when nothing was processed for it yet."""
+        return self._load([str(metric_id)]).get(str(metric_id))
+
+    def get_many(self, metric_ids):
+        return self._load([str(m) for m in metric_ids])
+
+    def pending(self):
+        """``{metric_id: measures}`` waiting to be processed."""
+        counts = {}
+        for record in self._pending_records():
+            for metric_id, (stamps, _) in incoming.decode(record).items():
+                counts[metric_id] = counts.get(metric_id, 0) + len(stamps)
+        return counts
+
+    def delete(self, metric_id):
+        """Forget a metric's series; its pending measures are dropped when processed."""
+        self._delete(str(metric_id))
+
+    # -- primitives ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _append(self, records):
+        pass
+
+    @abc.abstractmethod
+    def _sacks_with_pending(self):
+        pass
+
+    @abc.abstractmethod
+    def _claim(self, sack, wait):
+        pass
+
+    @abc.abstractmethod
+    def _load(self, metric_ids):
+        pass
+
+    @abc.abstractmethod
+    def _delete(self, metric_id):
+        pass
+
+    @abc.abstractmethod
+    def _pending_records(self):
+        pass
+
+    @property
+    @abc.abstractmethod
+    def location(self):
+        """Where the series are, for messages (no password)."""
+
+    def upgrade(self):
+        """Create what the driver needs (directories, tables); safe to run again."""
+
+    def close(self):
+        """Release connections and files; safe twice."""
