@@ -192,9 +192,10 @@ def _process_then_die(place, metric_ids, die_after):
         written = []
 
         def write_then_die(path, data, sync_dir=True):
-            if '/series/' in path and len(written) == die_after:
-                os.kill(os.getpid(), signal.SIGKILL)
-            written.append(path)
+            if path.startswith(os.path.join(storage.root, 'series', '')):
+                if len(written) == die_after:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                written.append(path)
             real_write(path, data, sync_dir)
         file_storage._write_atomically = write_then_die
     else:
