@@ -1,0 +1,96 @@
+import uuid
+
+import pytest
+from alembic import autogenerate
+from alembic import migration as alembic_migration
+
+from telewatch.archive import errors
+from telewatch.archive import policy as policy_mod
+from telewatch.archive.index import indexer as indexer_mod
+from telewatch.archive.index import migration
+from telewatch.archive.index import schema
+
+
+@pytest.fixture
+def indexer(tmp_path):
+    indexer = indexer_mod.Indexer('sqlite:///%s' % (tmp_path / 'index.sqlite'))
+    indexer.upgrade()
+    for policy in policy_mod.builtin_policies().values():
+        indexer.create_archive_policy(policy)
+    yield indexer
+    indexer.close()
+
+
+def test_the_migrations_make_exactly_the_schema(indexer):
+    assert migration.current(indexer.engine) == migration.head()
+    with indexer.engine.connect() as conn:
+        context = alembic_migration.MigrationContext.configure(conn)
+        assert autogenerate.compare_metadata(context, schema.metadata) == []
+
+
+def test_upgrading_twice_is_harmless(indexer):
+    indexer.upgrade()
+    assert [t['name'] for t in indexer.list_resource_types()] == ['generic']
+
+
+def test_archive_policies_round_trip_and_are_unique(indexer):
+    assert indexer.get_archive_policy('medium') == policy_mod.builtin_policies()['medium']
+    with pytest.raises(errors.ArchivePolicyAlreadyExists, match='Archive policy low already'):
+        indexer.create_archive_policy(policy_mod.builtin_policies()['low'])
+    with pytest.raises(errors.NoSuchArchivePolicy, match='Archive policy nope does not'):
+        indexer.get_archive_policy('nope')
+
+
+def test_rules_are_tried_as_gnocchi_tries_them(indexer):
+    indexer.create_archive_policy_rule('all', '*', 'low')
+    indexer.create_archive_policy_rule('disks', 'disk.*', 'medium')
+    indexer.create_archive_policy_rule('disk-io', 'disk.io.*', 'high')
+    assert indexer.archive_policy_for('disk.io.read') == 'high'
+    assert indexer.archive_policy_for('disk.size') == 'medium'
+    assert indexer.archive_policy_for('cpu') == 'low'
+    indexer.delete_archive_policy_rule('all')
+    with pytest.raises(errors.NoArchivePolicyRuleMatch, match='matching the metric name cpu'):
+        indexer.archive_policy_for('cpu')
+
+
+def test_a_policy_in_use_cannot_be_deleted(indexer):
+    indexer.create_archive_policy_rule('all', '*', 'low')
+    with pytest.raises(errors.ArchivePolicyInUse):
+        indexer.delete_archive_policy('low')
+    indexer.delete_archive_policy('medium')
+    with pytest.raises(errors.NoSuchArchivePolicy):
+        indexer.delete_archive_policy('medium')
+
+
+def test_resources_keep_their_metrics_and_attribute_history(indexer):
+    indexer.create_resource_type('instance', {'host': {'type': 'string', 'required': False}})
+    rid, mid = str(uuid.uuid4()), str(uuid.uuid4())
+    metric = indexer_mod.Metric(mid, 'low', 'u:p', rid, 'cpu', 'ns')
+    indexer.create_resource('instance', rid, 'vm-1', 'u:p', 'u', 'p', {'host': 'a'},
+                            metrics={'cpu': metric})
+    with pytest.raises(errors.ResourceAlreadyExists):
+        indexer.create_resource('instance', rid, 'vm-1', 'u:p')
+    indexer.update_resource(rid, attributes={'host': 'a'})  # unchanged: no revision
+    indexer.update_resource(rid, attributes={'host': 'b'})
+    history = indexer.resource_history(rid)
+    assert [r.attributes for r in history] == [{'host': 'a'}, {'host': 'b'}]
+    assert history[0].revision_end == history[1].revision_start
+    assert indexer.get_resource(rid).metrics == {'cpu': mid}
+    assert indexer.archive_policies_of([mid, str(uuid.uuid4())]) == {
+        mid: policy_mod.builtin_policies()['low']}
+
+
+def test_a_resource_name_holds_one_metric(indexer):
+    rid = str(uuid.uuid4())
+    indexer.create_resource('generic', rid, rid, None)
+    indexer.create_metrics([indexer_mod.Metric(str(uuid.uuid4()), 'low', None, rid, 'm', '')])
+    with pytest.raises(errors.NamedMetricAlreadyExists, match='Named metric m already'):
+        indexer.create_metrics([indexer_mod.Metric(str(uuid.uuid4()), 'low', None, rid,
+                                                   'm', '')])
+
+
+def test_unknown_resource_types_and_ids_are_named(indexer):
+    with pytest.raises(errors.NoSuchResourceType, match='Resource type nope does not'):
+        indexer.create_resource('nope', str(uuid.uuid4()), 'x', None)
+    with pytest.raises(errors.NoSuchResource):
+        indexer.get_resource(str(uuid.uuid4()))
