@@ -135,8 +135,9 @@ class IndexEntryError(ArchiveError):
 def _index_error(name, status, text, doc):
     def __init__(self, *names):
         IndexEntryError.__init__(self, text % names, list(names))
-    return type(name, (IndexEntryError,), {'status': status, 'cause': text.split(' %s')[0],
-                                       '__init__': __init__, '__doc__': doc})
+    attributes = {'status': status, 'cause': text.split(' %s')[0], '__init__': __init__,
+                  '__doc__': doc}
+    return type(name, (IndexEntryError,), attributes)
 
 
 NoSuchArchivePolicy = _index_error(
