@@ -11,6 +11,7 @@ A log (the file driver's incoming buffer) holds records as frames, ``length u32 
 was never acknowledged.
 """
 
+import functools
 import struct
 import uuid
 import zlib
@@ -28,11 +29,14 @@ _I8 = numpy.dtype('<i8')
 _F8 = numpy.dtype('<f8')
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _uuid(metric_id):
+    return uuid.UUID(str(metric_id))
+
+
 def sack_of(metric_id, sacks):
     """The sack (0 .. sacks - 1) of a metric id (a UUID or its text); stable everywhere."""
-    if not isinstance(metric_id, uuid.UUID):
-        metric_id = uuid.UUID(metric_id)
-    return metric_id.int % sacks
+    return _uuid(metric_id).int % sacks
 
 
 def encode(measures):
@@ -40,7 +44,7 @@ def encode(measures):
     index = numpy.empty(len(measures), dtype=_ENTRY)
     stamps, values = [], []
     for i, (metric_id, (ts, vals)) in enumerate(measures.items()):
-        index[i] = (uuid.UUID(str(metric_id)).bytes, len(ts))
+        index[i] = (_uuid(metric_id).bytes, len(ts))
         stamps.append(numpy.asarray(ts, dtype=_I8))
         values.append(numpy.asarray(vals, dtype=_F8))
     parts = [_HEADER.pack(MAGIC, VERSION, len(measures)), index.tobytes()]

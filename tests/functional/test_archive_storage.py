@@ -185,19 +185,18 @@ def _place_of(storage):
 
 def _process_then_die(place, metric_ids, die_after):
     """Process in a child that SIGKILLs itself while committing, after ``die_after`` series
-    writes (file) or before the transaction commits (postgresql)."""
+    were replaced (file) or before the transaction commits (postgresql)."""
     storage = make_storage(*place)
     if place[0] == 'file':
-        real_write = file_storage._write_atomically
-        written = []
+        real_replace = file_storage._replace_series
+        replaced = []
 
-        def write_then_die(path, data, sync_dir=True):
-            if path.startswith(os.path.join(storage.root, 'series', '')):
-                if len(written) == die_after:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                written.append(path)
-            real_write(path, data, sync_dir)
-        file_storage._write_atomically = write_then_die
+        def replace_then_die(tmp, path):
+            if len(replaced) == die_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+            replaced.append(path)
+            real_replace(tmp, path)
+        file_storage._replace_series = replace_then_die
     else:
         real_commit = pg_storage._PostgreSQLClaim.commit
 
