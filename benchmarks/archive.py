@@ -10,10 +10,12 @@ For each: the time from the first write until every measure is aggregated, with 
 ``telewatch-archive-processor`` worker running in its own process beside the writer (the
 embedded default: SQLite index, file storage); the writer's own time; and the read time of
 one metric's aggregated points, in process (median of 20). ``lost`` counts measures that
-the policy retains but the aggregates do not count at the end (must be 0). ``--baseline gnocchi URL`` runs the
-same through a real Gnocchi (``tools/services/gnocchi start``), side by side.
+the policy retains but the aggregates do not count at the end (must be 0).
+``--baseline gnocchi`` runs the same through a real Gnocchi (``tools/services/gnocchi
+start``), side by side.
 
-    PYTHONPATH=. python benchmarks/archive.py [--quick] [--storage-url URL] [--baseline gnocchi]
+    PYTHONPATH=. python benchmarks/archive.py [--quick] [--storage-url URL]
+                                              [--baseline gnocchi]
 """
 
 import argparse
