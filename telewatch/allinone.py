@@ -15,6 +15,9 @@ from oslo_config import cfg
 from telewatch import config_file
 from telewatch import plugins
 from telewatch import service
+from telewatch.archive import errors as archive_errors
+from telewatch.archive import processor as processor_mod
+from telewatch.archive import store as archive_store
 from telewatch.pipeline import config as pipeline_config
 from telewatch.pipeline import engine
 from telewatch.polling import agent as agent_mod
@@ -151,10 +154,16 @@ def _override_interval(manager, seconds):
 
 
 class AllInOne:
-    """The pipeline and, unless ``conf.no_polling``, the polling agent feeding it."""
+    """The archive store and its processor, the pipeline and, unless ``conf.no_polling``,
+    the polling agent feeding it."""
 
     def __init__(self, conf):
         self.conf = conf
+        self.archive = archive_store.ArchiveStore.from_conf(conf)
+        self.archive.upgrade()
+        self.processor = processor_mod.ArchiveProcessor(conf, self.archive)
+        self._processor_thread = threading.Thread(
+            target=self.processor.start, name='archive-processor', daemon=True)
         self.pipeline_file = pipeline_config.find_pipeline_file(conf)
         self.definition = pipeline_config.load_pipeline(self.pipeline_file, conf)
         self.pipeline = engine.PipelineManager(self.definition, conf)
@@ -169,7 +178,9 @@ class AllInOne:
                 _override_interval(self.agent.manager, conf.interval)
 
     def start(self):
-        """Consumers first: the pipeline's publishers, then polling."""
+        """Consumers first: the archive's processor, the pipeline's publishers, then
+        polling."""
+        self._processor_thread.start()
         self.pipeline.start()
         if self.agent is not None:
             self.agent.start()
@@ -180,11 +191,18 @@ class AllInOne:
         if self.agent is not None:
             self.agent.stop()
         self.pipeline.stop()
+        self.processor.stop()
+        self._processor_thread.join()
+        self.processor.run_once()  # what the pipeline wrote last
+        self.archive.close()
 
     def describe(self):
         """What runs and where the data goes, a few lines for the operator."""
-        lines = ['telewatch all-in-one: polling and pipeline in one process, no bus',
-                 '  data directory: %s' % self.conf.data_dir]
+        lines = ['telewatch all-in-one: polling, pipeline and archive in one process, no bus',
+                 '  data directory: %s' % self.conf.data_dir,
+                 '  archive:        %s, %s' % (
+                     self.archive.indexer.engine.url.render_as_string(hide_password=True),
+                     self.archive.storage.location)]
         for publisher in self.definition.publishers():
             if isinstance(publisher, file_publisher.FilePublisher):
                 lines.append('  samples:        %s' % publisher.path)
@@ -210,8 +228,10 @@ class AllInOne:
 
     def summary(self):
         counters = self.sender.counters
-        return ('stopped: %d polled samples processed, %d processed again, %d dropped'
-                % (counters['accepted'], counters['retried'], counters['dropped']))
+        return ('stopped: %d polled samples processed, %d processed again, %d dropped; '
+                '%d measures archived, %d rejected as too late'
+                % (counters['accepted'], counters['retried'], counters['dropped'],
+                   self.processor.processed, self.processor.rejected))
 
 
 def _start(conf):
@@ -231,7 +251,8 @@ def _run(conf, stdout, stderr):
         stderr.write('%s\n' % exc)
         return 1
     except (ValueError, OSError, loader.PluginStartError, plugins.PluginLoadError,
-            publisher_base.PublishError) as exc:
+            publisher_base.PublishError, archive_errors.ArchiveError,
+            archive_errors.StorageUnavailable) as exc:
         stderr.write('telewatch-all-in-one: %s\n' % exc)
         return 1
     stdout.write('\n'.join(chain.describe()) + '\n')
