@@ -33,6 +33,18 @@ class InvalidArchivePolicy(ArchiveError):
                          [{'field': f, 'reason': r} for f, r in self.errors])
 
 
+class InvalidResourceType(InvalidArchivePolicy):
+    """The attribute definitions of a resource type are invalid; ``errors`` as above."""
+
+    cause = 'Invalid resource type'
+
+
+class InvalidAttributes(InvalidArchivePolicy):
+    """Attribute values do not match their resource type; ``errors`` as above."""
+
+    cause = 'Invalid attributes'
+
+
 class UnknownAggregationMethod(ArchiveError):
     """``method`` is not an aggregation method (nor a ``+``/``-`` edit of one)."""
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
+from telewatch.archive import resource_types
 from telewatch.archive import sql
 from telewatch.archive.index import migration
 from telewatch.archive.index import schema
@@ -161,8 +162,10 @@ class Indexer:
     # -- resource types ------------------------------------------------------------------
 
     def create_resource_type(self, name, attributes):
-        """A resource type with ``attributes`` ``{name: {type, required, ...}}``."""
-        row = {'name': name, 'attributes': attributes, 'state': 'active'}
+        """A resource type with ``attributes`` ``{name: {type, required, ...}}``
+        (``telewatch.archive.resource_types``)."""
+        row = {'name': name, 'attributes': resource_types.normalise_definition(attributes),
+               'state': 'active'}
         try:
             with self._begin() as conn:
                 conn.execute(schema.resource_type.insert(), row)
@@ -189,17 +192,16 @@ class Indexer:
                         user_id=None, project_id=None, attributes=None, started_at=None,
                         ended_at=None, metrics=None):
         """A new resource; ``metrics`` ``{name: Metric fields}`` are created with it."""
+        definition = self.get_resource_type(resource_type)['attributes']
+        attributes = resource_types.check_attributes(definition, attributes or {})
         now = utcnow()
         row = {'id': resource_id, 'type': resource_type,
                'original_resource_id': original_resource_id, 'creator': creator,
                'user_id': user_id, 'project_id': project_id,
                'started_at': started_at or now, 'ended_at': ended_at,
-               'revision_start': now, 'attributes': attributes or {}}
+               'revision_start': now, 'attributes': attributes}
         try:
             with self._begin() as conn:
-                if conn.execute(sa.select(schema.resource_type.c.name).where(
-                        schema.resource_type.c.name == resource_type)).first() is None:
-                    raise errors.NoSuchResourceType(resource_type)
                 conn.execute(schema.resource.insert(), row)
                 for metric in (metrics or {}).values():
                     conn.execute(schema.metric.insert(), dataclasses.asdict(metric))
@@ -242,6 +244,11 @@ class Indexer:
                 schema.resource.c.id == resource_id).with_for_update()).mappings().first()
             if current is None:
                 raise errors.NoSuchResource(resource_id)
+            if 'attributes' in changes:
+                definition = conn.execute(sa.select(schema.resource_type.c.attributes).where(
+                    schema.resource_type.c.name == current['type'])).scalar()
+                changes['attributes'] = resource_types.check_attributes(
+                    definition, changes['attributes'])
             if all(current[k] == v for k, v in changes.items()):
                 return
             now = utcnow()

@@ -1,0 +1,118 @@
+"""Resource types' custom attributes, as Gnocchi types them: their definitions, and the
+checking of values against them. Pure: no I/O.
+
+A definition is ``{name: {"type": T, "required": bool (default true), options...}}`` with
+T one of ``string`` (``min_length`` 0, ``max_length`` 255), ``number`` (``min``, ``max``),
+``uuid``, ``bool`` and ``datetime``. Errors are InvalidResourceType / InvalidAttributes
+listing every bad field.
+"""
+
+import datetime
+import re
+import uuid
+
+from telewatch.archive import errors
+
+_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]*\Z')
+RESERVED = frozenset((
+    'id', 'type', 'metrics', 'revision', 'revision_start', 'revision_end', 'started_at',
+    'ended_at', 'user_id', 'project_id', 'created_by_user_id', 'created_by_project_id',
+    'creator', 'original_resource_id'))
+_OPTIONS = {
+    'string': {'min_length': 0, 'max_length': 255},
+    'number': {'min': None, 'max': None},
+    'uuid': {},
+    'bool': {},
+    'datetime': {},
+}
+
+
+def _number(value):
+    return (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def normalise_definition(attributes):
+    """The attributes' definitions with every default filled in; InvalidResourceType."""
+    problems, out = [], {}
+    if not isinstance(attributes, dict):
+        raise errors.InvalidResourceType([('attributes', 'must be a mapping')])
+    for name, spec in attributes.items():
+        path = 'attributes.%s' % name
+        if not isinstance(name, str) or not _NAME.match(name) or name in RESERVED:
+            problems.append((path, 'is not a valid attribute name'))
+            continue
+        if not isinstance(spec, dict) or spec.get('type') not in _OPTIONS:
+            problems.append((path + '.type', 'must be one of %s' % ', '.join(_OPTIONS)))
+            continue
+        kind = spec['type']
+        allowed = dict(_OPTIONS[kind], type=kind, required=True)
+        for key in sorted(set(spec) - set(allowed)):
+            problems.append(('%s.%s' % (path, key), 'unknown option for a %s' % kind))
+        normal = dict(allowed, **{k: v for k, v in spec.items() if k in allowed})
+        if not isinstance(normal['required'], bool):
+            problems.append((path + '.required', 'must be true or false'))
+        for key in ('min_length', 'max_length', 'min', 'max'):
+            if key in normal and normal[key] is not None and not _number(normal[key]):
+                problems.append(('%s.%s' % (path, key), 'must be a number'))
+        out[name] = normal
+    if problems:
+        raise errors.InvalidResourceType(problems)
+    return out
+
+
+def _check_value(spec, value):
+    """The value stored for ``value`` of an attribute, or raises ValueError(reason)."""
+    kind = spec['type']
+    if kind == 'string':
+        if not isinstance(value, str):
+            raise ValueError('must be a string')
+        if not spec['min_length'] <= len(value) <= spec['max_length']:
+            raise ValueError('length must be between %d and %d'
+                             % (spec['min_length'], spec['max_length']))
+        return value
+    if kind == 'number':
+        if not _number(value):
+            raise ValueError('must be a number')
+        if ((spec['min'] is not None and value < spec['min'])
+                or (spec['max'] is not None and value > spec['max'])):
+            raise ValueError('must be between %s and %s' % (spec['min'], spec['max']))
+        return value
+    if kind == 'uuid':
+        return str(uuid.UUID(str(value)))
+    if kind == 'bool':
+        if not isinstance(value, bool):
+            raise ValueError('must be true or false')
+        return value
+    moment = datetime.datetime.fromisoformat(str(value))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat()
+
+
+def check_attributes(definition, values, partial=False):
+    """``values`` checked and normalised against a type's ``definition``.
+
+    None is allowed for an optional attribute; a required one must be present unless
+    ``partial`` (an update). Unknown attributes and bad values: InvalidAttributes.
+    """
+    problems, out = [], {}
+    for name, value in values.items():
+        spec = definition.get(name)
+        if spec is None:
+            problems.append((name, 'is not an attribute of this resource type'))
+        elif value is None:
+            if spec['required']:
+                problems.append((name, 'is required'))
+            else:
+                out[name] = None
+        else:
+            try:
+                out[name] = _check_value(spec, value)
+            except ValueError as exc:
+                problems.append((name, str(exc) or 'invalid value'))
+    if not partial:
+        problems += [(name, 'is required') for name, spec in definition.items()
+                     if spec['required'] and name not in values]
+    if problems:
+        raise errors.InvalidAttributes(problems)
+    return out
