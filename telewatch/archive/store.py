@@ -133,6 +133,14 @@ class ArchiveStore:
             rows.extend(zip(stamps, [g / 1e9] * len(stamps), values.tolist()))
         return rows
 
+    def status(self, details=False):
+        """Gnocchi's ``storage`` status: metrics and measures waiting to be processed
+        (per metric with ``details``)."""
+        pending = self.storage.pending()
+        summary = {'metrics': len(pending), 'measures': sum(pending.values())}
+        return {'summary': summary, 'measures_to_process': pending} if details else {
+            'summary': summary}
+
     def close(self):
         self.indexer.close()
         self.storage.close()

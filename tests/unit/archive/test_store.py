@@ -55,6 +55,15 @@ def test_measures_are_read_coarsest_granularity_first_after_refresh(store):
     assert [v for _, _, v in store.measures(metric_id, 60, 'max')] == [3.0, 7.0]
 
 
+def test_status_counts_what_waits_for_processing(store):
+    metric_id = make_metric(store)
+    store.add_measures({metric_id: ([T0, T0 + 1], [1.0, 2.0])})
+    assert store.status(details=True) == {'summary': {'metrics': 1, 'measures': 2},
+                                          'measures_to_process': {metric_id: 2}}
+    store.process()
+    assert store.status() == {'summary': {'metrics': 0, 'measures': 0}}
+
+
 def test_reads_name_what_does_not_exist(store):
     metric_id = make_metric(store)
     with pytest.raises(errors.NoSuchMetric):
