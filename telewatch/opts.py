@@ -6,11 +6,12 @@ from telewatch import notification
 from telewatch import pipeline
 from telewatch import polling
 from telewatch import pollsters
+from telewatch import publishers
 from telewatch import service
 
 
 def list_opts():
     """(group, options) of every subpackage, each of which lists its own."""
     return (pipeline.list_opts() + polling.list_opts() + pollsters.list_opts() +
-            service.list_opts() + notification.list_opts() + [('bus', bus.OPTS)] +
-            archive_store.list_opts())
+            service.list_opts() + notification.list_opts() + publishers.list_opts() +
+            [('bus', bus.OPTS)] + archive_store.list_opts())

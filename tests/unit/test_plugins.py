@@ -1,5 +1,7 @@
 """Every registered plugin loads, and builds, starts and stops from its declared defaults."""
 
+import pathlib
+
 import pytest
 
 from telewatch import plugins
@@ -7,7 +9,8 @@ from telewatch.publishers import base as publisher_base
 
 TRANSFORMERS = ['accumulator', 'aggregator', 'arithmetic', 'delta', 'rate_of_change',
                 'unit_conversion']
-PUBLISHERS = ['file', 'http', 'https', 'log', 'udp']
+REPO = pathlib.Path(__file__).resolve().parents[2]
+PUBLISHERS = ['file', 'gnocchi', 'http', 'https', 'log', 'udp']
 
 
 def test_the_built_in_plugins_are_registered():
@@ -23,7 +26,9 @@ def test_transformer_builds_from_its_example(name):
 
 
 @pytest.mark.parametrize('scheme', plugins.names(plugins.PUBLISHER_NAMESPACE))
-def test_publisher_starts_and_stops_from_its_example(scheme, conf):
+def test_publisher_starts_and_stops_from_its_example(scheme, conf, monkeypatch):
+    # As from a configuration directory holding the shipped files (archive_resources.yaml).
+    monkeypatch.chdir(REPO / 'etc')
     factory = plugins.load_publisher(scheme)
     url = publisher_base.PublisherURL(factory.EXAMPLE_URL)
     publisher = factory(url, conf)
