@@ -68,7 +68,11 @@ def find_pipeline_file(conf):
 
 
 def load_pipeline(filename, conf):
-    """Load and validate ``filename``; raise config_file.ConfigErrors listing every error."""
+    """Load and validate ``filename``; raise config_file.ConfigErrors listing every error.
+
+    The files its publishers name (archive_resources.yaml) are then also found beside it.
+    """
+    conf.set_override('pipeline_cfg_file', filename, group='pipeline')
     return parse_pipeline(config_file.load_yaml(filename), conf)
 
 

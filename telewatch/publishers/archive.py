@@ -20,6 +20,7 @@ from telewatch.archive import resource_ids
 from telewatch.archive import resource_mapping
 from telewatch.archive import store as store_mod
 from telewatch.archive.index import indexer as indexer_mod
+from telewatch.archive.index import migration
 from telewatch.publishers import base
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
@@ -70,6 +71,7 @@ class ArchivePublisher(base.Publisher):
     def start(self):
         self.store = store_mod.ArchiveStore.from_conf(self.conf)
         try:
+            self._check_schema()
             for name, attributes in self.mapping.resource_types().items():
                 try:
                     self.store.indexer.create_resource_type(name, {
@@ -79,6 +81,17 @@ class ArchivePublisher(base.Publisher):
                     pass
         except errors.StorageUnavailable as exc:
             raise base.RetryablePublishError(str(exc)) from exc
+
+    def _check_schema(self):
+        """A store never set up is set up (the embedded default's first run); one set up
+        by an older telewatch needs telewatch-upgrade, run by the operator."""
+        revision = migration.current(self.store.indexer.engine)
+        if revision is None:
+            self.store.upgrade()
+        elif revision != migration.head():
+            raise base.PermanentPublishError(
+                'the archive index is at schema revision %s, this telewatch needs %s: '
+                'run telewatch-upgrade' % (revision, migration.head()))
 
     def stop(self):
         if self.store is not None:

@@ -2,7 +2,6 @@
 through --config-dir etc), samples under --data-dir, a clean stop on SIGTERM and SIGINT."""
 
 import collections
-import json
 import pathlib
 import signal
 import subprocess
@@ -10,6 +9,9 @@ import sys
 import time
 
 from telewatch import allinone
+from telewatch import service
+from telewatch.archive import errors as archive_errors
+from telewatch.archive import store as archive_store
 
 BIN = pathlib.Path(sys.executable).parent
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -21,7 +23,6 @@ class AllInOne:
 
     def __init__(self, tmp_path, *args, libvirt_uri=None):
         self.data = tmp_path / 'new' / 'data'  # created by the command
-        self.samples = self.data / 'samples.jsonl'
         self.stdout = tmp_path / 'stdout'
         self.stderr = tmp_path / 'stderr'
         conf = tmp_path / 'telewatch.conf'
@@ -51,12 +52,24 @@ class AllInOne:
         return 'Ctrl-C to stop.' in self.output()
 
     def timestamps(self):
-        """{meter name: set of timestamps} of the samples written so far."""
+        """{meter name: set of timestamps} of the measures the archive holds so far (raw,
+        aggregated by the all-in-one's processor)."""
         found = collections.defaultdict(set)
-        if self.samples.exists():
-            for line in self.samples.read_text().splitlines():
-                sample = json.loads(line)
-                found[sample['name']].add(sample['timestamp'])
+        if not (self.data / 'archive' / 'index.sqlite').exists():
+            return found
+        conf = service.prepare_service([])
+        conf.set_override('data_dir', str(self.data))
+        store = archive_store.ArchiveStore.from_conf(conf)
+        try:
+            metrics = store.indexer.list_metrics()
+            series = store.storage.get_many(m.id for m in metrics)
+        except archive_errors.StorageUnavailable:  # schema not created yet
+            return found
+        finally:
+            store.close()
+        for metric in metrics:
+            if metric.id in series:
+                found[metric.name].update(series[metric.id].state.raw_timestamps.tolist())
         return found
 
     def stop(self, signum=signal.SIGTERM):
@@ -88,7 +101,9 @@ def test_host_samples_of_two_cycles_then_a_clean_sigterm(tmp_path):
     output = chain.output()
     assert output[0].startswith('telewatch all-in-one')
     assert '  data directory: %s' % chain.data in output
-    assert '  samples:        %s' % chain.samples in output
+    assert '  archive:        sqlite:///%s/archive/index.sqlite, file://%s/archive/series' % (
+        chain.data, chain.data) in output
+    assert '  publisher:      archive://' in output
     assert '  pipeline:       %s' % (REPO / 'etc' / 'pipeline.yaml') in output
     assert any(line.startswith('  polling:        host every 1 s, ') and
                line.endswith('(%s)' % (REPO / 'etc' / 'polling.yaml')) for line in output)
@@ -96,7 +111,8 @@ def test_host_samples_of_two_cycles_then_a_clean_sigterm(tmp_path):
                for line in output)
     assert '  API:            not part of this build yet' in output
     assert output[-1].startswith('stopped: ') and output[-1].endswith(
-        ' 0 processed again, 0 dropped')
+        ' measures archived, 0 rejected as too late')
+    assert ' 0 processed again, 0 dropped; ' in output[-1]
 
 
 def test_no_polling_starts_and_stops_cleanly_writing_nothing(tmp_path):
@@ -107,10 +123,11 @@ def test_no_polling_starts_and_stops_cleanly_writing_nothing(tmp_path):
         assert chain.stop(signal.SIGINT) == 0, chain.stderr.read_text()
     finally:
         chain.kill()
-    assert not chain.samples.exists() or chain.samples.read_text() == ''
+    assert chain.timestamps() == {}
     output = chain.output()
     assert '  polling:        off (--no-polling)' in output
-    assert output[-1] == 'stopped: 0 polled samples processed, 0 processed again, 0 dropped'
+    assert output[-1] == ('stopped: 0 polled samples processed, 0 processed again, 0 dropped; '
+                          '0 measures archived, 0 rejected as too late')
 
 
 def test_compute_samples_go_through_the_shipped_pipeline(tmp_path):

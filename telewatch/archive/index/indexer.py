@@ -292,6 +292,17 @@ class Indexer:
                 schema.metric.c.id.in_(ids), schema.metric.c.status == 'active')).mappings()
             return {row['id']: Metric(**row) for row in rows}
 
+    def list_metrics(self, name=None, resource_id=None):
+        """The active metrics, by id; only those of a ``name`` or ``resource_id`` if given."""
+        query = schema.metric.select().where(schema.metric.c.status == 'active')
+        if name is not None:
+            query = query.where(schema.metric.c.name == name)
+        if resource_id is not None:
+            query = query.where(schema.metric.c.resource_id == resource_id)
+        with self._begin() as conn:
+            return [Metric(**row) for row in conn.execute(
+                query.order_by(schema.metric.c.id)).mappings()]
+
     def delete_metric(self, metric_id):
         with self._begin() as conn:
             if not conn.execute(schema.metric.delete().where(
