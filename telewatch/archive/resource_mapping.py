@@ -244,10 +244,10 @@ class _Checker:
                 policy = self._policy(here + ('archive_policy',),
                                       options.get('archive_policy')) or default
             if name in self.metrics:
-                first = self._metric_paths[name]
-                self.doc.error(here, 'meter %r is already mapped to the resource type %r '
-                                     '(line %s)' % (name, self.metrics[name].resource_type,
-                                                    self.doc.line_of(first)))
+                line = self.doc.line_of(self._metric_paths[name])
+                self.doc.error(here, 'meter %r is already mapped to the resource type %r%s' % (
+                    name, self.metrics[name].resource_type,
+                    '' if line is None else ' (line %d)' % line))
                 continue
             self.metrics[name] = _Metric(type_name, policy)
             self._metric_paths[name] = here

@@ -1,5 +1,5 @@
-"""Fixtures for the real services the functional tests talk to: RabbitMQ, Redis, PostgreSQL
-and one Apache Kafka broker, all on 127.0.0.1.
+"""Fixtures for the real services the functional tests talk to: RabbitMQ, Redis, PostgreSQL,
+one Apache Kafka broker and (for the gnocchi publisher) a real Gnocchi, all on 127.0.0.1.
 
 Each session-scoped fixture runs ``tools/services/<name> start`` (idempotent: it installs the
 service the first time, starts it if it is not running, and waits until it answers) and
@@ -20,14 +20,16 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TOOLS = REPO / 'tools' / 'services'
-# Cold starts install packages (RabbitMQ ~15 s) or fetch the Kafka broker with Maven (~30 s);
-# the scripts bound their own waits: this only guards against a hung apt or Maven.
+# Cold starts install packages (RabbitMQ ~15 s, Gnocchi from PyPI ~40 s) or fetch the Kafka
+# broker with Maven (~30 s); the scripts bound their own waits: this only guards against a
+# hung apt, pip or Maven.
 START_TIMEOUT = 900
 
 RABBITMQ_URL = 'rabbit://guest:guest@127.0.0.1:5672/'
 REDIS_URL = 'redis://127.0.0.1:6379'
 POSTGRESQL_URL = 'postgresql://telewatch@127.0.0.1:5433/telewatch'
 KAFKA_BOOTSTRAP = '127.0.0.1:9092'
+GNOCCHI_ENDPOINT = 'http://127.0.0.1:8051'
 
 
 def _run(name, action):
@@ -94,3 +96,11 @@ def kafka_bootstrap():
     """bootstrap_servers of a running Kafka broker (KRaft, topics auto-created, 4 partitions)."""
     _start('kafka')
     return KAFKA_BOOTSTRAP
+
+
+@pytest.fixture(scope='session')
+def gnocchi_endpoint():
+    """Root URL of a running Gnocchi 4.7 (``[api] auth_mode = basic``: gnocchi-basic auth,
+    user admin; indexer in the project's PostgreSQL, file storage, metricd running)."""
+    _start('gnocchi')
+    return GNOCCHI_ENDPOINT

@@ -90,7 +90,7 @@ def test_from_dict_validates_the_same_way_without_lines():
         'test: resource_types.instance.extra: unknown key (expected one of: archive_policy, '
         'metrics, attributes)',
         "test: resource_types.host.metrics.cpu: meter 'cpu' is already mapped to the resource "
-        "type 'instance' (line None)"]
+        "type 'instance'"]
 
 
 def test_resource_types_and_archive_policies():

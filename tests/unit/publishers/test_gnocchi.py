@@ -159,6 +159,17 @@ def test_keystone_auth_needs_an_auth_type():
             'gnocchi://?resources_definition_file=%s' % MAPPING), keystone_conf())
 
 
+@pytest.mark.parametrize('auth_type, message', [
+    ('password', 'Auth plugin requires parameters which were not given: auth_url'),
+    ('passwrod', 'The plugin passwrod could not be found')])
+def test_keystone_auth_options_are_checked_at_load(auth_type, message):
+    with pytest.raises(ValueError) as caught:
+        gnocchi.GnocchiPublisher(base.PublisherURL(
+            'gnocchi://?resources_definition_file=%s' % MAPPING), keystone_conf(
+                auth_type=auth_type))
+    assert str(caught.value) == 'auth=keystone: [gnocchi] %s' % message
+
+
 def test_keystone_auth_from_the_configuration(fake):
     conf = keystone_conf(auth_type='password', interface='internal', region_name='r1',
                          auth_url='http://keystone:5000/v3', username='telemetry')
