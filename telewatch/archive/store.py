@@ -133,6 +133,17 @@ class ArchiveStore:
             rows.extend(zip(stamps, [g / 1e9] * len(stamps), values.tolist()))
         return rows
 
+    def delete_metric(self, metric_id):
+        """Delete a metric and its series (its pending measures are dropped when
+        processed)."""
+        self.indexer.delete_metric(str(metric_id))
+        self.storage.delete(metric_id)
+
+    def delete_resource(self, resource_id):
+        """Delete a resource with its metrics and their series."""
+        for metric_id in self.indexer.delete_resource(resource_id):
+            self.storage.delete(metric_id)
+
     def status(self, details=False):
         """Gnocchi's ``storage`` status: metrics and measures waiting to be processed
         (per metric with ``details``)."""

@@ -126,7 +126,46 @@ class Indexer:
                 raise errors.NoSuchArchivePolicy(name)
         self._policies.pop(name, None)
 
+    def update_archive_policy(self, name, definition, back_window=None):
+        """Change the ``points``/``timespan`` of a policy's items (Gnocchi allows nothing
+        else): InvalidArchivePolicy when granularities or methods would change."""
+        current = self.get_archive_policy(name)
+        new = policy_mod.ArchivePolicy(
+            name, current.back_window if back_window is None else back_window,
+            current.aggregation_methods, definition)
+        if new.granularities != current.granularities:
+            raise errors.InvalidArchivePolicy([(
+                'definition', 'Archive policy %s does not support change: granularities '
+                'cannot be changed' % name)])
+        with self._begin() as conn:
+            conn.execute(schema.archive_policy.update().where(
+                schema.archive_policy.c.name == name), {
+                'back_window': new.back_window,
+                'definition': [i.to_dict() for i in new.definition]})
+        with self._policies_lock:
+            self._policies.pop(name, None)
+        return new
+
     # -- archive policy rules ------------------------------------------------------------
+
+    def get_archive_policy_rule(self, name):
+        table = schema.archive_policy_rule
+        with self._begin() as conn:
+            row = conn.execute(table.select().where(table.c.name == name)).mappings().first()
+        if row is None:
+            raise errors.NoSuchArchivePolicyRule(name)
+        return dict(row)
+
+    def rename_archive_policy_rule(self, name, new_name):
+        table = schema.archive_policy_rule
+        try:
+            with self._begin() as conn:
+                if not conn.execute(table.update().where(table.c.name == name),
+                                    {'name': new_name}).rowcount:
+                    raise errors.NoSuchArchivePolicyRule(name)
+        except sa.exc.IntegrityError:
+            raise errors.ArchivePolicyRuleAlreadyExists(new_name) from None
+        return self.get_archive_policy_rule(new_name)
 
     def create_archive_policy_rule(self, name, metric_pattern, archive_policy_name):
         self.get_archive_policy(archive_policy_name)
@@ -185,6 +224,25 @@ class Indexer:
         with self._begin() as conn:
             return [dict(r) for r in conn.execute(schema.resource_type.select().order_by(
                 schema.resource_type.c.name)).mappings()]
+
+    def update_resource_type(self, name, attributes):
+        """Replace a type's attribute definitions (the API applies JSON-Patch first)."""
+        definition = resource_types.normalise_definition(attributes)
+        with self._begin() as conn:
+            if not conn.execute(schema.resource_type.update().where(
+                    schema.resource_type.c.name == name), {'attributes': definition}).rowcount:
+                raise errors.NoSuchResourceType(name)
+        return self.get_resource_type(name)
+
+    def delete_resource_type(self, name):
+        with self._begin() as conn:
+            used = conn.execute(sa.select(sa.func.count()).where(
+                schema.resource.c.type == name)).scalar()
+            if used or name == GENERIC:
+                raise errors.ResourceTypeInUse(name)
+            if not conn.execute(schema.resource_type.delete().where(
+                    schema.resource_type.c.name == name)).rowcount:
+                raise errors.NoSuchResourceType(name)
 
     # -- resources -----------------------------------------------------------------------
 
@@ -255,6 +313,20 @@ class Indexer:
             conn.execute(schema.resource_history.insert(), dict(current, revision_end=now))
             conn.execute(schema.resource.update().where(schema.resource.c.id == resource_id),
                          dict(changes, revision_start=now))
+
+    def delete_resource(self, resource_id):
+        """Delete a resource, its history and its metrics; the metrics' ids."""
+        with self._begin() as conn:
+            metric_ids = [row[0] for row in conn.execute(sa.select(schema.metric.c.id).where(
+                schema.metric.c.resource_id == resource_id))]
+            conn.execute(schema.metric.delete().where(
+                schema.metric.c.resource_id == resource_id))
+            conn.execute(schema.resource_history.delete().where(
+                schema.resource_history.c.id == resource_id))
+            if not conn.execute(schema.resource.delete().where(
+                    schema.resource.c.id == resource_id)).rowcount:
+                raise errors.NoSuchResource(resource_id)
+        return metric_ids
 
     def resource_history(self, resource_id):
         """Every past revision, oldest first, then the current one (as Resources)."""

@@ -94,3 +94,45 @@ def test_unknown_resource_types_and_ids_are_named(indexer):
         indexer.create_resource('nope', str(uuid.uuid4()), 'x', None)
     with pytest.raises(errors.NoSuchResource):
         indexer.get_resource(str(uuid.uuid4()))
+
+
+def test_only_points_and_timespans_of_a_policy_change(indexer):
+    policy = indexer.update_archive_policy('low', [{'granularity': 300, 'points': 10}], 2)
+    assert (policy.points_of(300 * 10**9), policy.back_window) == (10, 2)
+    assert indexer.get_archive_policy('low') == policy
+    with pytest.raises(errors.InvalidArchivePolicy, match='does not support change'):
+        indexer.update_archive_policy('low', [{'granularity': 60, 'points': 10}])
+
+
+def test_rules_are_renamed(indexer):
+    indexer.create_archive_policy_rule('a', 'x.*', 'low')
+    indexer.create_archive_policy_rule('b', 'y.*', 'low')
+    assert indexer.rename_archive_policy_rule('a', 'c')['metric_pattern'] == 'x.*'
+    with pytest.raises(errors.ArchivePolicyRuleAlreadyExists):
+        indexer.rename_archive_policy_rule('c', 'b')
+    with pytest.raises(errors.NoSuchArchivePolicyRule):
+        indexer.get_archive_policy_rule('a')
+
+
+def test_resource_types_change_and_go_when_unused(indexer):
+    indexer.create_resource_type('vm', {'a': {'type': 'string', 'required': False}})
+    updated = indexer.update_resource_type('vm', {'b': {'type': 'bool', 'required': False}})
+    assert list(updated['attributes']) == ['b']
+    rid = str(uuid.uuid4())
+    indexer.create_resource('vm', rid, rid, None)
+    with pytest.raises(errors.ResourceTypeInUse):
+        indexer.delete_resource_type('vm')
+    indexer.delete_resource(rid)
+    indexer.delete_resource_type('vm')
+    with pytest.raises(errors.NoSuchResourceType):
+        indexer.get_resource_type('vm')
+
+
+def test_deleting_a_resource_deletes_its_metrics(indexer):
+    rid, mid = str(uuid.uuid4()), str(uuid.uuid4())
+    indexer.create_resource('generic', rid, rid, None, metrics={
+        'm': indexer_mod.Metric(mid, 'low', None, rid, 'm', '')})
+    assert indexer.delete_resource(rid) == [mid]
+    assert indexer.get_metrics([mid]) == {}
+    with pytest.raises(errors.NoSuchResource):
+        indexer.delete_resource(rid)
