@@ -225,13 +225,21 @@ class Indexer:
             return [dict(r) for r in conn.execute(schema.resource_type.select().order_by(
                 schema.resource_type.c.name)).mappings()]
 
-    def update_resource_type(self, name, attributes):
-        """Replace a type's attribute definitions (the API applies JSON-Patch first)."""
+    def update_resource_type(self, name, attributes, fill=None):
+        """Replace a type's attribute definitions (the API applies JSON-Patch first);
+        ``fill`` gives the value of new attributes on the type's existing resources."""
         definition = resource_types.normalise_definition(attributes)
+        fill = resource_types.check_attributes(definition, fill or {}, partial=True)
         with self._begin() as conn:
             if not conn.execute(schema.resource_type.update().where(
                     schema.resource_type.c.name == name), {'attributes': definition}).rowcount:
                 raise errors.NoSuchResourceType(name)
+            rows = conn.execute(sa.select(schema.resource.c.id, schema.resource.c.attributes)
+                                .where(schema.resource.c.type == name)).all() if fill else ()
+            for resource_id, values in rows:
+                kept = {k: v for k, v in values.items() if k in definition}
+                conn.execute(schema.resource.update().where(
+                    schema.resource.c.id == resource_id), {'attributes': dict(kept, **fill)})
         return self.get_resource_type(name)
 
     def delete_resource_type(self, name):

@@ -1,0 +1,94 @@
+"""The REST API's WSGI application: Pecan controllers behind authentication, with Gnocchi's
+error bodies for every typed error of the archive."""
+
+import json
+import logging
+import re
+
+import pecan
+import webob
+from oslo_config import cfg
+
+from telewatch.api import auth
+from telewatch.api import policy
+from telewatch.api.controllers import root
+from telewatch.archive import errors
+from telewatch.archive import store as store_mod
+
+LOG = logging.getLogger(__name__)
+
+OPTS = [
+    cfg.HostAddressOpt('host', default='127.0.0.1',
+                       help='Address telewatch-api listens on.'),
+    cfg.PortOpt('port', default=8041, help='Port telewatch-api listens on.'),
+    cfg.IntOpt('workers', default=1, min=1,
+               help='Worker processes of telewatch-api (gunicorn).'),
+    cfg.IntOpt('max_limit', default=1000, min=1,
+               help='The largest page a list or search returns (and its default size).'),
+]
+
+_SLASHES = re.compile('//+')
+
+
+def list_opts():
+    return [('api', OPTS)]
+
+
+def _error(status, description):
+    title = webob.Response(status=status).status.split(' ', 1)[1]
+    return webob.Response(status=status, content_type='application/json', charset='utf-8',
+                          body=json.dumps({'code': status, 'title': title,
+                                           'description': description}).encode())
+
+
+def error_response(exc):
+    """The response of a typed error raised by a controller; None for other exceptions."""
+    if isinstance(exc, errors.IndexEntryError):
+        return _error(exc.status, exc.description)
+    if isinstance(exc, errors.InvalidArchivePolicy):  # and its attribute/type kin
+        return _error(400, {'cause': 'Invalid input', 'reason': '%s: %s' % (
+            exc.field, exc.reason), 'detail': [exc.field]})
+    if isinstance(exc, errors.ArchiveError):
+        return _error(400, exc.to_dict())
+    if isinstance(exc, errors.MetricLocked):
+        return _error(503, str(exc))
+    if isinstance(exc, errors.StorageUnavailable):
+        LOG.warning('Storage unavailable: %s', exc)
+        return _error(503, 'The archive is unavailable, try again later.')
+    return None
+
+
+class ErrorHook(pecan.hooks.PecanHook):
+    def on_error(self, state, exc):
+        response = error_response(exc)
+        if response is None:
+            LOG.exception('Unexpected error on %s %s', state.request.method,
+                          state.request.path)
+            response = _error(500, 'Unexpected error.')
+        return response
+
+
+class _Environ:
+    """Puts the store, the policy enforcer and the status counters into every request."""
+
+    def __init__(self, app, values):
+        self.app = app
+        self.values = values
+
+    def __call__(self, environ, start_response):
+        environ.update(self.values)
+        # PATCH v1/archive_policy//<name>: the gnocchi CLI's double slash (Gnocchi too).
+        environ['PATH_INFO'] = _SLASHES.sub('/', environ.get('PATH_INFO', ''))
+        return self.app(environ, start_response)
+
+
+def make_app(conf, store=None, counters=None):
+    """The API for ``conf``; ``store`` (default: from ``[archive]``) is shared by all
+    requests; ``counters()`` adds to ``/v1/status`` (the all-in-one's processor)."""
+    store = store if store is not None else store_mod.ArchiveStore.from_conf(conf)
+    app = pecan.make_app(root.RootController(), hooks=[ErrorHook()], debug=False,
+                         force_canonical=False, guess_content_type_from_ext=False)
+    app = auth.make_auth_middleware(app, conf)
+    return _Environ(app, {'telewatch.store': store,
+                          'telewatch.enforcer': policy.make_enforcer(conf),
+                          'telewatch.counters': counters, 'telewatch.conf': conf})

@@ -1,0 +1,140 @@
+"""``/v1/archive_policy`` and ``/v1/archive_policy_rule``: admin-managed, readable by all."""
+
+import pecan
+import voluptuous as vol
+from pecan import rest as pecan_rest
+
+from telewatch.api import rest
+from telewatch.api import views
+from telewatch.archive import errors
+from telewatch.archive import policy as policy_mod
+
+_NAME = vol.All(str, vol.Length(min=1, max=255))
+_ITEM = {vol.Optional('granularity'): vol.Any(str, int, float),
+         vol.Optional('points'): vol.Any(str, int),
+         vol.Optional('timespan'): vol.Any(str, int, float)}
+
+
+def _definition(items):
+    """Items with durations in seconds and points as integers (the CLI sends strings)."""
+    out = []
+    for index, item in enumerate(items):
+        converted = {}
+        for key, value in item.items():
+            path = 'definition[%d].%s' % (index, key)
+            if key == 'points':
+                try:
+                    converted[key] = int(value)
+                except ValueError:
+                    rest.invalid_input('points must be a whole number', [path])
+            else:
+                seconds = rest.duration(value, path)
+                converted[key] = int(seconds) if seconds == int(seconds) else seconds
+        out.append(converted)
+    return out
+
+
+def _policy_or_400(build):
+    try:
+        return build()
+    except errors.InvalidArchivePolicy as exc:
+        rest.invalid_input('%s: %s' % (exc.field, exc.reason), [exc.field])
+
+
+class ArchivePolicyController(pecan_rest.RestController):
+    def __init__(self, name):
+        self.name = name
+
+    @pecan.expose('json')
+    def get(self):
+        rest.enforce('get archive policy', {'name': self.name})
+        return views.policy_to_dict(rest.store().indexer.get_archive_policy(self.name))
+
+    @pecan.expose('json')
+    def patch(self):
+        rest.enforce('update archive policy', {'name': self.name})
+        body = rest.json_body({vol.Required('definition'): [_ITEM],
+                               vol.Optional('back_window'): vol.All(int, vol.Range(min=0))})
+        indexer = rest.store().indexer
+        policy = _policy_or_400(lambda: indexer.update_archive_policy(
+            self.name, _definition(body['definition']), body.get('back_window')))
+        return views.policy_to_dict(policy)
+
+    @pecan.expose()
+    def delete(self):
+        rest.enforce('delete archive policy', {'name': self.name})
+        rest.store().indexer.delete_archive_policy(self.name)
+        pecan.response.status = 204
+
+
+class ArchivePoliciesController(pecan_rest.RestController):
+    @pecan.expose()
+    def _lookup(self, name, *remainder):
+        return ArchivePolicyController(name), remainder
+
+    @pecan.expose('json')
+    def get_all(self):
+        rest.enforce('list archive policy')
+        return [views.policy_to_dict(p) for p in rest.store().indexer.list_archive_policies()]
+
+    @pecan.expose('json')
+    def post(self):
+        rest.enforce('create archive policy')
+        body = rest.json_body({
+            vol.Required('name'): _NAME,
+            vol.Optional('back_window', default=0): vol.All(int, vol.Range(min=0)),
+            vol.Optional('aggregation_methods'): [str],
+            vol.Required('definition'): vol.All([_ITEM], vol.Length(min=1))})
+        policy = _policy_or_400(lambda: policy_mod.ArchivePolicy(
+            body['name'], body['back_window'], body.get('aggregation_methods'),
+            _definition(body['definition'])))
+        rest.store().indexer.create_archive_policy(policy)
+        return rest.created(rest.url('v1', 'archive_policy', policy.name),
+                            views.policy_to_dict(policy))
+
+
+class ArchivePolicyRuleController(pecan_rest.RestController):
+    def __init__(self, name):
+        self.name = name
+
+    @pecan.expose('json')
+    def get(self):
+        rest.enforce('get archive policy rule')
+        return rest.store().indexer.get_archive_policy_rule(self.name)
+
+    @pecan.expose('json')
+    def patch(self):
+        rest.enforce('update archive policy rule')
+        body = rest.json_body({vol.Required('name'): _NAME})
+        return rest.store().indexer.rename_archive_policy_rule(self.name, body['name'])
+
+    @pecan.expose()
+    def delete(self):
+        rest.enforce('delete archive policy rule')
+        rest.store().indexer.delete_archive_policy_rule(self.name)
+        pecan.response.status = 204
+
+
+class ArchivePolicyRulesController(pecan_rest.RestController):
+    @pecan.expose()
+    def _lookup(self, name, *remainder):
+        return ArchivePolicyRuleController(name), remainder
+
+    @pecan.expose('json')
+    def get_all(self):
+        rest.enforce('list archive policy rule')
+        return rest.store().indexer.list_archive_policy_rules()
+
+    @pecan.expose('json')
+    def post(self):
+        rest.enforce('create archive policy rule')
+        body = rest.json_body({vol.Required('name'): _NAME,
+                               vol.Required('metric_pattern'): _NAME,
+                               vol.Required('archive_policy_name'): _NAME})
+        indexer = rest.store().indexer
+        try:
+            rule = indexer.create_archive_policy_rule(
+                body['name'], body['metric_pattern'], body['archive_policy_name'])
+        except errors.NoSuchArchivePolicy as exc:
+            rest.abort(400, str(exc))
+        return rest.created(rest.url('v1', 'archive_policy_rule', rule['name']), rule)

@@ -1,0 +1,98 @@
+"""``/v1/batch``: measures of many metrics in one call, by metric id or by resource and
+metric name (creating the metrics with ``create_metrics=true``, as Ceilometer's gnocchi
+publisher uses it)."""
+
+import uuid
+
+import pecan
+import voluptuous as vol
+from pecan import rest as pecan_rest
+
+from telewatch.api import rest
+from telewatch.api import views
+from telewatch.api.controllers import metric as metric_api
+from telewatch.archive import resource_ids
+
+_METRIC_MEASURES = vol.Any(list, {vol.Required('measures'): list,
+                                  vol.Optional('archive_policy_name'): str,
+                                  vol.Optional('unit'): metric_api.UNIT})
+
+
+class MetricsMeasuresController(pecan_rest.RestController):
+    @pecan.expose()
+    def post(self):
+        body = rest.json_body({str: list})
+        indexer = rest.store().indexer
+        wanted = {}
+        for key in body:
+            try:
+                wanted[key] = str(uuid.UUID(key))
+            except ValueError:
+                wanted[key] = None
+        found = indexer.get_metrics([m for m in wanted.values() if m])
+        unknown = sorted(k for k, m in wanted.items() if m not in found)
+        if unknown:
+            rest.abort(400, 'Unknown metrics: %s' % ', '.join(unknown))
+        measures = {}
+        for key, metric_id in wanted.items():
+            rest.enforce('post measures', views.metric_target(found[metric_id]))
+            measures[metric_id] = metric_api.parse_measures(body[key], [key])
+        metric_api.write_measures(measures)
+
+
+class ResourcesMetricsMeasuresController(pecan_rest.RestController):
+    @pecan.expose()
+    def post(self):
+        create = rest.query_bool('create_metrics')
+        body = rest.json_body({str: {metric_api.METRIC_NAME: _METRIC_MEASURES}})
+        indexer = rest.store().indexer
+        creator = rest.context().creator
+        ids = {}
+        for key in body:
+            try:
+                ids[key] = resource_ids.resource_uuid(key, creator)
+            except ValueError as exc:
+                rest.invalid_input(str(exc), [key])
+        resources = indexer.get_resources(ids.values())
+        missing = [{'resource_id': rid, 'original_resource_id': key}
+                   for key, rid in ids.items() if rid not in resources]
+        if missing:
+            rest.abort(400, {'cause': 'Unknown resources', 'detail': missing})
+        new_metrics, unknown, measures = [], [], {}
+        for key, by_name in body.items():
+            resource = resources[ids[key]]
+            for name, given in by_name.items():
+                options = given if isinstance(given, dict) else {'measures': given}
+                metric_id = resource.metrics.get(name)
+                if metric_id is None:
+                    if not create:
+                        unknown.append('%s/%s' % (resource.id, name))
+                        continue
+                    rest.enforce('update resource', views.resource_target(resource))
+                    metric = metric_api.create_metric(options, resource.id, name)
+                    new_metrics.append(metric)
+                    metric_id = metric.id
+                measures[metric_id] = (resource, metric_api.parse_measures(
+                    options['measures'], [key, name]))
+        if unknown:
+            rest.abort(400, 'Unknown metrics: %s' % ', '.join(sorted(unknown)))
+        existing = indexer.get_metrics(measures)
+        for metric in existing.values():
+            rest.enforce('post measures', views.metric_target(
+                metric, measures[metric.id][0]))
+        indexer.create_metrics(new_metrics)
+        metric_api.write_measures({m: series for m, (_, series) in measures.items()})
+
+
+class _Measures:
+    def __init__(self, controller):
+        self.measures = controller
+
+
+class _ResourcesMetrics:
+    metrics = _Measures(ResourcesMetricsMeasuresController())
+
+
+class BatchController:
+    metrics = _Measures(MetricsMeasuresController())
+    resources = _ResourcesMetrics()

@@ -1,0 +1,186 @@
+"""``/v1/metric`` (metrics and their measures) and ``/v1/batch`` (measures of many metrics
+in one call)."""
+
+import uuid
+
+import numpy
+import pecan
+import voluptuous as vol
+from pecan import rest as pecan_rest
+
+from telewatch.api import rest
+from telewatch.api import views
+from telewatch.archive import aggregation
+from telewatch.archive import errors
+from telewatch.archive import policy as policy_mod
+from telewatch.archive.index import indexer as indexer_mod
+
+MEASURE = vol.Schema({vol.Required('timestamp'): vol.Any(str, int, float),
+                      vol.Required('value'): vol.Any(int, float, str)}, extra=vol.ALLOW_EXTRA)
+METRIC_NAME = vol.All(str, vol.Length(min=1, max=255), vol.Match(r'^[^/]+$',
+                                                                 msg="'/' is not allowed"))
+UNIT = vol.All(str, vol.Length(max=31))
+
+
+def parse_measures(items, path=()):
+    """``(datetime64[ns] timestamps, float64 values)`` of a list of ``{timestamp, value}``."""
+    try:
+        items = vol.Schema([MEASURE])(items)
+    except vol.Invalid as exc:
+        rest.invalid_input(exc.msg, list(path) + [str(p) for p in exc.path])
+    stamps = numpy.empty(len(items), dtype='datetime64[ns]')
+    values = numpy.empty(len(items), dtype=numpy.float64)
+    for i, item in enumerate(items):
+        stamps[i] = rest.parse_timestamp(item['timestamp'])
+        try:
+            values[i] = float(item['value'])
+        except ValueError:
+            rest.invalid_input('Invalid value %r' % item['value'], list(path) + [i, 'value'])
+    return stamps, values
+
+
+def get_metric(metric_id):
+    """The Metric and its resource (or None); 404 when either is missing."""
+    indexer = rest.store().indexer
+    try:
+        metric_id = str(uuid.UUID(metric_id))
+    except ValueError:
+        rest.abort(404, str(errors.NoSuchMetric(metric_id)))
+    metric = indexer.get_metrics([metric_id]).get(metric_id)
+    if metric is None:
+        rest.abort(404, str(errors.NoSuchMetric(metric_id)))
+    resource = (indexer.get_resources([metric.resource_id]).get(metric.resource_id)
+                if metric.resource_id else None)
+    return metric, resource
+
+
+def read_measures(metric):
+    """GET .../measures: Gnocchi's triples for the request's query parameters."""
+    params = pecan.request.GET
+    method = params.get('aggregation', 'mean')
+    granularity = params.get('granularity')
+    if granularity is not None:
+        granularity = rest.duration(granularity, 'granularity')
+    start = rest.parse_timestamp(params['start'], 'start') if 'start' in params else None
+    stop = rest.parse_timestamp(params['stop'], 'stop') if 'stop' in params else None
+    resample = params.get('resample')
+    if resample is not None and granularity is None:
+        rest.invalid_input('A granularity must be specified to resample', ['resample'])
+    try:
+        policy_mod.parse_method(method)
+    except errors.UnknownAggregationMethod:
+        _no_such_method(metric, method)
+    try:
+        rows = rest.store().measures(metric.id, granularity, method, start, stop,
+                                     refresh=rest.query_bool('refresh'))
+    except errors.NoSuchAggregation as exc:
+        if exc.method is not None:
+            _no_such_method(metric, method)
+        rest.abort(404, "Aggregation method '%s' at granularity '%s' for metric %s does not "
+                        'exist' % (method, float(granularity), metric.id))
+    if resample is not None and rows:
+        seconds = rest.duration(resample, 'resample')
+        stamps, values = aggregation.resample(
+            numpy.array([r[0] for r in rows]), [r[2] for r in rows], seconds, method)
+        rows = [(t, seconds, v) for t, v in zip(stamps, values.tolist())]
+    return [[rest.format_timestamp(t), g, v] for t, g, v in rows]
+
+
+def _no_such_method(metric, method):
+    rest.abort(404, {'cause': 'Aggregation method does not exist for this metric',
+                     'detail': {'metric': metric.id, 'aggregation_method': method}})
+
+
+def write_measures(metric_ids_and_measures):
+    rest.store().add_measures(metric_ids_and_measures)
+    pecan.response.status = 202
+
+
+class MeasuresController(pecan_rest.RestController):
+    def __init__(self, metric, resource):
+        self.metric = metric
+        self.resource = resource
+
+    @pecan.expose('json')
+    def get_all(self):
+        rest.enforce('get measures', views.metric_target(self.metric, self.resource))
+        return read_measures(self.metric)
+
+    @pecan.expose()
+    def post(self):
+        rest.enforce('post measures', views.metric_target(self.metric, self.resource))
+        write_measures({self.metric.id: parse_measures(rest.json_body())})
+
+
+class MetricController(pecan_rest.RestController):
+    def __init__(self, metric, resource):
+        self.metric = metric
+        self.resource = resource
+        self.measures = MeasuresController(metric, resource)
+
+    @pecan.expose('json')
+    def get_all(self):
+        rest.enforce('get metric', views.metric_target(self.metric, self.resource))
+        policy = rest.store().indexer.get_archive_policy(self.metric.archive_policy_name)
+        return views.metric_to_dict(self.metric, policy, self.resource, with_resource=True)
+
+    @pecan.expose()
+    def delete(self):
+        rest.enforce('delete metric', views.metric_target(self.metric, self.resource))
+        rest.store().delete_metric(self.metric.id)
+        pecan.response.status = 204
+
+
+def create_metric(body, resource_id=None, name=None):
+    """A new Metric from a body ``{archive_policy_name?, unit?}`` (+ ``name``)."""
+    context = rest.context()
+    indexer = rest.store().indexer
+    name = name if name is not None else body.get('name')
+    policy = body.get('archive_policy_name')
+    if policy is None:
+        try:
+            policy = indexer.archive_policy_for(name)
+        except errors.NoArchivePolicyRuleMatch as exc:
+            rest.abort(400, str(exc))
+    try:
+        indexer.get_archive_policy(policy)
+    except errors.NoSuchArchivePolicy as exc:
+        rest.abort(400, str(exc))
+    return indexer_mod.Metric(str(uuid.uuid4()), policy, context.creator, resource_id,
+                              name, body.get('unit'))
+
+
+class MetricsController(pecan_rest.RestController):
+    @pecan.expose()
+    def _lookup(self, metric_id, *remainder):
+        metric, resource = get_metric(metric_id)
+        return MetricController(metric, resource), remainder
+
+    @pecan.expose('json')
+    def post(self):
+        rest.enforce('create metric')
+        body = rest.json_body({vol.Optional('name'): METRIC_NAME,
+                               vol.Optional('archive_policy_name'): str,
+                               vol.Optional('unit'): UNIT})
+        metric = create_metric(body)
+        rest.store().indexer.create_metrics([metric])
+        policy = rest.store().indexer.get_archive_policy(metric.archive_policy_name)
+        return rest.created(rest.url('v1', 'metric', metric.id),
+                            views.metric_to_dict(metric, policy))
+
+    @pecan.expose('json')
+    def get_all(self):
+        indexer = rest.store().indexer
+        mine = None
+        if not rest.allowed('list all metric'):
+            rest.enforce('list metric')  # then only what this project created
+            mine = rest.context().project_id
+        params = pecan.request.GET
+        metrics = indexer.list_metrics(name=params.get('name'))
+        out = []
+        for metric in metrics:
+            if mine is not None and views.split_creator(metric.creator)[1] != mine:
+                continue
+            policy = indexer.get_archive_policy(metric.archive_policy_name)
+            out.append(views.metric_to_dict(metric, policy))
+        return out

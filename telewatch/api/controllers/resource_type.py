@@ -1,0 +1,86 @@
+"""``/v1/resource_type``: resource types and their typed attributes (JSON-Patch updates)."""
+
+import jsonpatch
+import pecan
+import voluptuous as vol
+from pecan import rest as pecan_rest
+
+from telewatch.api import rest
+from telewatch.archive import errors
+
+_NAME = vol.All(str, vol.Length(min=1, max=255), vol.Match(r'^[A-Za-z0-9_-]+$'))
+PATCH_CONTENT_TYPE = 'application/json-patch+json'
+
+
+def _checked(build):
+    try:
+        return build()
+    except errors.InvalidResourceType as exc:
+        rest.invalid_input('%s: %s' % (exc.field, exc.reason), [exc.field])
+
+
+class ResourceTypeController(pecan_rest.RestController):
+    def __init__(self, name):
+        self.name = name
+
+    @pecan.expose('json')
+    def get(self):
+        rest.enforce('get resource type')
+        return rest.store().indexer.get_resource_type(self.name)
+
+    @pecan.expose('json')
+    def patch(self):
+        rest.enforce('update resource type')
+        if pecan.request.content_type != PATCH_CONTENT_TYPE:
+            rest.abort(415, 'Content-Type must be %s' % PATCH_CONTENT_TYPE)
+        indexer = rest.store().indexer
+        current = indexer.get_resource_type(self.name)
+        operations = rest.json_body([{vol.Required('op'): vol.In(['add', 'remove']),
+                                      vol.Required('path'): vol.Match(r'^/attributes/'),
+                                      vol.Optional('value'): dict}])
+        try:
+            patched = jsonpatch.apply_patch({'attributes': current['attributes']},
+                                            operations)['attributes']
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+            rest.invalid_input(str(exc))
+        fill = {}
+        for name, spec in patched.items():
+            old = current['attributes'].get(name)
+            if old is not None and old['type'] != spec.get('type'):
+                rest.invalid_input('the type of attribute %s cannot change' % name,
+                                   ['attributes', name])
+            if old is None and spec.get('required', True) and 'fill' not in spec.get(
+                    'options', {}):
+                rest.invalid_input('a required attribute added to a resource type needs '
+                                   'options.fill', ['attributes', name])
+            options = spec.pop('options', {})
+            if old is None and 'fill' in options:
+                fill[name] = options['fill']
+        return _checked(lambda: indexer.update_resource_type(self.name, patched, fill))
+
+    @pecan.expose()
+    def delete(self):
+        rest.enforce('delete resource type')
+        rest.store().indexer.delete_resource_type(self.name)
+        pecan.response.status = 204
+
+
+class ResourceTypesController(pecan_rest.RestController):
+    @pecan.expose()
+    def _lookup(self, name, *remainder):
+        return ResourceTypeController(name), remainder
+
+    @pecan.expose('json')
+    def get_all(self):
+        rest.enforce('list resource type')
+        return rest.store().indexer.list_resource_types()
+
+    @pecan.expose('json')
+    def post(self):
+        rest.enforce('create resource type')
+        body = rest.json_body({vol.Required('name'): _NAME,
+                               vol.Optional('attributes', default={}): dict})
+        indexer = rest.store().indexer
+        created = _checked(lambda: indexer.create_resource_type(body['name'],
+                                                                body['attributes']))
+        return rest.created(rest.url('v1', 'resource_type', created['name']), created)

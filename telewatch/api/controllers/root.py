@@ -1,0 +1,48 @@
+"""``/`` and ``/v1``: the version documents (``gnocchi server version`` prints ``build``)."""
+
+import pecan
+
+import telewatch
+from telewatch.api import rest
+from telewatch.api.controllers import archive_policy as archive_policy_api
+from telewatch.api.controllers import batch as batch_api
+from telewatch.api.controllers import metric as metric_api
+from telewatch.api.controllers import resource_type as resource_type_api
+from telewatch.api.controllers import status as status_api
+
+V1_LINKS = ('aggregates', 'aggregation', 'archive_policy', 'archive_policy_rule', 'batch',
+            'capabilities', 'metric', 'resource', 'resource_type', 'search', 'status')
+
+
+def build_version():
+    try:
+        from pbr import version
+        return version.VersionInfo('telewatch').version_string()
+    except Exception:  # not installed as a distribution (a bare checkout on sys.path)
+        return getattr(telewatch, '__version__', '0')
+
+
+class V1Controller:
+    archive_policy = archive_policy_api.ArchivePoliciesController()
+    archive_policy_rule = archive_policy_api.ArchivePolicyRulesController()
+    resource_type = resource_type_api.ResourceTypesController()
+    metric = metric_api.MetricsController()
+    batch = batch_api.BatchController()
+    status = status_api.StatusController()
+    capabilities = status_api.CapabilitiesController()
+
+    @pecan.expose('json')
+    def index(self):
+        base = rest.url('v1')
+        return {'version': '1.0', 'links': [{'rel': 'self', 'href': base}] + [
+            {'rel': name, 'href': '%s/%s' % (base, name)} for name in V1_LINKS]}
+
+
+class RootController:
+    v1 = V1Controller()
+
+    @pecan.expose('json')
+    def index(self):
+        return {'build': build_version(), 'versions': [{
+            'id': 'v1.0', 'status': 'CURRENT', 'updated': '2015-03-19',
+            'links': [{'rel': 'self', 'href': rest.url('v1') + '/'}]}]}

@@ -1,0 +1,156 @@
+"""What every controller uses: the request's context, store and policy; JSON bodies checked
+with voluptuous; Gnocchi's error bodies, query booleans, timestamps and output formats."""
+
+import datetime
+import json
+
+import numpy
+import pecan
+import pytimeparse
+import voluptuous as vol
+import webob.exc
+
+from telewatch.api import auth
+from telewatch.api import policy
+
+_EPOCH = numpy.datetime64(0, 'ns')
+
+
+def abort(status, description, headers=None):
+    """Raise Gnocchi's error: ``{"code", "title", "description"}`` (a string or a dict)."""
+    error = webob.exc.status_map[status](headers=headers)
+    error.content_type = 'application/json'
+    error.text = json.dumps({'code': status, 'title': error.title,
+                             'description': description})
+    raise error
+
+
+def invalid_input(reason, path=()):
+    abort(400, {'cause': 'Invalid input', 'reason': reason, 'detail': list(path)})
+
+
+def context():
+    return auth.context_of(pecan.request.environ)
+
+
+def store():
+    return pecan.request.environ['telewatch.store']
+
+
+def allowed(rule, target=None):
+    """Whether the policy allows ``rule`` on ``target`` for this request."""
+    try:
+        policy.enforce(pecan.request.environ['telewatch.enforcer'], context(), rule,
+                       target or {})
+    except policy.PolicyNotAuthorized:
+        return False
+    return True
+
+
+def enforce(rule, target=None):
+    """403 (Gnocchi's body) unless the policy allows ``rule`` on ``target``."""
+    if not allowed(rule, target):
+        abort(403, 'Access was denied to this resource.')
+
+
+def json_body(schema=None):
+    """The request's JSON body, checked against a voluptuous ``schema`` when given."""
+    try:
+        body = json.loads(pecan.request.body or b'null')
+    except ValueError as exc:
+        abort(400, 'Unable to decode body: %s' % exc)
+    if schema is None:
+        return body
+    try:
+        return vol.Schema(schema)(body)
+    except vol.MultipleInvalid as exc:
+        first = exc.errors[0]
+        invalid_input(first.msg, [str(p) for p in first.path])
+    except vol.Invalid as exc:
+        invalid_input(exc.msg, [str(p) for p in exc.path])
+
+
+def query_bool(name, default=False):
+    """A query parameter sent as Python's str() of a bool (``True``/``False``), any case."""
+    value = pecan.request.GET.get(name)
+    if value is None:
+        return default
+    try:
+        return vol.Boolean()(value)
+    except vol.Invalid:
+        invalid_input('Unable to parse `%s`: %s is not a boolean' % (name, value), [name])
+
+
+def created(location, body):
+    pecan.response.status = 201
+    pecan.response.location = location
+    return body
+
+
+def url(*parts):
+    """The absolute URL of an API path (``url('v1', 'metric', id)``)."""
+    return '%s/%s' % (pecan.request.application_url, '/'.join(str(p) for p in parts))
+
+
+def parse_timestamp(value, name='timestamp'):
+    """``datetime64[ns]`` of an epoch number, an ISO 8601 time (naive = UTC), ``now`` or a
+    duration relative to now (``-5 minutes``), as Gnocchi accepts them; 400 otherwise."""
+    moment = _timestamp(value)
+    if moment is None:
+        invalid_input('Unable to parse `%s`: %r is not a timestamp' % (name, value), [name])
+    if moment < _EPOCH:
+        invalid_input('Timestamp must be after Epoch', [name])
+    return moment
+
+
+def _timestamp(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return numpy.datetime64(int(round(value * 1e9)), 'ns')
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return numpy.datetime64(int(round(float(text) * 1e9)), 'ns')
+    except ValueError:
+        pass
+    now = numpy.datetime64(datetime.datetime.now(datetime.timezone.utc).replace(
+        tzinfo=None), 'ns')
+    if text.lower() == 'now':
+        return now
+    seconds = pytimeparse.parse(text)
+    if seconds is not None:
+        return now + numpy.timedelta64(int(round(seconds * 1e9)), 'ns')
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return numpy.datetime64(moment, 'ns')
+
+
+def format_timestamp(moment):
+    """``2014-10-06T14:30:00+00:00`` (Gnocchi's measures)."""
+    text = str(numpy.datetime64(moment, 'us'))
+    if text.endswith('.000000'):
+        text = text[:-7]
+    return text + '+00:00'
+
+
+def duration(value, name):
+    """Seconds of a granularity/timespan given as a number or a text like ``5 minutes``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = pytimeparse.parse(value)
+    else:
+        seconds = None
+    if seconds is None or seconds <= 0:
+        invalid_input('Unable to parse `%s`: %r is not a positive duration' % (name, value),
+                      [name])
+    return seconds
