@@ -7,6 +7,7 @@ from telewatch.api import rest
 from telewatch.api.controllers import archive_policy as archive_policy_api
 from telewatch.api.controllers import batch as batch_api
 from telewatch.api.controllers import metric as metric_api
+from telewatch.api.controllers import resource as resource_api
 from telewatch.api.controllers import resource_type as resource_type_api
 from telewatch.api.controllers import status as status_api
 
@@ -26,6 +27,8 @@ class V1Controller:
     archive_policy = archive_policy_api.ArchivePoliciesController()
     archive_policy_rule = archive_policy_api.ArchivePolicyRulesController()
     resource_type = resource_type_api.ResourceTypesController()
+    resource = resource_api.ResourceTypeRoutes()
+    search = resource_api.SearchController()
     metric = metric_api.MetricsController()
     batch = batch_api.BatchController()
     status = status_api.StatusController()

@@ -322,6 +322,25 @@ class Indexer:
             conn.execute(schema.resource.update().where(schema.resource.c.id == resource_id),
                          dict(changes, revision_start=now))
 
+    def set_resource_metrics(self, resource_id, names, new, attach):
+        """Make the resource's metrics exactly ``names``: create the ``new`` Metrics,
+        attach the existing metric ids of ``attach`` ``{name: id}``, detach the others."""
+        names = set(names)
+        table = schema.metric
+        try:
+            with self._begin() as conn:
+                conn.execute(table.update().where(
+                    table.c.resource_id == resource_id, table.c.name.not_in(names)),
+                    {'resource_id': None})
+                for name, metric_id in attach.items():
+                    conn.execute(table.update().where(table.c.id == metric_id),
+                                 {'resource_id': resource_id, 'name': name})
+                if new:
+                    conn.execute(table.insert(), [dataclasses.asdict(m)
+                                                  for m in new.values()])
+        except sa.exc.IntegrityError:
+            raise errors.NamedMetricAlreadyExists(', '.join(sorted(names))) from None
+
     def delete_resource(self, resource_id):
         """Delete a resource, its history and its metrics; the metrics' ids."""
         with self._begin() as conn:

@@ -1,0 +1,289 @@
+"""``/v1/resource/<type>`` and ``/v1/search/resource/<type>``: resources, their history,
+their metrics and measures by name, listing and search with pagination."""
+
+import uuid
+
+import pecan
+import voluptuous as vol
+from pecan import rest as pecan_rest
+
+from telewatch.api import rest
+from telewatch.api import views
+from telewatch.api.controllers import metric as metric_api
+from telewatch.archive import errors
+from telewatch.archive import resource_ids
+from telewatch.archive.index import query as query_mod
+from telewatch.archive.index import search as search_mod
+
+_GENERIC = {
+    vol.Optional('user_id'): vol.Any(None, vol.All(str, vol.Length(max=255))),
+    vol.Optional('project_id'): vol.Any(None, vol.All(str, vol.Length(max=255))),
+    vol.Optional('started_at'): vol.Any(str, int, float),
+    vol.Optional('ended_at'): vol.Any(None, str, int, float),
+    vol.Optional('metrics'): {metric_api.METRIC_NAME: vol.Any(str, {
+        vol.Optional('archive_policy_name'): str, vol.Optional('unit'): metric_api.UNIT})},
+}
+_ATTRIBUTES = {str: object}
+
+
+def _datetime(value, name):
+    if value is None:
+        return None
+    return rest.parse_timestamp(value, name).astype('datetime64[us]').item()
+
+
+def _split_body(body):
+    """The generic fields and the custom attributes of a resource body."""
+    generic = {k: v for k, v in body.items() if k in _GENERIC or k == 'id'}
+    return generic, {k: v for k, v in body.items() if k not in generic}
+
+
+def _metrics_of(resource_id, wanted, current=None):
+    """New Metric objects and existing ones to attach, for a body's ``metrics``."""
+    indexer = rest.store().indexer
+    new, attach = {}, {}
+    for name, given in (wanted or {}).items():
+        if isinstance(given, str):
+            try:
+                metric_id = str(uuid.UUID(given))
+            except ValueError:
+                rest.invalid_input('%r is not a metric id' % given, ['metrics', name])
+            if current and current.get(name) == metric_id:
+                continue
+            if metric_id not in indexer.get_metrics([metric_id]):
+                rest.abort(400, str(errors.NoSuchMetric(given)))
+            attach[name] = metric_id
+        else:
+            new[name] = metric_api.create_metric(given, resource_id, name)
+    return new, attach
+
+
+def lookup(resource_type, resource_id):
+    """The Resource for a URL id (a UUID, or an original id with this creator); 404."""
+    indexer = rest.store().indexer
+    try:
+        rid = resource_ids.resource_uuid(resource_id, rest.context().creator)
+    except ValueError:
+        rest.abort(404, str(errors.NoSuchResource(resource_id)))
+    found = indexer.get_resources([rid]).get(rid)
+    if found is None or (resource_type != 'generic' and found.type != resource_type):
+        rest.abort(404, str(errors.NoSuchResource(resource_id)))
+    return found
+
+
+class ResourceMetricController(pecan_rest.RestController):
+    def __init__(self, resource):
+        self.resource = resource
+
+    @pecan.expose()
+    def _lookup(self, name, *remainder):
+        metric_id = self.resource.metrics.get(name)
+        if metric_id is None:
+            rest.abort(404, str(errors.NoSuchMetric(name)))
+        metric, _ = metric_api.get_metric(metric_id)
+        return metric_api.MetricController(metric, self.resource), remainder
+
+    @pecan.expose('json')
+    def get_all(self):
+        rest.enforce('get resource', views.resource_target(self.resource))
+        indexer = rest.store().indexer
+        metrics = indexer.get_metrics(self.resource.metrics.values())
+        return [views.metric_to_dict(m, indexer.get_archive_policy(m.archive_policy_name))
+                for m in metrics.values()]
+
+    @pecan.expose('json')
+    def post(self):
+        rest.enforce('update resource', views.resource_target(self.resource))
+        body = rest.json_body({metric_api.METRIC_NAME: {
+            vol.Optional('archive_policy_name'): str, vol.Optional('unit'): metric_api.UNIT}})
+        for name in body:
+            if name in self.resource.metrics:
+                rest.abort(409, str(errors.NamedMetricAlreadyExists(name)))
+        new = [metric_api.create_metric(b, self.resource.id, n) for n, b in body.items()]
+        indexer = rest.store().indexer
+        indexer.create_metrics(new)
+        return [views.metric_to_dict(m, indexer.get_archive_policy(m.archive_policy_name))
+                for m in new]
+
+
+class ResourceController(pecan_rest.RestController):
+    _custom_actions = {'history': ['GET']}
+
+    def __init__(self, resource_type, resource_id):
+        self.resource = lookup(resource_type, resource_id)
+        self.metric = ResourceMetricController(self.resource)
+
+    @pecan.expose('json')
+    def get(self):
+        rest.enforce('get resource', views.resource_target(self.resource))
+        return views.resource_to_dict(self.resource)
+
+    @pecan.expose('json')
+    def history(self):
+        rest.enforce('get resource', views.resource_target(self.resource))
+        return [views.resource_to_dict(r) for r in
+                rest.store().indexer.resource_history(self.resource.id)]
+
+    @pecan.expose('json')
+    def patch(self):
+        resource = self.resource
+        rest.enforce('update resource', views.resource_target(resource))
+        definition = rest.store().indexer.get_resource_type(resource.type)['attributes']
+        body = rest.json_body(vol.Schema(dict(_GENERIC, **{
+            vol.Optional(name): object for name in definition})))
+        generic, attributes = _split_body(body)
+        changes = {k: v for k, v in generic.items() if k in ('user_id', 'project_id')}
+        for key in ('started_at', 'ended_at'):
+            if key in generic:
+                changes[key] = _datetime(generic[key], key)
+        if attributes:
+            changes['attributes'] = dict(resource.attributes, **attributes)
+        new, attach = _metrics_of(resource.id, generic.get('metrics'), resource.metrics)
+        indexer = rest.store().indexer
+        if changes:
+            indexer.update_resource(resource.id, **changes)
+        if 'metrics' in generic:
+            indexer.set_resource_metrics(resource.id, generic['metrics'].keys(), new, attach)
+        return views.resource_to_dict(indexer.get_resource(resource.id))
+
+    @pecan.expose()
+    def delete(self):
+        rest.enforce('delete resource', views.resource_target(self.resource))
+        rest.store().delete_resource(self.resource.id)
+        pecan.response.status = 204
+
+
+def _list_params():
+    params = pecan.request.GET
+    limit = params.get('limit')
+    max_limit = pecan.request.environ['telewatch.conf'].api.max_limit
+    if limit is not None:
+        try:
+            limit = int(limit)
+            assert 0 < limit
+        except (ValueError, AssertionError):
+            rest.invalid_input('limit must be a positive integer', ['limit'])
+    return {'sort': params.getall('sort'), 'limit': min(limit or max_limit, max_limit),
+            'marker': params.get('marker'), 'history': rest.query_bool('history')}
+
+
+def _project_filter():
+    """Non-admins see the resources of their project (or created by it)."""
+    context = rest.context()
+    if rest.allowed('list all resource'):
+        return None
+    rest.enforce('list resource')
+    return {'or': [{'=': {'created_by_project_id': context.project_id}},
+                   {'=': {'project_id': context.project_id}}]}
+
+
+def list_resources(resource_type, query=None):
+    """One page of resources, with Gnocchi's ``Link: rel="next"`` when it is full."""
+    rest.store().indexer.get_resource_type(resource_type)
+    params = _list_params()
+    details = rest.query_bool('details')
+    found = search_mod.search_resources(
+        rest.store().indexer, resource_type, query, attribute_filter=_project_filter(),
+        creator=rest.context().creator, **params)
+    if len(found) == params['limit']:
+        last = found[-1]
+        marker = last.id if not params['history'] else search_mod.history_marker(last)
+        next_params = [(k, v) for k, v in pecan.request.GET.items() if k != 'marker']
+        next_url = pecan.request.path_url + '?' + '&'.join(
+            '%s=%s' % kv for kv in next_params + [('marker', marker)])
+        pecan.response.headers['Link'] = '<%s>; rel="next"' % next_url
+    return [views.resource_to_dict(r, details or resource_type != 'generic')
+            for r in found]
+
+
+def request_query():
+    """The query of a search: the ``filter`` parameter (the CLI's string syntax) or the
+    JSON body; None for neither."""
+    text = pecan.request.GET.get('filter')
+    if text:
+        return query_mod.parse_filter_string(text)
+    body = rest.json_body() if pecan.request.body else None
+    return body or None
+
+
+class ResourcesController(pecan_rest.RestController):
+    def __init__(self, resource_type):
+        self.resource_type = resource_type
+
+    @pecan.expose()
+    def _lookup(self, resource_id, *remainder):
+        return ResourceController(self.resource_type, resource_id), remainder
+
+    @pecan.expose('json')
+    def get_all(self):
+        return list_resources(self.resource_type)
+
+    @pecan.expose('json')
+    def post(self):
+        rest.enforce('create resource')
+        indexer = rest.store().indexer
+        definition = indexer.get_resource_type(self.resource_type)['attributes']
+        body = rest.json_body(vol.Schema(dict(_GENERIC, **{
+            vol.Required('id'): vol.All(str, vol.Length(min=1))},
+            **{vol.Optional(name): object for name in definition})))
+        context = rest.context()
+        try:
+            rid = resource_ids.resource_uuid(body['id'], context.creator)
+        except ValueError as exc:
+            rest.invalid_input(str(exc), ['id'])
+        generic, attributes = _split_body(body)
+        new, attach = _metrics_of(rid, generic.get('metrics'))
+        resource = indexer.create_resource(
+            self.resource_type, rid, body['id'], context.creator, generic.get('user_id'),
+            generic.get('project_id'), attributes,
+            _datetime(generic.get('started_at'), 'started_at'),
+            _datetime(generic.get('ended_at'), 'ended_at'), metrics=new)
+        if attach:
+            indexer.set_resource_metrics(rid, generic['metrics'].keys(), {}, attach)
+            resource = indexer.get_resource(rid)
+        return rest.created(rest.url('v1', 'resource', self.resource_type, rid),
+                            views.resource_to_dict(resource))
+
+    @pecan.expose('json')
+    def delete(self):
+        rest.enforce('delete resources')
+        query = request_query()
+        if not query:
+            rest.invalid_input('a filter is required to delete resources')
+        store = rest.store()
+        deleted, metric_ids = search_mod.delete_resources(
+            store.indexer, self.resource_type, query, creator=rest.context().creator,
+            attribute_filter=_project_filter())
+        for metric_id in metric_ids:
+            store.storage.delete(metric_id)
+        return {'deleted': deleted}
+
+
+class ResourceTypeRoutes:
+    """``/v1/resource/<type>``."""
+
+    @pecan.expose()
+    def _lookup(self, resource_type, *remainder):
+        return ResourcesController(resource_type), remainder
+
+
+class SearchResourcesController:
+    def __init__(self, resource_type):
+        self.resource_type = resource_type
+
+    @pecan.expose('json')
+    def index(self):
+        rest.enforce('search resource')
+        return list_resources(self.resource_type, request_query())
+
+
+class _SearchResourceRoutes:
+    @pecan.expose()
+    def _lookup(self, resource_type, *remainder):
+        return SearchResourcesController(resource_type), remainder
+
+
+class SearchController:
+    """``/v1/search/resource/<type>``."""
+
+    resource = _SearchResourceRoutes()
