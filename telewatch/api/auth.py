@@ -99,8 +99,9 @@ def context_of(environ):
 
 
 def _header(environ, name):
-    value = environ.get('HTTP_' + name.upper().replace('-', '_'), '').strip()
-    return value or None
+    # auth_token leaves None in the environ for what a token lacks (a project, a domain).
+    value = environ.get('HTTP_' + name.upper().replace('-', '_')) or ''
+    return value.strip() or None
 
 
 def _split_roles(value):

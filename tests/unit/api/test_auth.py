@@ -198,6 +198,9 @@ def test_keystone_context_needs_a_confirmed_project_scoped_identity():
         auth.keystone_context(dict(environ, HTTP_X_IDENTITY_STATUS='Invalid'))
     with pytest.raises(auth.Unauthorized, match='project-scoped'):
         auth.keystone_context({k: v for k, v in environ.items() if k != 'HTTP_X_PROJECT_ID'})
+    # auth_token sets what a (system- or domain-scoped) token lacks to None.
+    with pytest.raises(auth.Unauthorized, match='project-scoped'):
+        auth.keystone_context(dict(environ, HTTP_X_PROJECT_ID=None))
 
 
 def test_keystone_strategy_wraps_auth_token_configured_from_the_same_file(tmp_path):
