@@ -8,7 +8,9 @@ the test issues one through a credential that expires a few seconds later.
 
 import dataclasses
 import json
+import logging
 
+from oslo_config import cfg
 import pytest
 import requests
 import webtest
@@ -25,12 +27,18 @@ def context_app(environ, start_response):
     return [body]
 
 
-@pytest.fixture(scope='module')
-def client(keystone, tmp_path_factory):
-    config = tmp_path_factory.mktemp('api-keystone') / 'telewatch.conf'
+def write_config(keystone, directory):
+    """A telewatch.conf with the keystone strategy against ``keystone``; its path."""
+    config = directory / 'telewatch.conf'
     config.write_text('[api]\nauth_strategy = keystone\n\n[keystone_authtoken]\n' + ''.join(
         '%s = %s\n' % option for option in keystone.authtoken_options().items()))
-    conf = service.prepare_service(['--config-file', str(config)])
+    return str(config)
+
+
+@pytest.fixture(scope='module')
+def client(keystone, tmp_path_factory):
+    conf = service.prepare_service(
+        ['--config-file', write_config(keystone, tmp_path_factory.mktemp('api-keystone'))])
     return webtest.TestApp(auth.make_auth_middleware(context_app, conf))
 
 
@@ -130,3 +138,22 @@ def _projects(keystone):
                             headers={'X-Auth-Token': keystone.token(keystone.admin).id})
     response.raise_for_status()
     return response.json()['projects']
+
+
+def test_tokens_and_the_service_password_stay_out_of_the_logs(keystone, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    # Not prepare_service: oslo.log's set-up would take the root logger from caplog.
+    conf = cfg.ConfigOpts()
+    conf(['--config-file', write_config(keystone, tmp_path)])
+    client = webtest.TestApp(auth.make_auth_middleware(context_app, conf))
+    conf.log_opt_values(logging.getLogger(__name__), logging.DEBUG)
+    valid = keystone.token(keystone.alice)
+    revoked = keystone.token(keystone.bob)
+    keystone.revoke(revoked.id)
+    get(client, valid.id)
+    get(client, revoked.id, status=401)
+    get(client, 'gAAAAABforged-s3cret', status=401)
+    assert 'keystone_authtoken.password' in caplog.text
+    assert 'Rejecting request' in caplog.text  # auth_token's own logs are captured
+    for secret in (valid.id, revoked.id, 's3cret', keystone.service.password):
+        assert secret not in caplog.text

@@ -3,6 +3,7 @@
 import base64
 import dataclasses
 import json
+import logging
 
 from oslo_config import cfg
 import pytest
@@ -218,3 +219,12 @@ def test_keystone_strategy_wraps_auth_token_configured_from_the_same_file(tmp_pa
                           status=401)
     assert response.headers['WWW-Authenticate'] == 'Keystone uri="http://keystone.test/v3"'
     assert response.json['error']['code'] == 401
+
+
+def test_credentials_stay_out_of_the_logs(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    client.get('/v1/metric', headers=basic(b'carol:s3cret-password'))
+    client.get('/v1/metric', headers=basic(b'no-colon-s3cret'), status=401)
+    client.get('/v1/metric', headers={'Authorization': 'Bearer s3cret-token'}, status=401)
+    assert 's3cret' not in caplog.text
+    assert base64.b64encode(b'carol:s3cret-password').decode() not in caplog.text
