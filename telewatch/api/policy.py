@@ -11,10 +11,9 @@ resource has ``resource`` None and no metric owner). Collection rules get
 
 Listing and searching, as Gnocchi 3 did: ``check`` the ``list all ...``/``search all ...``
 rule (admin by default) and show everything if it passes; otherwise ``enforce`` the
-``list ...``/``search ...`` rule on the target an object of the caller's own would have
-(``creator`` = context.creator, ``project_id`` = ``created_by_project_id`` =
-``resource.project_id`` = context.project_id) and show only the objects whose project,
-creator or creator's project is the caller's.
+``list ...``/``search ...`` rule (anyone by default) and show only the objects whose
+project, creator or creator's project is the caller's (Gnocchi 4 instead derives that
+filter by enforcing ``list resource`` on trial targets).
 """
 
 from oslo_config import cfg
@@ -68,10 +67,9 @@ _API_RULES = {
     'delete resource': (_CHANGE, 'Delete a resource.', [('DELETE', _RESOURCE_ITEM)]),
     'delete resources': (_CHANGE, 'Delete the resources a filter selects (each one).',
                          [('DELETE', _RESOURCE)]),
-    'list resource': (_READ_RESOURCE, "List the caller's own resources.",
-                      [('GET', _RESOURCE)]),
+    'list resource': (ANYONE, "List the caller's own resources.", [('GET', _RESOURCE)]),
     'list all resource': (ADMIN, "List every project's resources.", [('GET', _RESOURCE)]),
-    'search resource': (_READ_RESOURCE, "Search the caller's own resources.",
+    'search resource': (ANYONE, "Search the caller's own resources.",
                         [('POST', '/v1/search/resource/{resource_type}')]),
     'search all resource': (ADMIN, "Search every project's resources.",
                             [('POST', '/v1/search/resource/{resource_type}')]),
@@ -109,7 +107,7 @@ _API_RULES = {
                     ('GET', '/v1/aggregation/metric')]),
     'delete metric': (_CHANGE, 'Delete a metric.',
                       [('DELETE', _METRIC), ('DELETE', _NAMED_METRIC)]),
-    'list metric': (_READ_METRIC, "List the caller's own metrics.", [('GET', '/v1/metric')]),
+    'list metric': (ANYONE, "List the caller's own metrics.", [('GET', '/v1/metric')]),
     'list all metric': (ADMIN, "List every project's metrics.", [('GET', '/v1/metric')]),
     'search metric': (_READ_METRIC, 'Search the measures of metrics.',
                       [('POST', '/v1/search/metric')]),
@@ -151,38 +149,38 @@ def _flatten(target, prefix=''):
     return flat
 
 
-class PolicyEnforcer:
-    """The API's policy: the defaults above, each overridable in the operator's policy file
-    (``[oslo_policy] policy_file``, default policy.yaml, looked up beside the configuration
-    files; reloaded when it changes).
+def make_enforcer(conf):
+    """The API's oslo.policy Enforcer: the defaults above, each overridable in the operator's
+    policy file (``[oslo_policy] policy_file``, default policy.yaml, looked up beside the
+    configuration files; reloaded when it changes). Made once, shared by every request.
 
     Raises cfg.ConfigFilesNotFoundError when a policy_file that was set does not exist, and
     oslo_policy.policy.InvalidDefinitionError when the file refers to undefined rules.
     """
+    policy_opts.set_defaults(conf, policy_file=DEFAULT_POLICY_FILE)
+    enforcer = policy.Enforcer(conf)
+    enforcer.register_defaults(list_rules())
+    policy_file = conf.oslo_policy.policy_file
+    # oslo.policy silently keeps the defaults when the file is missing: a file the operator
+    # named must exist.
+    if policy_file != DEFAULT_POLICY_FILE and not conf.find_file(policy_file):
+        raise cfg.ConfigFilesNotFoundError([policy_file])
+    enforcer.load_rules()
+    enforcer.check_rules(raise_on_violation=True)
+    return enforcer
 
-    def __init__(self, conf):
-        policy_opts.set_defaults(conf, policy_file=DEFAULT_POLICY_FILE)
-        self._enforcer = policy.Enforcer(conf)
-        self._enforcer.register_defaults(list_rules())
-        policy_file = conf.oslo_policy.policy_file
-        # oslo.policy silently keeps the defaults when the file is missing: a file the
-        # operator named must exist.
-        if policy_file != DEFAULT_POLICY_FILE and not conf.find_file(policy_file):
-            raise cfg.ConfigFilesNotFoundError([policy_file])
-        self._enforcer.load_rules()
-        self._enforcer.check_rules(raise_on_violation=True)
 
-    def check(self, context, rule, target=None):
-        """Whether ``rule`` allows ``context`` (a RequestContext, or None for no caller) on
-        ``target``. An unknown rule name raises oslo_policy.policy.PolicyNotRegistered."""
-        if context is None:
-            if rule not in self._enforcer.registered_rules:
-                raise policy.PolicyNotRegistered(rule)
-            return False
-        return self._enforcer.authorize(rule, _flatten(target or {}),
-                                        context.to_policy_creds())
+def check(enforcer, context, rule, target=None):
+    """Whether ``rule`` allows ``context`` (a RequestContext, or None for no caller) on
+    ``target``. An unknown rule name raises oslo_policy.policy.PolicyNotRegistered."""
+    if context is None:
+        if rule not in enforcer.registered_rules:
+            raise policy.PolicyNotRegistered(rule)
+        return False
+    return enforcer.authorize(rule, _flatten(target or {}), context.to_policy_creds())
 
-    def enforce(self, context, rule, target=None):
-        """Raise PolicyNotAuthorized unless ``check(context, rule, target)``."""
-        if not self.check(context, rule, target):
-            raise PolicyNotAuthorized(rule)
+
+def enforce(enforcer, context, rule, target=None):
+    """Raise PolicyNotAuthorized unless ``check(enforcer, context, rule, target)``."""
+    if not check(enforcer, context, rule, target):
+        raise PolicyNotAuthorized(rule)
