@@ -1,5 +1,6 @@
 """Fixtures for the real services the functional tests talk to: RabbitMQ, Redis, PostgreSQL,
-one Apache Kafka broker and (for the gnocchi publisher) a real Gnocchi, all on 127.0.0.1.
+one Apache Kafka broker, (for the gnocchi publisher) a real Gnocchi and (for the API's
+authentication) a real Keystone, all on 127.0.0.1.
 
 Each session-scoped fixture runs ``tools/services/<name> start`` (idempotent: it installs the
 service the first time, starts it if it is not running, and waits until it answers) and
@@ -18,11 +19,13 @@ import time
 
 import pytest
 
+from tests.functional import keystone_helpers
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TOOLS = REPO / 'tools' / 'services'
-# Cold starts install packages (RabbitMQ ~15 s, Gnocchi from PyPI ~40 s) or fetch the Kafka
-# broker with Maven (~30 s); the scripts bound their own waits: this only guards against a
-# hung apt, pip or Maven.
+# Cold starts install packages (RabbitMQ ~15 s, Gnocchi or Keystone from PyPI ~40 s) or
+# fetch the Kafka broker with Maven (~30 s); the scripts bound their own waits: this only
+# guards against a hung apt, pip or Maven.
 START_TIMEOUT = 900
 
 RABBITMQ_URL = 'rabbit://guest:guest@127.0.0.1:5672/'
@@ -104,3 +107,12 @@ def gnocchi_endpoint():
     user admin; indexer in the project's PostgreSQL, file storage, metricd running)."""
     _start('gnocchi')
     return GNOCCHI_ENDPOINT
+
+
+@pytest.fixture(scope='session')
+def keystone():
+    """A running Keystone (identity v3 at http://127.0.0.1:5000/v3; SQLite, fernet tokens)
+    with the users admin, telewatch (service), alice (project-a) and bob (project-b): a
+    tests.functional.keystone_helpers.Keystone (credentials, tokens, authtoken options)."""
+    _start('keystone')
+    return keystone_helpers.Keystone()
