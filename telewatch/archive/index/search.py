@@ -53,11 +53,15 @@ class Deleted(typing.NamedTuple):
     metric_ids: list
 
 
+def history_marker(revision):
+    """``"<id>@<revision>"``: the marker after a ResourceRevision of a history search."""
+    return '%s@%d' % (revision.id, revision.revision)
+
+
 def marker_of(item):
     """The ``marker`` that continues a listing after ``item`` (a Resource, a
     ResourceRevision or a Metric)."""
-    revision = getattr(item, 'revision', None)
-    return item.id if revision is None else '%s@%d' % (item.id, revision)
+    return history_marker(item) if hasattr(item, 'revision') else item.id
 
 
 # -- SQL of the query language ---------------------------------------------------------

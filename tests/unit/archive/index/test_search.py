@@ -300,7 +300,7 @@ def test_a_current_revision_marker_survives_a_change(indexer, history):
     page = search.search_resources(indexer, 'server', {'=': {'id': ID['web-1']}},
                                    history=True)
     marker = search.marker_of(page[-1])
-    assert marker == ID['web-1'] + '@-1'
+    assert marker == search.history_marker(page[-1]) == ID['web-1'] + '@-1'
     indexer.update_resource(ID['web-1'], project_id='p9')
     every = search.search_resources(indexer, 'server', sort=['id'], history=True)
     after = every.index(next(r for r in every if search.marker_of(r) == marker)) + 1
