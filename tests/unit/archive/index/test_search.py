@@ -93,6 +93,10 @@ def by_id(*wanted):
     ({'=': {'enabled': True}}, ['web-1', 'db-1']),
     ({'=': {'enabled': 'false'}}, ['web-2']),
     ({'=': {'enabled': None}}, ['db-2', 'cache']),
+    ({'>': {'enabled': False}}, ['web-1', 'db-1']),
+    ({'in': {'enabled': [True, None]}}, ['web-1', 'db-1']),  # SQL: IN never matches null
+    ({'<': {'memory': None}}, []),
+    ({'not': {'<': {'memory': None}}}, []),  # SQL: NOT of unknown is unknown
     ({'=': {'image': IMAGE_A.replace('-', '').upper()}}, ['web-1']),
     ({'in': {'image': [IMAGE_A, IMAGE_B]}}, ['web-1', 'web-2']),
     ({'>': {'booted_at': '2024-01-02'}}, ['web-2']),
