@@ -2,6 +2,8 @@
 Gnocchi's ``/v1/aggregates`` measures; ``legacy_aggregation``: ``/v1/aggregation/metric``.
 """
 
+import itertools
+
 import numpy
 
 from telewatch.archive import aggregation
@@ -12,6 +14,7 @@ from telewatch.archive.aggregates import parser
 from telewatch.archive.aggregates import series as series_mod
 from telewatch.archive.aggregates import tree as tree_mod
 
+_NS_PER_SECOND = 1_000_000_000
 _FILL_REASON = ("Must be a float, 'dropna', 'null', 'ffill', 'bfill', 'full_ffill' or "
                 "'full_bfill'")
 
@@ -78,17 +81,17 @@ def _output(frames, columns, drop_missing):
     if frames and frames[-1].aggregated:
         rows = []
         for frame in frames:
-            rows.extend(_rows(frame, 0, drop_missing))
+            rows.extend(_rows(frame, format_timestamps(frame.timestamps), 0, drop_missing))
         return {'aggregated': rows}
     result = {}
     for column in columns:  # every series has its key, even with no rows
         _leaf(result, column.path)
     for frame in frames:
-        seen = set()
+        texts, seen = format_timestamps(frame.timestamps), set()
         for index, column in enumerate(columns):
             if column.path not in seen:  # two wildcards may find the same metric
                 seen.add(column.path)
-                _leaf(result, column.path).extend(_rows(frame, index, drop_missing))
+                _leaf(result, column.path).extend(_rows(frame, texts, index, drop_missing))
     return result
 
 
@@ -98,24 +101,27 @@ def _leaf(result, path):
     return result.setdefault(path[-1], [])
 
 
-def _rows(frame, column, drop_missing):
+def _rows(frame, texts, column, drop_missing):
     """Rows of one column; as Gnocchi, a combined result keeps its first column only."""
     if not frame.values.shape[1]:
         return []
     values = frame.values[:, column]
-    stamps = frame.timestamps
+    seconds = frame.granularity_ns / 1e9
     if drop_missing:
         keep = numpy.isfinite(values)
-        values, stamps = values[keep], stamps[keep]
-    seconds = frame.granularity_ns / 1e9
-    return [[t, seconds, v] for t, v in zip(format_timestamps(stamps), values.tolist())]
+        if not keep.all():
+            values = values[keep]
+            texts = list(itertools.compress(texts, keep.tolist()))
+    return [[t, seconds, v] for t, v in zip(texts, values.tolist())]
 
 
 def format_timestamps(stamps):
     """``2014-10-06T14:30:00+00:00`` (microseconds only when not whole seconds)."""
-    texts = numpy.datetime_as_string(
-        numpy.asarray(stamps, dtype=numpy.int64).view('datetime64[ns]').astype(
-            'datetime64[us]'))
+    stamps = numpy.asarray(stamps, dtype=numpy.int64)
+    if not (stamps % _NS_PER_SECOND).any():
+        texts = numpy.datetime_as_string((stamps // _NS_PER_SECOND).astype('datetime64[s]'))
+        return [t + '+00:00' for t in texts.tolist()]
+    texts = numpy.datetime_as_string(stamps.view('datetime64[ns]').astype('datetime64[us]'))
     return [(t[:-7] if t.endswith('.000000') else t) + '+00:00' for t in texts.tolist()]
 
 
@@ -179,5 +185,5 @@ def _single(metric, granularities, selected, start, stop, method, resample_ns):
             frame = frame.derive(granularity_ns=resample_ns,
                                  timestamps=stamps.view(numpy.int64),
                                  values=values.reshape(-1, 1))
-        rows.extend(_rows(frame, 0, drop_missing=False))
+        rows.extend(_rows(frame, format_timestamps(frame.timestamps), 0, drop_missing=False))
     return rows

@@ -103,7 +103,7 @@ def aligned(columns, granularity_ns, start=None, stop=None, fill=None, needed_ov
     """
     parts = [_clipped(c.granularities[granularity_ns], granularity_ns, start, stop)
              for c in columns]
-    stamps = numpy.unique(numpy.concatenate([p[0] for p in parts] or [[]]).astype(numpy.int64))
+    stamps = _union([p[0] for p in parts])
     filler = numpy.nan if fill is None or fill in FILLS else float(fill)
     matrix = numpy.full((len(stamps), len(parts)), filler)
     for column, (part_stamps, values) in enumerate(parts):
@@ -113,6 +113,14 @@ def aligned(columns, granularity_ns, start=None, stop=None, fill=None, needed_ov
         lookups = [list(c.lookup) for c in columns]
         stamps, matrix = _overlapping(stamps, matrix, start, stop, needed_overlap, lookups)
     return evaluator.Frame(granularity_ns, stamps, matrix)
+
+
+def _union(stamps):
+    if not stamps:
+        return numpy.empty(0, dtype=numpy.int64)
+    if all(numpy.array_equal(s, stamps[0]) for s in stamps[1:]):
+        return stamps[0]  # the usual case: series of one policy, all up to date
+    return numpy.unique(numpy.concatenate(stamps))
 
 
 def _clipped(part, granularity_ns, start, stop):
