@@ -55,11 +55,12 @@ def evaluate(tree, series, granularity=None, start=None, stop=None, fill=None,
 
 
 def _checked_fill(fill):
+    """None, a named fill, or a number (given as one or as text, as Gnocchi's query)."""
     if fill is None or fill in series_mod.FILLS:
         return fill
-    if isinstance(fill, (int, float)) and not isinstance(fill, bool):
-        return float(fill)
     try:
+        if isinstance(fill, bool):
+            raise TypeError(fill)
         return float(fill)
     except (TypeError, ValueError):
         raise errors.InvalidParameter('fill', _FILL_REASON) from None
@@ -172,18 +173,27 @@ def _legacy_granularities(metrics, method, granularity_ns):
 
 
 def _single(metric, granularities, selected, start, stop, method, resample_ns):
-    """The rows of one metric, as ``GET measures`` gives them (no fill, no overlap)."""
+    """The rows of one metric, as Gnocchi's storage reads them: no fill, no overlap; a
+    resample applies to the whole series, then start (floored to the resampled
+    granularity) and stop cut."""
     columns = series_mod.columns_of([(metric, method)], {(metric, method): granularities})
     start, stop = _bound(start), _bound(stop)
     rows = []
     for granularity_ns in selected:
-        frame = series_mod.aligned(columns, granularity_ns, start, stop, fill='null')
-        if resample_ns is not None:
-            stamps, values = aggregation.resample(
-                frame.timestamps, frame.values[:, 0], numpy.timedelta64(resample_ns, 'ns'),
-                method)
-            frame = frame.derive(granularity_ns=resample_ns,
-                                 timestamps=stamps.view(numpy.int64),
-                                 values=values.reshape(-1, 1))
+        if resample_ns is None:
+            frame = series_mod.aligned(columns, granularity_ns, start, stop, fill='null')
+        else:
+            frame = _resampled(series_mod.aligned(columns, granularity_ns, fill='null'),
+                               method, resample_ns, start, stop)
         rows.extend(_rows(frame, format_timestamps(frame.timestamps), 0, drop_missing=False))
     return rows
+
+
+def _resampled(frame, method, resample_ns, start, stop):
+    stamps, values = aggregation.resample(frame.timestamps, frame.values[:, 0],
+                                          numpy.timedelta64(resample_ns, 'ns'), method)
+    stamps = stamps.view(numpy.int64)
+    first = 0 if start is None else numpy.searchsorted(stamps, start - start % resample_ns)
+    end = len(stamps) if stop is None else numpy.searchsorted(stamps, stop)
+    return frame.derive(granularity_ns=resample_ns, timestamps=stamps[first:end],
+                        values=values[first:end].reshape(-1, 1))

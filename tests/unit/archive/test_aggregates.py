@@ -279,3 +279,11 @@ def test_legacy_one_metric_resamples_any_stored_method():
     assert aggregates.legacy_aggregation([('m1', m1)], aggregation='last', granularity=60 * S,
                                          resample=120 * S) == [
         ['2024-01-01T00:00:00+00:00', 120.0, 2.0], ['2024-01-01T00:02:00+00:00', 120.0, 4.0]]
+
+
+def test_legacy_one_metric_resamples_before_cutting_at_start():
+    # As Gnocchi's storage: the 00:02 bucket keeps the points before start (00:02:45).
+    m1 = {15 * S: _x([1, 3, 5, 7], start=120, step=15)}
+    rows = aggregates.legacy_aggregation([('m1', m1)], granularity=15 * S, resample=60 * S,
+                                         start=numpy.datetime64('2024-01-01T00:02:45'))
+    assert rows == [['2024-01-01T00:02:00+00:00', 60.0, 4.0]]
