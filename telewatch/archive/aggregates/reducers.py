@@ -42,6 +42,8 @@ def _std(values, axis):
 
 
 def _median(values, axis):
+    if values.shape[axis] == 0:
+        return _mean(values, axis)  # all NaN
     ordered = numpy.sort(values, axis=axis)  # NaN sort last
     present = numpy.count_nonzero(~numpy.isnan(values), axis=axis, keepdims=True)
     low = numpy.maximum((present - 1) // 2, 0)

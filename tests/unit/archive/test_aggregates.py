@@ -287,3 +287,14 @@ def test_legacy_one_metric_resamples_before_cutting_at_start():
     rows = aggregates.legacy_aggregation([('m1', m1)], granularity=15 * S, resample=60 * S,
                                          start=numpy.datetime64('2024-01-01T00:02:45'))
     assert rows == [['2024-01-01T00:02:00+00:00', 60.0, 4.0]]
+
+
+@pytest.mark.parametrize('method', ['mean', 'median', 'std', 'var', 'min', 'max'])
+def test_a_reference_that_found_no_metric_reads_as_missing(method):
+    series = {('a', 'mean'): [aggregates.Match('r1', 'a', {60 * S: _x([1])})],
+              ('b*', 'mean'): []}
+    result = aggregates.evaluate('(- (metric a mean) (aggregate %s (metric b* mean)))' % method,
+                                 series, fill='null')
+    assert math.isnan(result['aggregated'][0][2])
+    assert aggregates.evaluate('(metric (a mean) (b* mean))', series) == {
+        'r1': {'a': {'mean': [['2024-01-01T00:00:00+00:00', 60.0, 1.0]]}}}
