@@ -7,11 +7,13 @@ import re
 
 import pecan
 import webob
+import webob.exc
 from oslo_config import cfg
 
 from telewatch.api import auth
 from telewatch.api import policy
 from telewatch.api.controllers import root
+from telewatch.archive import aggregates
 from telewatch.archive import errors
 from telewatch.archive import store as store_mod
 
@@ -45,6 +47,8 @@ def error_response(exc):
     """The response of a typed error raised by a controller; None for other exceptions."""
     if isinstance(exc, errors.IndexEntryError):
         return _error(exc.status, exc.description)
+    if isinstance(exc, aggregates.AggregatesError):
+        return _error(exc.status, getattr(exc, 'description', None) or exc.to_dict())
     if isinstance(exc, errors.InvalidArchivePolicy):  # and its attribute/type kin
         return _error(400, {'cause': 'Invalid input', 'reason': '%s: %s' % (
             exc.field, exc.reason), 'detail': [exc.field]})
@@ -60,6 +64,8 @@ def error_response(exc):
 
 class ErrorHook(pecan.hooks.PecanHook):
     def on_error(self, state, exc):
+        if isinstance(exc, webob.exc.HTTPException):  # rest.abort: already the response
+            return exc
         response = error_response(exc)
         if response is None:
             LOG.exception('Unexpected error on %s %s', state.request.method,

@@ -26,6 +26,15 @@ _GENERIC = {
 _ATTRIBUTES = {str: object}
 
 
+def _schema(definition, extra=None):
+    """A resource body: the generic fields and the type's attributes (checked by type in
+    the index)."""
+    fields = dict(_GENERIC)
+    fields.update(extra or {})
+    fields.update({vol.Optional(name): object for name in definition})
+    return vol.Schema(fields)
+
+
 def _datetime(value, name):
     if value is None:
         return None
@@ -129,8 +138,7 @@ class ResourceController(pecan_rest.RestController):
         resource = self.resource
         rest.enforce('update resource', views.resource_target(resource))
         definition = rest.store().indexer.get_resource_type(resource.type)['attributes']
-        body = rest.json_body(vol.Schema(dict(_GENERIC, **{
-            vol.Optional(name): object for name in definition})))
+        body = rest.json_body(_schema(definition))
         generic, attributes = _split_body(body)
         changes = {k: v for k, v in generic.items() if k in ('user_id', 'project_id')}
         for key in ('started_at', 'ended_at'):
@@ -167,7 +175,7 @@ def _list_params():
             'marker': params.get('marker'), 'history': rest.query_bool('history')}
 
 
-def _project_filter():
+def project_filter():
     """Non-admins see the resources of their project (or created by it)."""
     context = rest.context()
     if rest.allowed('list all resource'):
@@ -183,7 +191,7 @@ def list_resources(resource_type, query=None):
     params = _list_params()
     details = rest.query_bool('details')
     found = search_mod.search_resources(
-        rest.store().indexer, resource_type, query, attribute_filter=_project_filter(),
+        rest.store().indexer, resource_type, query, attribute_filter=project_filter(),
         creator=rest.context().creator, **params)
     if len(found) == params['limit']:
         last = found[-1]
@@ -223,9 +231,8 @@ class ResourcesController(pecan_rest.RestController):
         rest.enforce('create resource')
         indexer = rest.store().indexer
         definition = indexer.get_resource_type(self.resource_type)['attributes']
-        body = rest.json_body(vol.Schema(dict(_GENERIC, **{
-            vol.Required('id'): vol.All(str, vol.Length(min=1))},
-            **{vol.Optional(name): object for name in definition})))
+        body = rest.json_body(_schema(definition, {
+            vol.Required('id'): vol.All(str, vol.Length(min=1))}))
         context = rest.context()
         try:
             rid = resource_ids.resource_uuid(body['id'], context.creator)
@@ -253,7 +260,7 @@ class ResourcesController(pecan_rest.RestController):
         store = rest.store()
         deleted, metric_ids = search_mod.delete_resources(
             store.indexer, self.resource_type, query, creator=rest.context().creator,
-            attribute_filter=_project_filter())
+            attribute_filter=project_filter())
         for metric_id in metric_ids:
             store.storage.delete(metric_id)
         return {'deleted': deleted}

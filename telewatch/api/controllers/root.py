@@ -4,6 +4,7 @@ import pecan
 
 import telewatch
 from telewatch.api import rest
+from telewatch.api.controllers import aggregates as aggregates_api
 from telewatch.api.controllers import archive_policy as archive_policy_api
 from telewatch.api.controllers import batch as batch_api
 from telewatch.api.controllers import metric as metric_api
@@ -24,6 +25,8 @@ def build_version():
 
 
 class V1Controller:
+    aggregates = aggregates_api.AggregatesController()
+    aggregation = aggregates_api.AggregationController()
     archive_policy = archive_policy_api.ArchivePoliciesController()
     archive_policy_rule = archive_policy_api.ArchivePolicyRulesController()
     resource_type = resource_type_api.ResourceTypesController()

@@ -1,0 +1,187 @@
+"""``/v1/aggregates`` (the operations language over metrics, or over the metrics of the
+resources a search finds) and the legacy ``/v1/aggregation/metric``."""
+
+import fnmatch
+import uuid
+
+import numpy
+import pecan
+import pytimeparse
+import voluptuous as vol
+
+from telewatch.api import rest
+from telewatch.api import views
+from telewatch.api.controllers import resource as resource_api
+from telewatch.archive import aggregates
+from telewatch.archive.index import query as query_mod
+from telewatch.archive.index import search as search_mod
+
+_BODY = {vol.Required('operations'): vol.Any(str, list),
+         vol.Optional('search'): vol.Any(str, dict),
+         vol.Optional('resource_type', default='generic'): str}
+
+
+def _parameters():
+    params = pecan.request.GET
+    out = {}
+    if 'granularity' in params:
+        out['granularity'] = int(rest.duration(params['granularity'], 'granularity') * 1e9)
+    for name in ('start', 'stop'):
+        if name in params:
+            out[name] = rest.parse_timestamp(params[name], name)
+    if 'needed_overlap' in params:
+        try:
+            out['needed_overlap'] = float(params['needed_overlap'])
+        except ValueError:
+            rest.invalid_input('needed_overlap must be a number', ['needed_overlap'])
+    if 'fill' in params:
+        fill = params['fill']
+        try:
+            out['fill'] = float(fill)
+        except ValueError:
+            out['fill'] = fill
+    return out
+
+
+def _series_of(metric, method, refresh):
+    """``{granularity_ns: (timestamps, values)}`` of a metric's ``method``."""
+    store = rest.store()
+    policy = store.indexer.get_archive_policy(metric.archive_policy_name)
+    if method not in policy.methods:
+        return None
+    if refresh:
+        store.refresh([metric.id])
+    stored = store.storage.get(metric.id)
+    out = {}
+    for g in policy.granularities:
+        if stored is None:
+            out[g] = (numpy.empty(0, 'datetime64[ns]'), numpy.empty(0))
+        else:
+            out[g] = stored.state.series(g / 1e9, method)
+    return out
+
+
+def _metric_series(refs, refresh):
+    indexer = rest.store().indexer
+    ids = {}
+    for ref, _ in refs:
+        try:
+            ids[ref] = str(uuid.UUID(ref))
+        except ValueError:
+            ids[ref] = None
+    found = indexer.get_metrics([m for m in ids.values() if m])
+    unknown = sorted({ref for ref, m in ids.items() if m not in found})
+    if unknown:
+        rest.abort(404, {'cause': 'Unknown metrics', 'detail': unknown})
+    series, missing = {}, []
+    for ref, method in refs:
+        metric = found[ids[ref]]
+        resource = (indexer.get_resources([metric.resource_id]).get(metric.resource_id)
+                    if metric.resource_id else None)
+        rest.enforce('get measures', views.metric_target(metric, resource))
+        loaded = _series_of(metric, method, refresh)
+        if loaded is None:
+            missing.append([ref, method])
+        series[(ref, method)] = loaded
+    if missing:
+        rest.abort(404, {'cause': 'Metrics with unknown aggregation', 'detail': missing})
+    return series
+
+
+def _search_series(refs, resources, refresh):
+    indexer = rest.store().indexer
+    ids = [m for r in resources for m in r.metrics.values()]
+    metrics = indexer.get_metrics(ids)
+    series = {}
+    for ref, method in refs:
+        matches = []
+        for resource in resources:
+            for name, metric_id in sorted(resource.metrics.items()):
+                if fnmatch.fnmatch(name, ref) and metric_id in metrics:
+                    loaded = _series_of(metrics[metric_id], method, refresh)
+                    if loaded is not None:
+                        matches.append(aggregates.Match(resource.id, name, loaded))
+        if not matches:
+            rest.abort(404, 'Metric %s does not exist' % [ref])
+        series[(ref, method)] = matches
+    return series
+
+
+def _search(body):
+    text = body.get('search')
+    query = query_mod.parse_filter_string(text) if isinstance(text, str) else text
+    return search_mod.search_resources(
+        rest.store().indexer, body['resource_type'], query or None,
+        attribute_filter=resource_api.project_filter(), creator=rest.context().creator,
+        max_limit=search_mod.MAX_LIMIT * 1000, limit=search_mod.MAX_LIMIT * 1000)
+
+
+def _groups(resources, groupby):
+    groups = {}
+    for resource in resources:
+        shown = views.resource_to_dict(resource)
+        key = tuple((attr, shown.get(attr)) for attr in groupby)
+        groups.setdefault(key, []).append(resource)
+    return [(dict(key), members) for key, members in sorted(
+        groups.items(), key=lambda item: [str(v) for _, v in item[0]])]
+
+
+class AggregatesController:
+    @pecan.expose('json')
+    def index(self):
+        if pecan.request.method != 'POST':
+            rest.abort(405, 'Method not allowed')
+        body = rest.json_body(_BODY)
+        tree = aggregates.parse_operations(body['operations'], pytimeparse.parse)
+        refs = aggregates.references(tree)
+        refresh = rest.query_bool('refresh')
+        params = _parameters()
+        details = rest.query_bool('details')
+        if 'search' not in body:
+            series = _metric_series(refs, refresh)
+            result = {'measures': aggregates.evaluate(tree, series, **params)}
+            if details:
+                indexer = rest.store().indexer
+                result['references'] = [
+                    views.metric_to_dict(m, indexer.get_archive_policy(m.archive_policy_name))
+                    for m in indexer.get_metrics({r for r, _ in refs}).values()]
+            return result
+        resources = _search(body)
+        groupby = pecan.request.GET.getall('groupby')
+        if not groupby:
+            return self._evaluate(tree, refs, resources, refresh, params, details)
+        return [{'group': group, 'measures': self._evaluate(
+            tree, refs, members, refresh, params, details)}
+            for group, members in _groups(resources, groupby)]
+
+    @staticmethod
+    def _evaluate(tree, refs, resources, refresh, params, details):
+        series = _search_series(refs, resources, refresh)
+        result = {'measures': aggregates.evaluate(tree, series, **params)}
+        if details:
+            result['references'] = [views.resource_to_dict(r) for r in resources]
+        return result
+
+
+class AggregationMetricController:
+    """The legacy ``GET /v1/aggregation/metric?metric=ID&metric=ID...``."""
+
+    @pecan.expose('json')
+    def index(self):
+        params = pecan.request.GET
+        method = params.get('aggregation', 'mean')
+        ids = params.getall('metric')
+        if not ids:
+            rest.invalid_input('at least one metric is needed', ['metric'])
+        series = _metric_series([(m, method) for m in ids], rest.query_bool('refresh'))
+        options = _parameters()
+        if 'resample' in params:
+            options['resample'] = int(rest.duration(params['resample'], 'resample') * 1e9)
+        options.setdefault('needed_overlap', 100.0)
+        return aggregates.legacy_aggregation(
+            [(m, series[(m, method)]) for m in ids], method,
+            params.get('reaggregation'), **options)
+
+
+class AggregationController:
+    metric = AggregationMetricController()
