@@ -22,7 +22,25 @@ def abort(status, description, headers=None):
     error.content_type = 'application/json'
     error.text = json.dumps({'code': status, 'title': error.title,
                              'description': description})
+    # Pecan renders an HTTP error itself for a client that accepts JSON, from ``detail``.
+    error.detail = description
     raise error
+
+
+class NotFoundController:
+    """What a ``_lookup`` returns for an id that does not exist: Gnocchi's 404 on any
+    method (an abort inside ``_lookup`` would become Pecan's own HTML 404)."""
+
+    def __init__(self, description):
+        self.description = description
+
+    @pecan.expose('json')
+    def index(self, *remainder, **params):
+        abort(404, self.description)
+
+    @pecan.expose('json')
+    def _default(self, *remainder, **params):
+        abort(404, self.description)
 
 
 def invalid_input(reason, path=()):

@@ -60,7 +60,7 @@ class ArchivePolicyController(pecan_rest.RestController):
             self.name, _definition(body['definition']), body.get('back_window')))
         return views.policy_to_dict(policy)
 
-    @pecan.expose()
+    @pecan.expose(content_type='application/json')
     def delete(self):
         rest.enforce('delete archive policy', {'name': self.name})
         rest.store().indexer.delete_archive_policy(self.name)
@@ -108,7 +108,7 @@ class ArchivePolicyRuleController(pecan_rest.RestController):
         body = rest.json_body({vol.Required('name'): _NAME})
         return rest.store().indexer.rename_archive_policy_rule(self.name, body['name'])
 
-    @pecan.expose()
+    @pecan.expose(content_type='application/json')
     def delete(self):
         rest.enforce('delete archive policy rule')
         rest.store().indexer.delete_archive_policy_rule(self.name)

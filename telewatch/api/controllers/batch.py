@@ -19,7 +19,7 @@ _METRIC_MEASURES = vol.Any(list, {vol.Required('measures'): list,
 
 
 class MetricsMeasuresController(pecan_rest.RestController):
-    @pecan.expose()
+    @pecan.expose(content_type='application/json')
     def post(self):
         body = rest.json_body({str: list})
         indexer = rest.store().indexer
@@ -41,7 +41,7 @@ class MetricsMeasuresController(pecan_rest.RestController):
 
 
 class ResourcesMetricsMeasuresController(pecan_rest.RestController):
-    @pecan.expose()
+    @pecan.expose(content_type='application/json')
     def post(self):
         create = rest.query_bool('create_metrics')
         body = rest.json_body({str: {metric_api.METRIC_NAME: _METRIC_MEASURES}})

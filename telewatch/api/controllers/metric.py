@@ -39,19 +39,27 @@ def parse_measures(items, path=()):
     return stamps, values
 
 
-def get_metric(metric_id):
-    """The Metric and its resource (or None); 404 when either is missing."""
+def find_metric(metric_id):
+    """The Metric and its resource (or None), or ``(None, None)`` when there is none."""
     indexer = rest.store().indexer
     try:
         metric_id = str(uuid.UUID(metric_id))
     except ValueError:
-        rest.abort(404, str(errors.NoSuchMetric(metric_id)))
+        return None, None
     metric = indexer.get_metrics([metric_id]).get(metric_id)
     if metric is None:
-        rest.abort(404, str(errors.NoSuchMetric(metric_id)))
+        return None, None
     resource = (indexer.get_resources([metric.resource_id]).get(metric.resource_id)
                 if metric.resource_id else None)
     return metric, resource
+
+
+def metric_route(metric_id, remainder, resource=None):
+    """The ``_lookup`` answer for a metric id: its controller, or Gnocchi's 404."""
+    metric, found_resource = find_metric(metric_id)
+    if metric is None:
+        return rest.NotFoundController(str(errors.NoSuchMetric(metric_id))), remainder
+    return MetricController(metric, resource or found_resource), remainder
 
 
 def read_measures(metric):
@@ -106,7 +114,7 @@ class MeasuresController(pecan_rest.RestController):
         rest.enforce('get measures', views.metric_target(self.metric, self.resource))
         return read_measures(self.metric)
 
-    @pecan.expose()
+    @pecan.expose(content_type='application/json')
     def post(self):
         rest.enforce('post measures', views.metric_target(self.metric, self.resource))
         write_measures({self.metric.id: parse_measures(rest.json_body())})
@@ -124,7 +132,7 @@ class MetricController(pecan_rest.RestController):
         policy = rest.store().indexer.get_archive_policy(self.metric.archive_policy_name)
         return views.metric_to_dict(self.metric, policy, self.resource, with_resource=True)
 
-    @pecan.expose()
+    @pecan.expose(content_type='application/json')
     def delete(self):
         rest.enforce('delete metric', views.metric_target(self.metric, self.resource))
         rest.store().delete_metric(self.metric.id)
@@ -153,8 +161,7 @@ def create_metric(body, resource_id=None, name=None):
 class MetricsController(pecan_rest.RestController):
     @pecan.expose()
     def _lookup(self, metric_id, *remainder):
-        metric, resource = get_metric(metric_id)
-        return MetricController(metric, resource), remainder
+        return metric_route(metric_id, remainder)
 
     @pecan.expose('json')
     def post(self):

@@ -68,15 +68,15 @@ def _metrics_of(resource_id, wanted, current=None):
 
 
 def lookup(resource_type, resource_id):
-    """The Resource for a URL id (a UUID, or an original id with this creator); 404."""
+    """The Resource for a URL id (a UUID, or an original id with this creator), or None."""
     indexer = rest.store().indexer
     try:
         rid = resource_ids.resource_uuid(resource_id, rest.context().creator)
     except ValueError:
-        rest.abort(404, str(errors.NoSuchResource(resource_id)))
+        return None
     found = indexer.get_resources([rid]).get(rid)
     if found is None or (resource_type != 'generic' and found.type != resource_type):
-        rest.abort(404, str(errors.NoSuchResource(resource_id)))
+        return None
     return found
 
 
@@ -88,9 +88,8 @@ class ResourceMetricController(pecan_rest.RestController):
     def _lookup(self, name, *remainder):
         metric_id = self.resource.metrics.get(name)
         if metric_id is None:
-            rest.abort(404, str(errors.NoSuchMetric(name)))
-        metric, _ = metric_api.get_metric(metric_id)
-        return metric_api.MetricController(metric, self.resource), remainder
+            return rest.NotFoundController(str(errors.NoSuchMetric(name))), remainder
+        return metric_api.metric_route(metric_id, remainder, self.resource)
 
     @pecan.expose('json')
     def get_all(self):
@@ -118,9 +117,9 @@ class ResourceMetricController(pecan_rest.RestController):
 class ResourceController(pecan_rest.RestController):
     _custom_actions = {'history': ['GET']}
 
-    def __init__(self, resource_type, resource_id):
-        self.resource = lookup(resource_type, resource_id)
-        self.metric = ResourceMetricController(self.resource)
+    def __init__(self, resource):
+        self.resource = resource
+        self.metric = ResourceMetricController(resource)
 
     @pecan.expose('json')
     def get(self):
@@ -154,7 +153,7 @@ class ResourceController(pecan_rest.RestController):
             indexer.set_resource_metrics(resource.id, generic['metrics'].keys(), new, attach)
         return views.resource_to_dict(indexer.get_resource(resource.id))
 
-    @pecan.expose()
+    @pecan.expose(content_type='application/json')
     def delete(self):
         rest.enforce('delete resource', views.resource_target(self.resource))
         rest.store().delete_resource(self.resource.id)
@@ -220,7 +219,10 @@ class ResourcesController(pecan_rest.RestController):
 
     @pecan.expose()
     def _lookup(self, resource_id, *remainder):
-        return ResourceController(self.resource_type, resource_id), remainder
+        resource = lookup(self.resource_type, resource_id)
+        if resource is None:
+            return rest.NotFoundController(str(errors.NoSuchResource(resource_id))), remainder
+        return ResourceController(resource), remainder
 
     @pecan.expose('json')
     def get_all(self):

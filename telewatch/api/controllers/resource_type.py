@@ -58,7 +58,7 @@ class ResourceTypeController(pecan_rest.RestController):
                 fill[name] = options['fill']
         return _checked(lambda: indexer.update_resource_type(self.name, patched, fill))
 
-    @pecan.expose()
+    @pecan.expose(content_type='application/json')
     def delete(self):
         rest.enforce('delete resource type')
         rest.store().indexer.delete_resource_type(self.name)
