@@ -10,11 +10,13 @@ import sys
 import threading
 import time
 
+import waitress
 from oslo_config import cfg
 
 from telewatch import config_file
 from telewatch import plugins
 from telewatch import service
+from telewatch.api import app as api_app
 from telewatch.archive import errors as archive_errors
 from telewatch.archive import processor as processor_mod
 from telewatch.archive import store as archive_store
@@ -40,8 +42,8 @@ CLI_OPTS = [
                     'is a file in it); created if missing. Default: [DEFAULT] data_dir of '
                     'the configuration files if they set it, else %s.' % DEFAULT_DATA_DIR),
     cfg.HostAddressOpt('host', default='127.0.0.1',
-                       help='Address of the API. The API is not part of this build yet: it '
-                            'arrives with the archive store and the API.'),
+                       help='Address the API listens on (no authentication: Gnocchi\'s '
+                            'x-user-id/x-project-id/x-roles headers or gnocchi-basic).'),
     cfg.PortOpt('port', default=8041, help='Port of the API (see --host).'),
     cfg.BoolOpt('no-polling', default=False,
                 help='Poll nothing: run only the pipeline.'),
@@ -164,6 +166,11 @@ class AllInOne:
         self.processor = processor_mod.ArchiveProcessor(conf, self.archive)
         self._processor_thread = threading.Thread(
             target=self.processor.start, name='archive-processor', daemon=True)
+        conf.set_override('auth_strategy', 'noauth', group='api')
+        self.api = waitress.create_server(
+            api_app.make_app(conf, self.archive, self._processor_counters),
+            host=conf.host, port=conf.port, threads=4, ident='telewatch')
+        self._api_thread = threading.Thread(target=self.api.run, name='api', daemon=True)
         self.pipeline_file = pipeline_config.find_pipeline_file(conf)
         self.definition = pipeline_config.load_pipeline(self.pipeline_file, conf)
         self.pipeline = engine.PipelineManager(self.definition, conf)
@@ -181,6 +188,7 @@ class AllInOne:
         """Consumers first: the archive's processor, the pipeline's publishers, then
         polling."""
         self._processor_thread.start()
+        self._api_thread.start()
         self.pipeline.start()
         if self.agent is not None:
             self.agent.start()
@@ -191,6 +199,7 @@ class AllInOne:
         if self.agent is not None:
             self.agent.stop()
         self.pipeline.stop()
+        self.api.close()
         self.processor.stop()
         self._processor_thread.join()
         self.processor.run_once()  # what the pipeline wrote last
@@ -210,7 +219,9 @@ class AllInOne:
                 lines.append('  publisher:      %s' % publisher.url.for_display)
         lines.append('  pipeline:       %s' % os.path.abspath(self.pipeline_file))
         lines.extend(self._describe_polling())
-        lines += ['  API:            not part of this build yet', 'Ctrl-C to stop.']
+        lines += ['  API:            http://%s:%d/ (no authentication; try: gnocchi --endpoint '
+                  'http://%s:%d resource list)' % ((self.conf.host, self.conf.port) * 2),
+                  'Ctrl-C to stop.']
         return lines
 
     def _describe_polling(self):
@@ -225,6 +236,11 @@ class AllInOne:
         if self.compute_note:
             lines.append('  compute:        %s' % self.compute_note)
         return lines
+
+    def _processor_counters(self):
+        return {'measures_processed': self.processor.processed,
+                'measures_rejected_late': self.processor.rejected,
+                'measures_of_deleted_metrics': self.processor.orphaned}
 
     def summary(self):
         counters = self.sender.counters

@@ -4,9 +4,12 @@ through --config-dir etc), samples under --data-dir, a clean stop on SIGTERM and
 import collections
 import pathlib
 import signal
+import socket
 import subprocess
 import sys
 import time
+
+import requests
 
 from telewatch import allinone
 from telewatch import service
@@ -23,6 +26,10 @@ class AllInOne:
 
     def __init__(self, tmp_path, *args, libvirt_uri=None):
         self.data = tmp_path / 'new' / 'data'  # created by the command
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            self.port = sock.getsockname()[1]
+        self.api = 'http://127.0.0.1:%d' % self.port
         self.stdout = tmp_path / 'stdout'
         self.stderr = tmp_path / 'stderr'
         conf = tmp_path / 'telewatch.conf'
@@ -33,7 +40,8 @@ class AllInOne:
         with open(self.stdout, 'w') as out, open(self.stderr, 'w') as err:
             self.process = subprocess.Popen(
                 [str(BIN / 'telewatch-all-in-one'), '--config-dir', str(REPO / 'etc'),
-                 '--config-file', str(conf), '--data-dir', str(self.data), *args],
+                 '--config-file', str(conf), '--data-dir', str(self.data),
+                 '--port', str(self.port), *args],
                 stdout=out, stderr=err, cwd=tmp_path)
 
     def output(self):
@@ -109,7 +117,8 @@ def test_host_samples_of_two_cycles_then_a_clean_sigterm(tmp_path):
                line.endswith('(%s)' % (REPO / 'etc' / 'polling.yaml')) for line in output)
     assert any(line.startswith('  compute:        not polled: libvirt at test://')
                for line in output)
-    assert '  API:            not part of this build yet' in output
+    assert '  API:            http://127.0.0.1:%d/ (no authentication; try: gnocchi ' \
+           '--endpoint http://127.0.0.1:%d resource list)' % (chain.port, chain.port) in output
     assert output[-1].startswith('stopped: ') and output[-1].endswith(
         ' measures archived, 0 rejected as too late')
     assert ' 0 processed again, 0 dropped; ' in output[-1]
@@ -136,6 +145,15 @@ def test_compute_samples_go_through_the_shipped_pipeline(tmp_path):
         # cpu_util is derived by the shipped pipeline.yaml (rate_of_change) from two cycles.
         assert chain.wait_for(lambda: chain.timestamps()['cpu_util']), \
             chain.stderr.read_text()
+        # The API serves what was archived (gnocchi-basic, user admin).
+        headers = {'Authorization': 'basic YWRtaW46'}
+        instances = requests.get(chain.api + '/v1/resource/instance', headers=headers,
+                                 timeout=10).json()
+        assert instances and all(r['host'] for r in instances)
+        cpu_util = instances[0]['metrics']['cpu_util']
+        rows = requests.get('%s/v1/metric/%s/measures?refresh=true' % (chain.api, cpu_util),
+                            headers=headers, timeout=10).json()
+        assert rows and all(0 <= value <= 100 for _, _, value in rows)
         assert chain.stop() == 0, chain.stderr.read_text()
     finally:
         chain.kill()
