@@ -3,6 +3,7 @@ with voluptuous; Gnocchi's error bodies, query booleans, timestamps and output f
 
 import datetime
 import json
+import urllib.parse
 
 import numpy
 import pecan
@@ -97,6 +98,33 @@ def query_bool(name, default=False):
         return vol.Boolean()(value)
     except vol.Invalid:
         invalid_input('Unable to parse `%s`: %s is not a boolean' % (name, value), [name])
+
+
+def page_parameters():
+    """``sort`` (repeatable), ``limit`` (at most ``[api] max_limit``, its default) and
+    ``marker`` of a list request."""
+    params = pecan.request.GET
+    max_limit = pecan.request.environ['telewatch.conf'].api.max_limit
+    limit = params.get('limit')
+    if limit is not None:
+        try:
+            limit = int(limit)
+        except ValueError:
+            limit = 0
+        if limit <= 0:
+            invalid_input('limit must be a positive integer', ['limit'])
+    return {'sort': params.getall('sort'), 'limit': min(limit or max_limit, max_limit),
+            'marker': params.get('marker')}
+
+
+def link_next(page, limit, marker_of):
+    """Gnocchi's ``Link: <url>; rel="next"`` when a page is full (the client follows it)."""
+    if len(page) < limit:
+        return
+    query = [(k, v) for k, v in pecan.request.GET.items() if k != 'marker']
+    query.append(('marker', marker_of(page[-1])))
+    pecan.response.headers['Link'] = '<%s?%s>; rel="next"' % (
+        pecan.request.path_url, urllib.parse.urlencode(query))
 
 
 def created(location, body):

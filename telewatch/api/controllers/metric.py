@@ -14,12 +14,15 @@ from telewatch.archive import aggregation
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
 from telewatch.archive.index import indexer as indexer_mod
+from telewatch.archive.index import search as search_mod
 
 MEASURE = vol.Schema({vol.Required('timestamp'): vol.Any(str, int, float),
                       vol.Required('value'): vol.Any(int, float, str)}, extra=vol.ALLOW_EXTRA)
 METRIC_NAME = vol.All(str, vol.Length(min=1, max=255), vol.Match(r'^[^/]+$',
                                                                  msg="'/' is not allowed"))
 UNIT = vol.All(str, vol.Length(max=31))
+METRIC_FILTERS = ('name', 'id', 'unit', 'archive_policy_name', 'creator', 'user_id',
+                  'project_id', 'status')
 
 
 def parse_measures(items, path=()):
@@ -177,17 +180,16 @@ class MetricsController(pecan_rest.RestController):
 
     @pecan.expose('json')
     def get_all(self):
-        indexer = rest.store().indexer
-        mine = None
+        scope = None
         if not rest.allowed('list all metric'):
-            rest.enforce('list metric')  # then only what this project created
-            mine = rest.context().project_id
+            rest.enforce('list metric')  # then only what this project may see
+            scope = rest.context().project_id
         params = pecan.request.GET
-        metrics = indexer.list_metrics(name=params.get('name'))
-        out = []
-        for metric in metrics:
-            if mine is not None and views.split_creator(metric.creator)[1] != mine:
-                continue
-            policy = indexer.get_archive_policy(metric.archive_policy_name)
-            out.append(views.metric_to_dict(metric, policy))
-        return out
+        filters = {k: params[k] for k in METRIC_FILTERS if k in params}
+        page = rest.page_parameters()
+        indexer = rest.store().indexer
+        metrics = search_mod.search_metrics(indexer, filters, page['sort'], page['limit'],
+                                            page['marker'], project_scope=scope)
+        rest.link_next(metrics, page['limit'], search_mod.marker_of)
+        return [views.metric_to_dict(m, indexer.get_archive_policy(m.archive_policy_name))
+                for m in metrics]

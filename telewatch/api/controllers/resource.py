@@ -160,20 +160,6 @@ class ResourceController(pecan_rest.RestController):
         pecan.response.status = 204
 
 
-def _list_params():
-    params = pecan.request.GET
-    limit = params.get('limit')
-    max_limit = pecan.request.environ['telewatch.conf'].api.max_limit
-    if limit is not None:
-        try:
-            limit = int(limit)
-            assert 0 < limit
-        except (ValueError, AssertionError):
-            rest.invalid_input('limit must be a positive integer', ['limit'])
-    return {'sort': params.getall('sort'), 'limit': min(limit or max_limit, max_limit),
-            'marker': params.get('marker'), 'history': rest.query_bool('history')}
-
-
 def project_filter():
     """Non-admins see the resources of their project (or created by it)."""
     context = rest.context()
@@ -187,18 +173,12 @@ def project_filter():
 def list_resources(resource_type, query=None):
     """One page of resources, with Gnocchi's ``Link: rel="next"`` when it is full."""
     rest.store().indexer.get_resource_type(resource_type)
-    params = _list_params()
+    page = rest.page_parameters()
     details = rest.query_bool('details')
     found = search_mod.search_resources(
         rest.store().indexer, resource_type, query, attribute_filter=project_filter(),
-        creator=rest.context().creator, **params)
-    if len(found) == params['limit']:
-        last = found[-1]
-        marker = last.id if not params['history'] else search_mod.history_marker(last)
-        next_params = [(k, v) for k, v in pecan.request.GET.items() if k != 'marker']
-        next_url = pecan.request.path_url + '?' + '&'.join(
-            '%s=%s' % kv for kv in next_params + [('marker', marker)])
-        pecan.response.headers['Link'] = '<%s>; rel="next"' % next_url
+        creator=rest.context().creator, history=rest.query_bool('history'), **page)
+    rest.link_next(found, page['limit'], search_mod.marker_of)
     return [views.resource_to_dict(r, details or resource_type != 'generic')
             for r in found]
 
