@@ -170,6 +170,23 @@ def project_filter():
                    {'=': {'project_id': context.project_id}}]}
 
 
+def creator_filter(rule, resource_type):
+    """Which resources ``rule`` reaches in an action on many at once (a batch delete), as
+    Gnocchi filters them: all (None) when it allows the action on any resource of the type
+    (admin); else those created by the caller's project (a gnocchi-basic caller: by its
+    user name) when it allows the action on those; 403 otherwise. Unlike a listing, never
+    the resources merely owned (``project_id``): a project changes only what it created."""
+    context = rest.context()
+    if rest.allowed(rule, {'resource_type': resource_type}):
+        return None
+    if context.project_id:
+        field, value = 'created_by_project_id', context.project_id
+    else:
+        field, value = 'creator', context.creator
+    rest.enforce(rule, {'resource_type': resource_type, field: value})
+    return {'=': {field: value}}
+
+
 def list_resources(resource_type, query=None):
     """One page of resources, with Gnocchi's ``Link: rel="next"`` when it is full."""
     rest.store().indexer.get_resource_type(resource_type)
@@ -235,14 +252,13 @@ class ResourcesController(pecan_rest.RestController):
 
     @pecan.expose('json')
     def delete(self):
-        rest.enforce('delete resources')
         query = request_query()
         if not query:
             rest.invalid_input('a filter is required to delete resources')
         store = rest.store()
         deleted, metric_ids = search_mod.delete_resources(
             store.indexer, self.resource_type, query, creator=rest.context().creator,
-            attribute_filter=project_filter())
+            attribute_filter=creator_filter('delete resources', self.resource_type))
         for metric_id in metric_ids:
             store.storage.delete(metric_id)
         return {'deleted': deleted}
