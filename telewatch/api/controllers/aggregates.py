@@ -112,7 +112,7 @@ def _search(body):
     query = query_mod.parse_filter_string(text) if isinstance(text, str) else text
     return search_mod.search_resources(
         rest.store().indexer, body['resource_type'], query or None,
-        attribute_filter=resource_api.project_filter(), creator=rest.context().creator,
+        attribute_filter=resource_api.project_filter('search'), creator=rest.context().creator,
         max_limit=search_mod.MAX_LIMIT * 1000, limit=search_mod.MAX_LIMIT * 1000)
 
 

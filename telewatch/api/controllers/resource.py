@@ -160,12 +160,14 @@ class ResourceController(pecan_rest.RestController):
         pecan.response.status = 204
 
 
-def project_filter():
-    """Non-admins see the resources of their project (or created by it)."""
+def project_filter(action='list'):
+    """Which resources a listing (``action`` ``list``) or a search (``search``) shows: all
+    (None) when the ``<action> all resource`` rule allows it (admin); else, once the
+    ``<action> resource`` rule allows it, those of the caller's project or created by it."""
     context = rest.context()
-    if rest.allowed('list all resource'):
+    if rest.allowed('%s all resource' % action):
         return None
-    rest.enforce('list resource')
+    rest.enforce('%s resource' % action)
     return {'or': [{'=': {'created_by_project_id': context.project_id}},
                    {'=': {'project_id': context.project_id}}]}
 
@@ -187,13 +189,14 @@ def creator_filter(rule, resource_type):
     return {'=': {field: value}}
 
 
-def list_resources(resource_type, query=None):
-    """One page of resources, with Gnocchi's ``Link: rel="next"`` when it is full."""
+def list_resources(resource_type, query=None, action='list'):
+    """One page of the resources a listing or a search (``action``, see project_filter)
+    shows, with Gnocchi's ``Link: rel="next"`` when it is full."""
     rest.store().indexer.get_resource_type(resource_type)
     page = rest.page_parameters()
     details = rest.query_bool('details')
     found = search_mod.search_resources(
-        rest.store().indexer, resource_type, query, attribute_filter=project_filter(),
+        rest.store().indexer, resource_type, query, attribute_filter=project_filter(action),
         creator=rest.context().creator, history=rest.query_bool('history'), **page)
     rest.link_next(found, page['limit'], search_mod.marker_of)
     return [views.resource_to_dict(r, details or resource_type != 'generic')
@@ -278,8 +281,7 @@ class SearchResourcesController:
 
     @pecan.expose('json')
     def index(self):
-        rest.enforce('search resource')
-        return list_resources(self.resource_type, request_query())
+        return list_resources(self.resource_type, request_query(), action='search')
 
 
 class _SearchResourceRoutes:
