@@ -180,12 +180,18 @@ class MetricsController(pecan_rest.RestController):
 
     @pecan.expose('json')
     def get_all(self):
+        params = pecan.request.GET
+        filters = {k: params[k] for k in METRIC_FILTERS if k in params}
         scope = None
         if not rest.allowed('list all metric'):
             rest.enforce('list metric')  # then only what this project may see
-            scope = rest.context().project_id
-        params = pecan.request.GET
-        filters = {k: params[k] for k in METRIC_FILTERS if k in params}
+            context = rest.context()
+            scope = context.project_id
+            # A gnocchi-basic caller (no project) sees what its user name created, as in
+            # Gnocchi (another creator asked for matches nothing of its own).
+            if scope is None and filters.setdefault('creator', context.creator) != (
+                    context.creator):
+                return []
         page = rest.page_parameters()
         indexer = rest.store().indexer
         metrics = search_mod.search_metrics(indexer, filters, page['sort'], page['limit'],

@@ -163,11 +163,14 @@ class ResourceController(pecan_rest.RestController):
 def project_filter(action='list'):
     """Which resources a listing (``action`` ``list``) or a search (``search``) shows: all
     (None) when the ``<action> all resource`` rule allows it (admin); else, once the
-    ``<action> resource`` rule allows it, those of the caller's project or created by it."""
+    ``<action> resource`` rule allows it, those of the caller's project or created by it
+    (a gnocchi-basic caller, who has no project: those its user name created)."""
     context = rest.context()
     if rest.allowed('%s all resource' % action):
         return None
     rest.enforce('%s resource' % action)
+    if context.project_id is None:
+        return {'=': {'creator': context.creator}}
     return {'or': [{'=': {'created_by_project_id': context.project_id}},
                    {'=': {'project_id': context.project_id}}]}
 

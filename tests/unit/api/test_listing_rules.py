@@ -1,6 +1,9 @@
-"""The listing rules the API consults, through the in-process API (noauth) with an
-operator's policy file: listings obey ``list all resource``/``list resource``, searches
-(and the aggregates over a search) ``search all resource``/``search resource``."""
+"""What listings and searches show, through the in-process API (noauth) with an operator's
+policy file: listings obey ``list all resource``/``list resource``, searches (and the
+aggregates over a search) ``search all resource``/``search resource``; a gnocchi-basic
+user, who has no project, lists what its user name created."""
+
+import base64
 
 import pytest
 import webtest
@@ -15,6 +18,10 @@ POLICY = '''
 "search resource": "not role:nosearch"
 '''
 MEASURE = [{'timestamp': '2024-01-01T00:00:00', 'value': 2.0}]
+
+
+def basic(user):
+    return {'Authorization': 'basic ' + base64.b64encode(user.encode() + b':').decode()}
 
 
 def caller(project, *roles):
@@ -81,3 +88,21 @@ def test_search_resource_refuses_a_search_but_not_a_listing(api):
     aggregate(api, caller('pa', 'nosearch'), status=403)
     assert names(api.get('/v1/resource/generic', headers=caller('pa', 'nosearch'))) == [
         'r-pa']
+
+
+def test_a_basic_user_lists_and_searches_what_its_name_created(api):
+    # Project-less things of others: a project's resource without project_id, a metric.
+    api.post_json('/v1/resource/generic', {'id': 'no-project'}, headers=caller('pa'))
+    api.post_json('/v1/metric', {'name': 'of-pa', 'archive_policy_name': 'low'},
+                  headers=caller('pa'))
+    for user in ('carol', 'dave'):
+        api.post_json('/v1/resource/generic', {'id': 'r-' + user}, headers=basic(user))
+        api.post_json('/v1/metric', {'name': 'of-' + user, 'archive_policy_name': 'low'},
+                      headers=basic(user))
+    assert names(api.get('/v1/resource/generic', headers=basic('carol'))) == ['r-carol']
+    assert names(search(api, basic('carol'))) == ['r-carol']
+    metrics = api.get('/v1/metric', headers=basic('carol')).json
+    assert [m['name'] for m in metrics] == ['of-carol']
+    assert api.get('/v1/metric?creator=dave', headers=basic('carol')).json == []
+    everything = api.get('/v1/metric', headers=basic('admin')).json
+    assert len(everything) == 5  # the cpu metrics of r-pa and r-pb too
