@@ -47,8 +47,10 @@ def _split_body(body):
     return generic, {k: v for k, v in body.items() if k not in generic}
 
 
-def _metrics_of(resource_id, wanted, current=None):
-    """New Metric objects and existing ones to attach, for a body's ``metrics``."""
+def _metrics_of(resource_id, creator, wanted, current=None):
+    """New Metric objects and existing ones to attach, for a body's ``metrics``. Only
+    metrics with the resource's ``creator`` may be attached, as in Gnocchi (another's is
+    "does not exist"): attaching would hand its measures to the resource's project."""
     indexer = rest.store().indexer
     new, attach = {}, {}
     for name, given in (wanted or {}).items():
@@ -59,7 +61,8 @@ def _metrics_of(resource_id, wanted, current=None):
                 rest.invalid_input('%r is not a metric id' % given, ['metrics', name])
             if current and current.get(name) == metric_id:
                 continue
-            if metric_id not in indexer.get_metrics([metric_id]):
+            found = indexer.get_metrics([metric_id]).get(metric_id)
+            if found is None or found.creator != creator:
                 rest.abort(400, str(errors.NoSuchMetric(given)))
             attach[name] = metric_id
         else:
@@ -145,7 +148,8 @@ class ResourceController(pecan_rest.RestController):
                 changes[key] = _datetime(generic[key], key)
         if attributes:
             changes['attributes'] = dict(resource.attributes, **attributes)
-        new, attach = _metrics_of(resource.id, generic.get('metrics'), resource.metrics)
+        new, attach = _metrics_of(resource.id, resource.creator, generic.get('metrics'),
+                                  resource.metrics)
         indexer = rest.store().indexer
         if changes:
             indexer.update_resource(resource.id, **changes)
@@ -244,7 +248,7 @@ class ResourcesController(pecan_rest.RestController):
         except ValueError as exc:
             rest.invalid_input(str(exc), ['id'])
         generic, attributes = _split_body(body)
-        new, attach = _metrics_of(rid, generic.get('metrics'))
+        new, attach = _metrics_of(rid, context.creator, generic.get('metrics'))
         resource = indexer.create_resource(
             self.resource_type, rid, body['id'], context.creator, generic.get('user_id'),
             generic.get('project_id'), attributes,
