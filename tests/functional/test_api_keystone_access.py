@@ -292,6 +292,15 @@ def test_bob_cannot_post_measures_to_alices_metrics(bob, alice, owned):
     assert set(resource['metrics']) == {'cpu'}
 
 
+def test_bob_cannot_take_alices_metrics_onto_his_resources(bob, owned):
+    for name in ('metric', 'cpu'):
+        response = bob('POST', '/v1/resource/generic', expect=400, json={
+            'id': 'bob-thief-' + name, 'project_id': bob.token.project_id,
+            'metrics': {'taken': owned[name]}})
+        assert response.json()['description'] == 'Metric %s does not exist' % owned[name]
+        bob('GET', '/v1/metric/%s/measures' % owned[name], expect=403)
+
+
 def test_bob_cannot_change_or_delete_alices_things(bob, alice, owned):
     bob('PATCH', '/v1/resource/generic/%s' % owned['resource'], expect=403,
         json={'project_id': 'project-b'})
