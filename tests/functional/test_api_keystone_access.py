@@ -242,6 +242,11 @@ def test_bob_cannot_see_alices_resource_metrics_or_measures(bob, owned):
         assert response.json()['description'] == ACCESS_DENIED
     # Her original id is another resource for bob (the UUID depends on the creator).
     bob('GET', '/v1/resource/generic/alice-server', expect=404)
+    # Identity headers beside a valid token are replaced by the token's.
+    response = requests.get(bob.url + resource, timeout=60, headers={
+        'X-Auth-Token': bob.token.id, 'X-Roles': 'admin', 'X-Project-Id': 'project-a',
+        'X-User-Id': 'alice'})
+    assert response.status_code == 403, response.text
 
 
 def test_bob_lists_and_searches_only_his_project(bob, owned):
