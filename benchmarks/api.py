@@ -48,9 +48,6 @@ SIZES = {
 READ_POINTS = 1000
 READ_METRICS = 10
 PROCESS_TIMEOUT = 600
-# Kept in the Gnocchi between runs (see api_scenarios.resources); one run at a time.
-RESOURCE_TYPE = 'bench_api'
-RESOURCE_PREFIX = 'bench-api'
 TARGETS = {'read_median_ms': 3.0, 'read_p99_ms': 10.0, 'aggregate_10_median_ms': 6.0}
 
 
@@ -146,11 +143,15 @@ def run_reads(target, size):
 
 
 def run_resources(target, size):
+    resource_type = 'bench_api_%s' % target.run
+    prefix = 'bench-api-%s' % target.run
     try:
-        return scenarios.resources(target.client, RESOURCE_TYPE, RESOURCE_PREFIX,
-                                   size['resources'], size['list_samples'])
+        result = scenarios.resources(target.client, resource_type, prefix,
+                                     size['resources'], size['list_samples'])
     finally:
-        scenarios.delete_resources(target.client, RESOURCE_TYPE, RESOURCE_PREFIX)
+        left = scenarios.delete_resources(target.client, resource_type, prefix)
+    result['left_by_batch_delete'] = left
+    return result
 
 
 SCENARIOS = {'metric_crud': run_crud, 'measures_post': run_measures_post,
