@@ -131,8 +131,22 @@ def scratch_database(postgresql_url, prefix):
         admin.cursor().execute('CREATE DATABASE %s' % name)
         yield postgresql_url.rsplit('/', 1)[0] + '/' + name
     finally:
-        admin.cursor().execute('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
+        _drop_database(admin, name)
         admin.close()
+
+
+def _drop_database(admin, name, timeout=30):
+    # FORCE ends our own leftover connections; an autovacuum worker (the superuser's) it
+    # may not end, so wait for that one to finish.
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin.cursor().execute('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
+            return
+        except (psycopg2.errors.InsufficientPrivilege, psycopg2.errors.ObjectInUse):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture
