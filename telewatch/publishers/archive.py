@@ -9,6 +9,7 @@ buffer in one write. ``telewatch-archive-processor`` (or the all-in-one) aggrega
 
 import collections
 import datetime
+import logging
 import uuid
 
 import numpy
@@ -23,6 +24,7 @@ from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.index import migration
 from telewatch.publishers import base
 
+LOG = logging.getLogger(__name__)
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 _CACHE_SIZE = 100_000
@@ -100,6 +102,11 @@ class ArchivePublisher(base.Publisher):
 
     def publish(self, samples):
         batch = self.mapping.group(samples)
+        for meter in batch.unmapped:
+            if meter not in self.unmapped:
+                LOG.warning('Samples of meter %s are not archived: %s maps it to no resource '
+                            'type (counted; said once)', meter,
+                            self.options['resources_definition_file'])
         self.unmapped.update(batch.unmapped)
         try:
             metric_ids = self._ensure_resources(batch.resources.values())

@@ -5,7 +5,9 @@ The fixtures are imported rather than listed in ``pytest_plugins``: pytest refus
 directory (``pytest tests``).
 """
 
+from tests.functional.api_helpers import telewatch_api  # noqa: F401
 from tests.functional.libvirt_guest import real_guest  # noqa: F401
 from tests.functional.services import (  # noqa: F401
-    gnocchi_endpoint, kafka_bootstrap, keystone, postgresql_url, rabbitmq_url, redis_url)
+    gnocchi_endpoint, kafka_bootstrap, keystone, postgresql_indexer, postgresql_url,
+    rabbitmq_url, redis_url)
 from tests.functional.bus_helpers import deployment  # noqa: F401

@@ -13,10 +13,13 @@ them.
 of what happens when a broker goes away mid-stream, and returns how long that took.
 """
 
+import contextlib
 import pathlib
 import subprocess
 import time
+import uuid
 
+import psycopg2
 import pytest
 
 from tests.functional import keystone_helpers
@@ -116,3 +119,47 @@ def keystone():
     tests.functional.keystone_helpers.Keystone (credentials, tokens, authtoken options)."""
     _start('keystone')
     return keystone_helpers.Keystone()
+
+
+@contextlib.contextmanager
+def scratch_database(postgresql_url, prefix):
+    """The URL of a new, empty database of the project's PostgreSQL, dropped at the end."""
+    name = '%s_%s' % (prefix, uuid.uuid4().hex[:12])
+    admin = psycopg2.connect(postgresql_url, connect_timeout=10)
+    admin.autocommit = True
+    try:
+        admin.cursor().execute('CREATE DATABASE %s' % name)
+        yield postgresql_url.rsplit('/', 1)[0] + '/' + name
+    finally:
+        _drop_database(admin, name)
+        admin.close()
+
+
+def _drop_database(admin, name, timeout=30):
+    # FORCE ends our own leftover connections; an autovacuum worker (the superuser's) it
+    # may not end, so wait for that one to finish.
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin.cursor().execute('DROP DATABASE IF EXISTS %s WITH (FORCE)' % name)
+            return
+        except (psycopg2.errors.InsufficientPrivilege, psycopg2.errors.ObjectInUse):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def postgresql_indexer(postgresql_url):
+    """An archive Indexer on a scratch PostgreSQL database, with the default policies."""
+    from telewatch.archive import policy as policy_mod
+    from telewatch.archive.index import indexer as indexer_mod
+    with scratch_database(postgresql_url, 'tw_index') as url:
+        indexer = indexer_mod.Indexer(url)
+        try:
+            indexer.upgrade()
+            for policy in policy_mod.builtin_policies().values():
+                indexer.create_archive_policy(policy)
+            yield indexer
+        finally:
+            indexer.close()

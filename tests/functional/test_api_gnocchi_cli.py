@@ -4,51 +4,17 @@ it prints checked, not just its exit code."""
 
 import json
 import pathlib
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
-import requests
 
 BIN = pathlib.Path(sys.executable).parent
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
-def endpoint(tmp_path_factory):
-    data = tmp_path_factory.mktemp('api')
-    port = free_port()
-    config = data / 'telewatch.conf'
-    config.write_text('[DEFAULT]\ndata_dir = %s\n[api]\nauth_strategy = noauth\nport = %d\n'
-                      '[archive]\nprocessing_delay = 0.1\n' % (data, port))
-    subprocess.run([str(BIN / 'telewatch-upgrade'), '--config-file', str(config)],
-                   check=True, capture_output=True, timeout=120)
-    log = open(data / 'api.log', 'w')
-    api = subprocess.Popen([str(BIN / 'telewatch-api'), '--config-file', str(config)],
-                           stdout=log, stderr=log)
-    processor = subprocess.Popen([str(BIN / 'telewatch-archive-processor'), '--config-file',
-                                  str(config)], stdout=log, stderr=log)
-    url = 'http://127.0.0.1:%d' % port
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            break
-        except requests.ConnectionError:
-            assert api.poll() is None, (data / 'api.log').read_text()
-            time.sleep(0.2)
-    yield url
-    for process in (api, processor):
-        process.terminate()
-        process.wait(30)
-    log.close()
+def endpoint(telewatch_api):
+    return telewatch_api
 
 
 def gnocchi(endpoint, *args, expect_ok=True):

@@ -1,29 +1,11 @@
 """The archive index suite of tests/unit (run there on SQLite) on a real PostgreSQL: the same
 migrations, the same answers."""
 
-import uuid
-
-import psycopg2
 import pytest
 
-from telewatch.archive import policy as policy_mod
-from telewatch.archive.index import indexer as indexer_mod
 from tests.unit.archive.index.test_indexer import *  # noqa: F401,F403 (the shared tests)
 
 
 @pytest.fixture
-def indexer(postgresql_url):
-    name = 'tw_index_%s' % uuid.uuid4().hex[:12]
-    admin = psycopg2.connect(postgresql_url, connect_timeout=10)
-    admin.autocommit = True
-    admin.cursor().execute('CREATE DATABASE %s' % name)
-    indexer = indexer_mod.Indexer(postgresql_url.rsplit('/', 1)[0] + '/' + name)
-    try:
-        indexer.upgrade()
-        for policy in policy_mod.builtin_policies().values():
-            indexer.create_archive_policy(policy)
-        yield indexer
-    finally:
-        indexer.close()
-        admin.cursor().execute('DROP DATABASE %s WITH (FORCE)' % name)
-        admin.close()
+def indexer(postgresql_indexer):
+    return postgresql_indexer

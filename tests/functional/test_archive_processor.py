@@ -11,13 +11,13 @@ import time
 import uuid
 
 import numpy
-import psycopg2
 import pytest
 
 from telewatch import service
 from telewatch.archive import state as state_mod
 from telewatch.archive import store as store_mod
 from telewatch.archive.index import indexer as indexer_mod
+from tests.functional import services
 
 BIN = pathlib.Path(sys.executable).parent
 T0 = 1_700_000_000 * 10**9
@@ -31,15 +31,11 @@ def config(request, tmp_path):
     lines = ['[DEFAULT]', 'data_dir = %s' % tmp_path, '[archive]', 'sacks = 8',
              'processing_delay = 0.05']
     if request.param == 'postgresql':
-        base = request.getfixturevalue('postgresql_url')
-        name = 'tw_processor_%s' % uuid.uuid4().hex[:12]
-        admin = psycopg2.connect(base, connect_timeout=10)
-        admin.autocommit = True
-        admin.cursor().execute('CREATE DATABASE %s' % name)
-        url = base.rsplit('/', 1)[0] + '/' + name
+        database = services.scratch_database(request.getfixturevalue('postgresql_url'),
+                                             'tw_processor')
+        url = database.__enter__()
+        request.addfinalizer(lambda: database.__exit__(None, None, None))
         lines += ['index_url = %s' % url, 'storage_url = %s' % url]
-        request.addfinalizer(lambda: (
-            admin.cursor().execute('DROP DATABASE %s WITH (FORCE)' % name), admin.close()))
     path = tmp_path / 'telewatch.conf'
     path.write_text('\n'.join(lines) + '\n')
     return path

@@ -10,7 +10,6 @@ import signal
 import uuid
 
 import numpy
-import psycopg2
 import pytest
 
 from telewatch.archive import policy as policy_mod
@@ -18,6 +17,7 @@ from telewatch.archive import serialization
 from telewatch.archive import state as state_mod
 from telewatch.archive.storage import file as file_storage
 from telewatch.archive.storage import postgresql as pg_storage
+from tests.functional import services
 
 POLICY = policy_mod.ArchivePolicy(
     'test', 0, ['mean', 'min', 'max', 'sum', 'count', 'last'],
@@ -28,13 +28,8 @@ SACKS = 4
 
 @pytest.fixture(scope='module')
 def postgresql_database(postgresql_url):
-    name = 'tw_storage_%s' % uuid.uuid4().hex[:12]
-    admin = psycopg2.connect(postgresql_url, connect_timeout=10)
-    admin.autocommit = True
-    admin.cursor().execute('CREATE DATABASE %s' % name)
-    yield postgresql_url.rsplit('/', 1)[0] + '/' + name
-    admin.cursor().execute('DROP DATABASE %s WITH (FORCE)' % name)
-    admin.close()
+    with services.scratch_database(postgresql_url, 'tw_storage') as url:
+        yield url
 
 
 def make_storage(kind, where):

@@ -1,6 +1,7 @@
-"""The gnocchi publisher against a real Gnocchi 4.7 (tools/services/gnocchi): polling cycles of
-libvirt's test driver and of this host, published through gnocchi://127.0.0.1:8051, then read
-back with gnocchiclient: resources, attributes, metrics, archive policies and aggregates."""
+"""The gnocchi publisher against a real Gnocchi 4.7 (tools/services/gnocchi) and against
+telewatch's own API: polling cycles of libvirt's test driver and of this host, published
+through gnocchi://, then read back with gnocchiclient: resources, attributes, metrics,
+archive policies and aggregates."""
 
 import datetime
 import json
@@ -107,12 +108,20 @@ def expected_aggregates(fields):
     return {'mean': [v + 10, v + 30]}
 
 
+@pytest.fixture(scope='module', params=['gnocchi', 'telewatch'])
+def endpoint(request):
+    """The same tests against a real Gnocchi and against telewatch's own API."""
+    if request.param == 'gnocchi':
+        return request.getfixturevalue('gnocchi_endpoint')
+    return request.getfixturevalue('telewatch_api')
+
+
 @pytest.fixture(scope='module')
-def reader(gnocchi_endpoint):
+def reader(endpoint):
     """A gnocchiclient Client of Gnocchi's admin, to read what the publisher wrote."""
-    session = ka_session.Session(auth=gnocchi_auth.GnocchiBasicPlugin('admin', gnocchi_endpoint))
+    session = ka_session.Session(auth=gnocchi_auth.GnocchiBasicPlugin('admin', endpoint))
     return gnocchi_client.Client(session=session,
-                                 adapter_options={'endpoint_override': gnocchi_endpoint})
+                                 adapter_options={'endpoint_override': endpoint})
 
 
 def make_publisher(url):
@@ -122,14 +131,14 @@ def make_publisher(url):
 
 
 @pytest.fixture(scope='module')
-def published(gnocchi_endpoint):
+def published(endpoint):
     """Four cycles published as the polling agent would, one publish call each; the last
     after a resize and a rename of every instance."""
     run = uuid.uuid4().hex[:8]
     polled, uuids, node = renamed(poll_once(), run)
     now = datetime.datetime.now(datetime.timezone.utc)
     t0 = now.replace(second=0, microsecond=0) - datetime.timedelta(minutes=30 + now.minute % 5)
-    publisher = make_publisher(gnocchi_endpoint.replace('http://', 'gnocchi://')
+    publisher = make_publisher(endpoint.replace('http://', 'gnocchi://')
                                + '?auth=basic&user=admin')
     publisher.start()
     for k in range(3):
@@ -262,7 +271,7 @@ def own_resource_type(reader):
 
 
 def test_missing_attributes_are_added_to_a_resource_type(
-        own_resource_type, reader, tmp_path, gnocchi_endpoint):
+        own_resource_type, reader, tmp_path, endpoint):
     def publish(attributes, volume):
         mapping = tmp_path / ('%s.yaml' % len(attributes))
         mapping.write_text(json.dumps({'resource_types': {own_resource_type: {
@@ -270,7 +279,7 @@ def test_missing_attributes_are_added_to_a_resource_type(
             'attributes': {a: 'resource_metadata.%s' % a for a in attributes}}}}))
         publisher = make_publisher(
             '%s?auth=basic&archive_policy=low&resources_definition_file=%s'
-            % (gnocchi_endpoint.replace('http://', 'gnocchi://'), mapping))
+            % (endpoint.replace('http://', 'gnocchi://'), mapping))
         publisher.publish([sample_mod.Sample.create(
             name='image.size', type='gauge', unit='B', volume=volume, resource_id='img-1',
             resource_metadata={'name': 'cirros', 'disk_format': 'qcow2'})])
