@@ -16,16 +16,13 @@ is checked through keystoneauth, as the CLI reads it.
 
 import json
 import os
-import pathlib
-import socket
 import subprocess
-import sys
-import time
 
 import pytest
 import requests
 
-BIN = pathlib.Path(sys.executable).parent
+from tests.functional import api_helpers
+
 ACCESS_DENIED = 'Access was denied to this resource.'
 MEASURES = [{'timestamp': '2024-01-01T00:00:00', 'value': 1.0},
             {'timestamp': '2024-01-01T00:01:00', 'value': 3.0},
@@ -35,44 +32,15 @@ AGGREGATED = [['2024-01-01T00:00:00+00:00', 300.0, 2.0],
               ['2024-01-01T00:05:00+00:00', 300.0, 10.0]]
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def api(keystone, tmp_path_factory):
-    """The root URL of a telewatch-api (keystone strategy) and its processor."""
-    data = tmp_path_factory.mktemp('api-keystone-access')
-    port = free_port()
-    config = data / 'telewatch.conf'
-    config.write_text(
-        '[DEFAULT]\ndata_dir = %s\n[api]\nauth_strategy = keystone\nport = %d\n'
-        '[archive]\nprocessing_delay = 0.1\n[keystone_authtoken]\n%s' % (
-            data, port, ''.join('%s = %s\n' % option
-                                for option in keystone.authtoken_options().items())))
-    subprocess.run([str(BIN / 'telewatch-upgrade'), '--config-file', str(config)],
-                   check=True, capture_output=True, timeout=120)
-    log = open(data / 'api.log', 'w')
-    processes = [subprocess.Popen([str(BIN / name), '--config-file', str(config)],
-                                  stdout=log, stderr=log)
-                 for name in ('telewatch-api', 'telewatch-archive-processor')]
-    url = 'http://127.0.0.1:%d' % port
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(url, timeout=1)
-            break
-        except requests.ConnectionError:
-            assert processes[0].poll() is None, (data / 'api.log').read_text()
-            assert time.monotonic() < deadline, (data / 'api.log').read_text()
-            time.sleep(0.2)
-    yield url
-    for process in processes:
-        process.terminate()
-        process.wait(30)
-    log.close()
+    """The root URL of a telewatch-api (keystone strategy: the later [api] section of the
+    configuration file wins over running_api's noauth) and its processor."""
+    authtoken = ''.join('%s = %s\n' % option for option in keystone.authtoken_options().items())
+    with api_helpers.running_api(tmp_path_factory.mktemp('api-keystone-access'),
+                                 '[api]\nauth_strategy = keystone\n[keystone_authtoken]\n'
+                                 + authtoken) as url:
+        yield url
 
 
 @pytest.fixture(scope='module')
@@ -364,7 +332,7 @@ def gnocchi(api, keystone, user, *args, expect_ok=True):
                OS_USERNAME=user.name, OS_PASSWORD=user.password, OS_PROJECT_NAME=user.project,
                OS_USER_DOMAIN_NAME='Default', OS_PROJECT_DOMAIN_NAME='Default')
     env.pop('GNOCCHI_ENDPOINT', None)
-    result = subprocess.run([str(BIN / 'gnocchi'), '--endpoint', api, *args], env=env,
+    result = subprocess.run([str(api_helpers.BIN / 'gnocchi'), '--endpoint', api, *args], env=env,
                             capture_output=True, text=True, timeout=120)
     if not expect_ok:
         assert result.returncode != 0, result.stdout
