@@ -157,6 +157,9 @@ def _timestamp(value):
     if not isinstance(value, str):
         return None
     text = value.strip()
+    moment = _iso8601(text)  # the usual case first: each measure of a big POST comes here
+    if moment is not None:
+        return moment
     try:
         return numpy.datetime64(int(round(float(text) * 1e9)), 'ns')
     except ValueError:
@@ -168,6 +171,12 @@ def _timestamp(value):
     seconds = pytimeparse.parse(text)
     if seconds is not None:
         return now + numpy.timedelta64(int(round(seconds * 1e9)), 'ns')
+    return None
+
+
+def _iso8601(text):
+    if len(text) < 10 or not text[:4].isdigit():
+        return None
     try:
         moment = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
     except ValueError:

@@ -16,8 +16,6 @@ from telewatch.archive import policy as policy_mod
 from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.index import search as search_mod
 
-MEASURE = vol.Schema({vol.Required('timestamp'): vol.Any(str, int, float),
-                      vol.Required('value'): vol.Any(int, float, str)}, extra=vol.ALLOW_EXTRA)
 METRIC_NAME = vol.All(str, vol.Length(min=1, max=255), vol.Match(r'^[^/]+$',
                                                                  msg="'/' is not allowed"))
 UNIT = vol.All(str, vol.Length(max=31))
@@ -26,19 +24,25 @@ METRIC_FILTERS = ('name', 'id', 'unit', 'archive_policy_name', 'creator', 'user_
 
 
 def parse_measures(items, path=()):
-    """``(datetime64[ns] timestamps, float64 values)`` of a list of ``{timestamp, value}``."""
-    try:
-        items = vol.Schema([MEASURE])(items)
-    except vol.Invalid as exc:
-        rest.invalid_input(exc.msg, list(path) + [str(p) for p in exc.path])
+    """``(datetime64[ns] timestamps, float64 values)`` of a list of ``{timestamp, value}``.
+
+    Checked item by item without a schema library: a POST may carry thousands.
+    """
+    path = list(path)
+    if not isinstance(items, list):
+        rest.invalid_input('expected a list of measures', path)
     stamps = numpy.empty(len(items), dtype='datetime64[ns]')
     values = numpy.empty(len(items), dtype=numpy.float64)
     for i, item in enumerate(items):
-        stamps[i] = rest.parse_timestamp(item['timestamp'])
         try:
-            values[i] = float(item['value'])
-        except ValueError:
-            rest.invalid_input('Invalid value %r' % item['value'], list(path) + [i, 'value'])
+            timestamp, value = item['timestamp'], item['value']
+        except (TypeError, KeyError):
+            rest.invalid_input('a measure is {"timestamp": ..., "value": ...}', path + [i])
+        stamps[i] = rest.parse_timestamp(timestamp)
+        try:
+            values[i] = float(value)
+        except (TypeError, ValueError):
+            rest.invalid_input('Invalid value %r' % (value,), path + [i, 'value'])
     return stamps, values
 
 
