@@ -9,7 +9,6 @@ resource's samples, in order; a batch is split by partition, one message per par
 """
 
 import collections
-import json
 import logging
 import threading
 import time
@@ -76,7 +75,7 @@ class KafkaSender:
             groups[partition_for(sample.resource_id, count)].append(sample)
         futures = [self._producer.send(
             self._topic, partition=partition,
-            value=json.dumps(messages.encode_batch(group, self._secret)).encode('utf-8'))
+            value=messages.dumps(messages.encode_batch(group, self._secret)))
             for partition, group in groups.items()]
         for future in futures:
             future.get(timeout=60)
@@ -138,6 +137,6 @@ class KafkaListener:
 
 def _decode(value):
     try:
-        return json.loads(value)
+        return messages.loads(value)
     except (TypeError, ValueError):
         return value  # the endpoint rejects and counts what is not an envelope

@@ -6,7 +6,6 @@ it over oslo.messaging to the notification agents.
 """
 
 import abc
-import json
 import socket
 import sys
 import threading
@@ -42,8 +41,8 @@ class StreamSender(Sender):
         self._lock = threading.Lock()
 
     def send(self, samples):
-        line = json.dumps(messages.encode_batch(samples, self._secret),
-                          separators=(',', ':')) + '\n'
+        line = messages.dumps(messages.encode_batch(samples, self._secret)).decode(
+            'utf-8') + '\n'
         with self._lock:
             if self._stream is None:
                 self._stream = sys.stdout if self._path == '-' else open(

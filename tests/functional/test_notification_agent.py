@@ -46,7 +46,7 @@ def test_bad_messages_are_rejected_counted_and_the_agent_goes_on(deployment):
     for event_type, payload in (
             ('telewatch.samples', tampered),
             ('telewatch.samples', messages.encode_batch(good[:1], 'another secret')),
-            ('telewatch.samples', dict(envelope, version=2)),
+            ('telewatch.samples', dict(envelope, version=3)),
             ('telewatch.samples', 'not an envelope'),
             ('telewatch.samples', messages.encode_batch(good[:1], '')),  # unsigned
             ('something.else', envelope),
