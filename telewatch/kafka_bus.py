@@ -9,6 +9,7 @@ resource's samples, in order; a batch is split by partition, one message per par
 """
 
 import collections
+import concurrent.futures
 import logging
 import threading
 import time
@@ -67,6 +68,13 @@ class KafkaSender:
                 LOG.warning('Kafka does not take the batch (%s); again in %.1f s', exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, self._max_backoff)
+
+    def submit(self, samples):
+        """Sends at once (as ``send``); a future already done, as the Batcher takes."""
+        future = concurrent.futures.Future()
+        self.send(samples)
+        future.set_result(None)
+        return future
 
     def _send(self, samples):
         count = len(self._producer.partitions_for(self._topic))
