@@ -10,7 +10,6 @@ import threading
 import time
 
 import oslo_messaging
-import pytest
 
 from telewatch import bus
 from telewatch import messages
@@ -142,15 +141,6 @@ def test_a_broker_restart_mid_stream_loses_nothing(deployment):
     print('broker restart took %.1f s; %d duplicates' % (seconds, len(received) -
                                                          len(set(received))))
     assert agent.poll() is None
-
-
-@pytest.fixture
-def kafka_deployment(tmp_path, rabbitmq_url, kafka_bootstrap):
-    from tests.functional.bus_helpers import Deployment
-    deployment = Deployment(tmp_path, rabbitmq_url, extra=(
-        '[DEFAULT]\ntransport_url = kafka://%s/\n' % kafka_bootstrap))
-    yield deployment
-    deployment.stop_all()
 
 
 def test_over_kafka_every_sample_arrives_and_a_killed_agent_loses_nothing(kafka_deployment):
