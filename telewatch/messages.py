@@ -156,18 +156,17 @@ def decode_batch(message, secret):
         document = loads(payload)
     except ValueError as exc:
         raise InvalidMessage('payload', 'the payload is not JSON: %s' % exc) from None
-    records = (document if message['version'] == 1
-               else _with_metadata(document))
-    if not isinstance(records, list):
-        raise InvalidMessage('payload', 'the payload is not a list of samples')
     try:
-        return [sample_mod.Sample.from_wire(record) for record in records]
+        if message['version'] == 1:
+            if not isinstance(document, list):
+                raise InvalidMessage('payload', 'the payload is not a list of samples')
+            return [sample_mod.Sample.from_wire(record) for record in document]
+        return _version_2_samples(document)
     except sample_mod.InvalidSample as exc:
         raise InvalidMessage('sample', str(exc)) from None
 
 
-def _with_metadata(document):
-    """The records of a version 2 payload, each with its metadata object in place."""
+def _version_2_samples(document):
     if not isinstance(document, dict):
         raise InvalidMessage('payload', 'the payload is not an object')
     tables, records = document.get('resource_metadata'), document.get('samples')
@@ -175,10 +174,12 @@ def _with_metadata(document):
         raise InvalidMessage('payload', 'the payload has no resource_metadata and samples '
                                         'lists')
     count = len(tables)
+    from_wire = sample_mod.Sample.from_wire
+    samples = []
     for record in records:
         position = record.get('resource_metadata') if type(record) is dict else None
         if type(position) is not int or not 0 <= position < count:
             raise InvalidMessage('sample', 'resource_metadata: %r is not an index of the '
                                            'batch\'s %d metadata objects' % (position, count))
-        record['resource_metadata'] = tables[position]
-    return records
+        samples.append(from_wire(record, tables[position]))
+    return samples
