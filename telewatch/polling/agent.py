@@ -29,7 +29,9 @@ OPTS = [
                     'this many per agent); RabbitMQ writes them to disk together, which '
                     'measured half its CPU per message at 4, and the cycle does not wait '
                     'for each confirmation in turn. 1: one at a time. The cycle still ends '
-                    'only when every batch is confirmed.'),
+                    'only when every batch is confirmed, so the batches of one cycle may '
+                    'arrive in any order but the cycles stay in order (one sample per '
+                    'meter and resource a cycle: each series stays in order).'),
     cfg.StrOpt('output', default='',
                help='Empty (the default): send the signed batches on the bus ([DEFAULT] '
                     'transport_url) to the notification agents. A file path, or - for '
