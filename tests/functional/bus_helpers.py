@@ -152,10 +152,14 @@ def make_samples(count):
             for index in range(count)]
 
 
-def send(deployment, samples, batch=50):
-    """Send as a polling agent does (the bus its transport_url names)."""
+def send(deployment, samples, batch=50, in_flight=1):
+    """Send as a polling agent's cycle does (the bus its transport_url names), with
+    ``in_flight`` batches on their way at once. The batches of one Batcher may then arrive
+    in any order, as those of one polling cycle may: with samples of several cycles, keep
+    1 (the polling agent flushes each cycle before the next)."""
     deployment.conf.set_override('output', '', group='polling')
     sender = sender_mod.make_sender(deployment.conf)
-    for start in range(0, len(samples), batch):
-        sender.send(samples[start:start + batch])
+    batcher = sender_mod.Batcher(sender, batch, in_flight)
+    batcher.add(samples)
+    batcher.flush()
     sender.close()

@@ -20,7 +20,7 @@ from tests.functional.services import restart_service
 def test_every_sample_is_delivered_exactly_once(deployment):
     agent = deployment.start('telewatch-agent-notification')
     samples = make_samples(5000)
-    send(deployment, samples)
+    send(deployment, samples, in_flight=4)
     expected = sorted(s.id for s in samples)
     assert wait_for(lambda: len(deployment.received()) >= len(expected)), agent.log.read_text()
     time.sleep(1)
@@ -129,7 +129,8 @@ def test_reload_rejects_a_bad_pipeline_and_swaps_a_good_one_without_loss(deploym
 def test_a_broker_restart_mid_stream_loses_nothing(deployment):
     agent = deployment.start('telewatch-agent-notification')
     samples = make_samples(30000)
-    sender = threading.Thread(target=send, args=(deployment, samples))
+    sender = threading.Thread(target=send, args=(deployment, samples),
+                              kwargs={'in_flight': 4})
     sender.start()
     assert wait_for(lambda: len(deployment.received()) > 1000), agent.log.read_text()
     seconds = restart_service('rabbitmq')
