@@ -2,6 +2,19 @@
 agent process running the shipped etc/pipeline.yaml. Prints one JSON document on stdout (logs
 go to stderr).
 
+Two phases, each in a deployment (topic, queues) of its own:
+
+- ``agent_only`` (``--mode prefill``): the producers fill the queue while no agent runs, then
+  the agent drains it. Its ``sustained_samples_per_second`` is the "through one agent" figure
+  of the issue's target, summarised as ``through_one_agent`` with ``meets_target``.
+- ``end_to_end`` (``--mode concurrent``): the agent runs and the producers send meanwhile;
+  the agent, the producers and the broker share the machine's cores. Summarised as
+  ``end_to_end``: samples/s, CPU microseconds per sample of each (and their total), and
+  ``cpu_bound_samples_per_second`` = cores / total: what the machine could carry if nothing
+  else ran and every process were always busy.
+
+``lost`` = sent - received over both (must be 0).
+
 The agent runs a copy of etc/pipeline.yaml whose every publisher URL is ``log://?level=debug``:
 the agent logs at INFO, so the log publisher returns at once (a counting sink that keeps
 nothing); the transformers, routes and delivery runners are the shipped ones. The samples are
@@ -9,37 +22,44 @@ counted through the agent's own status file (``[notification] status_file``, wri
 second with the pipeline's ``received`` counter and each publisher's counters).
 
 Producers (``--producers``, separate processes) build their share of the workload
-(benchmarks/workload.py) before timing, cut it into batches of ``--batch`` samples (batch k of
-each polling cycle goes to producer k mod P, so a resource always travels through the same
-producer, in time order) and send each with ``BusSender.send`` (encode, sign, publish), as the
-polling agent does. Everything starts on a signal once every producer is connected.
+(benchmarks/workload.py) before timing (batch k of each polling cycle goes to producer k mod
+P, so a resource always travels through the same producer, in time order) and send each
+cycle as the polling agent does: a Batcher cuts it into batches of ``--batch`` samples and
+keeps ``[polling] batches_in_flight`` of them on their way at once (BusSender: encode, sign,
+publish, wait for the broker's confirmation). Everything starts on a signal once every
+producer is connected.
 
-Timing: from the first send to the last sample the agent received. The status file says how
-many samples were received at each write (its mtime), one second apart; the last sample is
-placed inside the last second by the agent's CPU activity (polled every 20 ms: the agent is
-idle once it has drained the queue). ``sustained_samples_per_second`` is the slope of the
-received counter between status writes while samples were flowing (ramp-up and tail left out).
+Timing: from the first send (prefill: from the agent's first consumer) to the last sample the
+agent received. The status file says how many samples were received at each write (its
+mtime), one second apart; the last sample is placed inside the last second by the agent's CPU
+activity (polled every 20 ms: the agent is idle once it has drained the queue).
+``sustained_samples_per_second`` is the slope of the received counter between status writes
+while samples were flowing (ramp-up and tail left out).
 
-    python benchmarks/bus.py                      # 400,000 samples, 1 producer
+    python benchmarks/bus.py                      # 400,000 samples each phase, 1 producer
     python benchmarks/bus.py --quick              # 40,000 samples
-    python benchmarks/bus.py --producers 2 --set notification.batch_size=50
-    python benchmarks/bus.py --prefill            # the queue is filled before the agent starts
-    python benchmarks/bus.py --profile /tmp/agent.prof   # in-process agent under cProfile
+    python benchmarks/bus.py --mode concurrent --producers 2
+    python benchmarks/bus.py --prefill            # agent_only only
+    python benchmarks/bus.py --prefill --profile /tmp/agent.prof   # agent under cProfile
 
 ``--agent inprocess`` (implied by ``--profile``) runs the same NotificationAgent in a plain
 process (``benchmarks/bus.py --serve-agent``) instead of the telewatch-agent-notification
 daemon (cotyledon master + one worker); ``--agent-preload FILE`` runs a Python file in that
 process before the agent is built (local experiments: monkeypatching a faster decoder, ...).
 ``--set GROUP.OPTION=VALUE`` adds an option to the configuration file of the agent and the
-producers (e.g. ``notification.batch_size=5``). ``--transport-url`` (default
-$TELEWATCH_TRANSPORT_URL, else the broker of tools/services/rabbitmq) picks the broker;
-``--rabbitmq-node`` the node ``rabbitmqctl list_queues`` asks for the queue left at the end.
+producers (e.g. ``notification.batch_size=5``, ``polling.batches_in_flight=1``).
+``--transport-url`` (default $TELEWATCH_TRANSPORT_URL, else the broker of
+tools/services/rabbitmq) picks the broker; ``--rabbitmq-node`` the node ``rabbitmqctl
+list_queues`` asks for the queue left at the end.
 
 CPU: the agent's (psutil, the daemon's processes together) from the start signal to the last
 sample, per sample and as samples per CPU second (what one core would sustain); the
-producers' (time.process_time() around their sends); the broker's (the process listening on
-the broker's port, when visible), and ``other_cpu_seconds``, what the rest of the machine
-used meanwhile: on a 2-core machine, other work directly lowers the end-to-end rate.
+producers' (time.process_time() around their sends, every thread); the broker's (user +
+system time in /proc/<pid>/stat of the process listening on the broker's port, RabbitMQ's
+beam.smp; in the prefill phase, while filling plus while draining), and
+``other_cpu_seconds``, what the rest of the machine used meanwhile: on a 2-core machine, other
+work directly lowers the wall-clock rates, not the CPU figures. The broker is shared with
+whatever else uses it meanwhile (other tests), which its figure includes.
 ``telewatch_commit`` is the commit measured ('+': telewatch/ has local changes).
 """
 
@@ -68,8 +88,10 @@ import psutil
 import yaml
 
 try:
+    from benchmarks import bus_measure
     from benchmarks import workload
 except ImportError:  # run as a script: benchmarks/ is sys.path[0]
+    import bus_measure
     import workload
 
 LOG = logging.getLogger('benchmarks.bus')
@@ -83,8 +105,6 @@ SECRET = 'bus-benchmark-secret'
 TARGET = 100000
 METERS_PER_INSTANCE = len(workload.METERS)
 PRIORITIES = ('sample', 'info', 'warn', 'error')  # the queues the agent's endpoints listen to
-POLL = 0.02
-BUSY = 0.3  # share of one core above which the agent counts as working in a poll window
 
 
 def parse_args(argv):
@@ -103,9 +123,13 @@ def parse_args(argv):
     parser.add_argument('--set', action='append', default=[], metavar='GROUP.OPTION=VALUE',
                         help='an option of the agent\'s (and producers\') configuration file, '
                              'e.g. oslo_messaging_rabbit.rabbit_qos_prefetch_count=1000')
-    parser.add_argument('--prefill', action='store_true',
-                        help='publish everything first, then start the agent: its rate alone, '
-                             'timed from its first consumer to the last sample received')
+    parser.add_argument('--mode', choices=('both', 'prefill', 'concurrent'), default='both',
+                        help='prefill: publish everything first, then start the agent: its '
+                             'rate alone ("through one agent"), timed from its first consumer '
+                             'to the last sample received; concurrent: producers and agent '
+                             'together (end to end); both (the default): one, then the other')
+    parser.add_argument('--prefill', dest='mode', action='store_const', const='prefill',
+                        help='--mode prefill')
     parser.add_argument('--agent', choices=('daemon', 'inprocess'), default='daemon')
     parser.add_argument('--profile', metavar='FILE',
                         help='run the in-process agent under cProfile (every thread), '
@@ -159,96 +183,6 @@ def write_deployment(directory, args):
     return conf_file, topic
 
 
-class Broker:
-    """A plain kombu connection beside the benchmark: queue depth and consumers, clean-up."""
-
-    def __init__(self, transport_url):
-        import kombu
-        url = urllib.parse.urlsplit(transport_url)
-        self._connection = kombu.Connection(url._replace(scheme='amqp').geturl())
-        self.process = _broker_process(url.port or 5672)
-
-    def queue(self, name):
-        """(ready messages, consumers) of a queue, None when it does not exist."""
-        channel = self._connection.channel()
-        try:
-            _, messages, consumers = channel.queue_declare(queue=name, passive=True)
-            return messages, consumers
-        except self._connection.channel_errors:
-            return None
-        finally:
-            try:
-                channel.close()
-            except Exception:  # a channel closed by the broker's 404
-                pass
-
-    def delete(self, names):
-        for name in names:
-            channel = self._connection.channel()
-            try:
-                channel.queue_delete(queue=name)
-            except self._connection.channel_errors:
-                pass
-            finally:
-                try:
-                    channel.close()
-                except Exception:
-                    pass
-
-    def cpu(self):
-        """The node's CPU seconds; None when it is not visible or was restarted."""
-        if self.restarted():
-            return None
-        return _cpu([self.process])
-
-    def restarted(self):
-        """Whether the broker process seen at the start is gone (None: never seen)."""
-        return None if self.process is None else not self.process.is_running()
-
-    def close(self):
-        self._connection.release()
-
-
-def _broker_process(port):
-    """The process listening on the broker's port (on this machine), if this user sees it."""
-    try:
-        pids = {c.pid for c in psutil.net_connections('tcp')
-                if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port}
-    except psutil.AccessDenied:
-        return None
-    pids.discard(None)
-    return psutil.Process(pids.pop()) if len(pids) == 1 else None
-
-
-def _cpu(processes):
-    total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
-
-
-def rabbitmqctl_messages(queue, node):
-    """Ready + unacknowledged messages of a queue from rabbitmqctl (None if not available)."""
-    command = shutil.which('rabbitmqctl') or '/usr/sbin/rabbitmqctl'
-    if not node or not os.path.exists(command):
-        return None
-    env = dict(os.environ, RABBITMQ_NODENAME=node)
-    try:
-        output = subprocess.run([command, '-q', 'list_queues', 'name', 'messages'], env=env,
-                                capture_output=True, text=True, timeout=60).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    for line in output.splitlines():
-        fields = line.split()
-        if len(fields) == 2 and fields[0] == queue:
-            return int(fields[1])
-    return None
-
-
 # -- the agent ----------------------------------------------------------------------------------
 
 
@@ -280,7 +214,7 @@ def wait_for_consumer(broker, queue, agent, timeout=120):
         info = broker.queue(queue)
         if info and info[1] >= 1:
             return time.time()
-        time.sleep(POLL / 2)
+        time.sleep(bus_measure.POLL / 2)
     raise RuntimeError('the agent did not consume %s within %d s' % (queue, timeout))
 
 
@@ -341,37 +275,43 @@ def serve_agent(args):
 # -- the producers ------------------------------------------------------------------------------
 
 
-def producer_batches(args, index):
-    """This producer's batches: batch k of each polling cycle for k mod producers == index."""
+def producer_cycles(args, index):
+    """This producer's share of each polling cycle: batch k of a cycle for k mod producers
+    == index, its samples in order (its Batcher cuts them into the same batches again)."""
     per_cycle = args.instances * METERS_PER_INSTANCE
     cycles = math.ceil(args.samples / per_cycle)
     samples = workload.generate(args.instances, cycles)[:args.samples]
-    batches = []
+    shares = []
     for start in range(0, len(samples), per_cycle):
         cycle = samples[start:start + per_cycle]
-        batches += [cycle[at:at + args.batch] for at in range(0, len(cycle), args.batch)
-                    if (at // args.batch) % args.producers == index]
-    return batches
+        shares.append([sample for at in range(0, len(cycle), args.batch)
+                       if (at // args.batch) % args.producers == index
+                       for sample in cycle[at:at + args.batch]])
+    return shares
 
 
 def produce(args, index, conf_file, ready, go, results):
-    """One producer process: build its batches, connect, wait for the start, send."""
+    """One producer process: build its share, connect, wait for the start, then send each
+    cycle as the polling agent does (a Batcher with [polling] batches_in_flight)."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     from telewatch import service
     from telewatch.polling import sender as sender_mod
-    batches = producer_batches(args, index)
+    cycles = producer_cycles(args, index)
     conf = service.prepare_service(['--config-file', str(conf_file)])
-    sender = sender_mod.BusSender(SECRET, conf)
+    in_flight = conf.polling.batches_in_flight
+    sender = sender_mod.BusSender(SECRET, conf, in_flight=in_flight)
     sender.send([])  # connects (and declares the queue); the agent receives 0 samples
     ready.put(index)
     go.wait()
-    cpu, first = time.process_time(), time.time()
-    for batch in batches:
-        sender.send(batch)
+    cpu, first = time.process_time(), time.time()  # every thread of the process
+    for cycle in cycles:
+        batcher = sender_mod.Batcher(sender, args.batch, in_flight)
+        batcher.add(cycle)
+        batcher.flush()
     last = time.time()
-    results.put({'index': index, 'samples': sum(len(b) for b in batches),
+    results.put({'index': index, 'samples': sum(len(c) for c in cycles),
                  'cpu_seconds': time.process_time() - cpu, 'first_send': first,
-                 'last_send': last})
+                 'last_send': last, 'batches_in_flight': in_flight})
     sender.close()
 
 
@@ -414,68 +354,6 @@ class Producers:
 # -- measuring ------------------------------------------------------------------------------------
 
 
-class Monitor:
-    """The agent's status writes [(mtime, received, status)] and CPU [(time, cpu seconds)]."""
-
-    def __init__(self, status_file, processes):
-        self._status_file = status_file
-        self._processes = processes
-        self._mtime = None
-        self.writes = []
-        self.cpu = []
-
-    @property
-    def received(self):
-        return self.writes[-1][1] if self.writes else 0
-
-    def poll(self):
-        now = time.time()
-        self.cpu.append((now, _cpu(self._processes)))
-        try:
-            mtime = self._status_file.stat().st_mtime
-            if mtime != self._mtime:
-                status = json.loads(self._status_file.read_text())
-                self._mtime = mtime
-                self.writes.append((mtime, status['received'], status))
-        except (OSError, ValueError):  # not written yet, or being replaced
-            pass
-
-    @staticmethod
-    def machine_cpu():
-        """CPU seconds every process of the machine has used (all cores)."""
-        times = psutil.cpu_times()
-        return times.user + times.nice + times.system + times.irq + times.softirq
-
-    def last_busy(self, after, until):
-        """The end of the last poll window in (after, until] where the agent worked."""
-        last = None
-        for (t0, c0), (t1, c1) in zip(self.cpu, self.cpu[1:]):
-            if after < t1 <= until + POLL and t1 > t0 and (c1 - c0) / (t1 - t0) >= BUSY:
-                last = min(t1, until)
-        return last
-
-    def cpu_until(self, end):
-        """The agent's CPU seconds from the first poll to the first poll at or after end."""
-        at = next((c for t, c in self.cpu if t >= end), self.cpu[-1][1])
-        return at - self.cpu[0][1]
-
-    def sustained(self, total):
-        """Slope of the received counter over the status writes while samples flowed."""
-        flowing = [(t, n) for t, n, _ in self.writes if 0 < n < total]
-        if len(flowing) < 2 or flowing[-1][0] <= flowing[0][0]:
-            return None
-        return (flowing[-1][1] - flowing[0][1]) / (flowing[-1][0] - flowing[0][0])
-
-    def end_time(self, total):
-        """When the last sample was received: (estimate, upper bound from the status file)."""
-        final = next((i for i, (_, n, _) in enumerate(self.writes) if n >= total), None)
-        if final is None:
-            return None, None
-        upper = self.writes[final][0]
-        lower = self.writes[final - 1][0] if final else self.cpu[0][0]
-        return self.last_busy(lower, upper) or lower + POLL, upper
-
-
 def wait_until_drained(monitor, producers, sent, settle):
     """Poll until every producer is done and the agent received everything (or stalled)."""
     changed = time.monotonic()
@@ -487,42 +365,50 @@ def wait_until_drained(monitor, producers, sent, settle):
         if producers is None or producers.collect():
             total = sent() if producers else sent
             if monitor.received >= total:
-                for _ in range(int(1.5 / POLL)):  # see the next write, for the time bound
-                    time.sleep(POLL)
+                # See the next write, for the time bound.
+                for _ in range(int(1.5 / bus_measure.POLL)):
+                    time.sleep(bus_measure.POLL)
                     monitor.poll()
                 return total
             if time.monotonic() - changed > settle:
                 return total
-        time.sleep(POLL)
+        time.sleep(bus_measure.POLL)
 
 
-def produce_all(args, conf_file):
-    """The prefill: every producer sends while no agent runs."""
+def produce_all(args, conf_file, broker):
+    """The prefill: every producer sends while no agent runs; (their reports, the broker's
+    CPU seconds from the start signal to the last confirmation)."""
     producers = Producers(args, conf_file)
     producers.wait_ready()
+    before = broker.cpu()
     producers.go.set()
     while not producers.collect():
-        time.sleep(POLL)
+        time.sleep(bus_measure.POLL)
+    after = broker.cpu()
     producers.join()
-    return producers.done
+    return producers.done, bus_measure.difference(before, after)
 
 
-def run(args, directory):
+def run(args, directory, prefill):
+    """One phase (the agent alone on a prefilled queue, or agent and producers together) in
+    a deployment of its own; its report."""
+    directory.mkdir()
     conf_file, topic = write_deployment(directory, args)
     samples_queue = '%s.sample' % topic
-    broker = Broker(args.transport_url)
+    broker = bus_measure.Broker(args.transport_url)
     agent = producers = None
     try:
-        prefilled = produce_all(args, conf_file) if args.prefill else None
+        prefilled, publish_cpu = produce_all(args, conf_file, broker) if prefill else (
+            None, None)
         agent = start_agent(args, conf_file, directory)
         consuming = wait_for_consumer(broker, samples_queue, agent)
         processes = agent_processes(agent)
         if not prefilled:
             producers = Producers(args, conf_file)
             producers.wait_ready()
-        monitor = Monitor(directory / 'status.json', processes)
+        monitor = bus_measure.Monitor(directory / 'status.json', processes)
         monitor.poll()
-        broker_cpu, machine = broker.cpu(), monitor.machine_cpu()
+        broker_cpu, machine = broker.cpu(), bus_measure.Monitor.machine_cpu()
         if producers:
             producers.go.set()
             sent = wait_until_drained(
@@ -533,14 +419,12 @@ def run(args, directory):
             reports = prefilled
             sent = wait_until_drained(monitor, None, sum(r['samples'] for r in reports),
                                       args.settle)
-        machine = monitor.machine_cpu() - machine
-        broker_end = broker.cpu()
-        broker_cpu = None if None in (broker_cpu, broker_end) else broker_end - broker_cpu
-        left = queue_left(broker, samples_queue, args.rabbitmq_node)
+        machine = bus_measure.Monitor.machine_cpu() - machine
+        broker_cpu = bus_measure.difference(broker_cpu, broker.cpu())
+        left = bus_measure.queue_left(broker, samples_queue, args.rabbitmq_node)
         start = consuming if prefilled else min(r['first_send'] for r in reports)
-        result = report(args, monitor, reports, sent, start, left)
-        result['broker_cpu_seconds'] = None if broker_cpu is None else round(broker_cpu, 3)
-        result['broker_restarted'] = broker.restarted()
+        result = report(args, monitor, reports, sent, start, left, prefill)
+        result.update(_broker_figures(broker, broker_cpu, publish_cpu, sent, prefill))
         result['other_cpu_seconds'] = round(machine - monitor.cpu[-1][1] + monitor.cpu[0][1] - (
             broker_cpu or 0) - (0 if prefilled else result['producer_cpu_seconds']), 3)
         busy_elsewhere = result['other_cpu_seconds'] / max(result['seconds'], 1e-9)
@@ -563,20 +447,23 @@ def run(args, directory):
             LOG.warning('cannot delete the queues of %s: %s', topic, exc)
 
 
-def queue_left(broker, name, node):
-    """Messages left in the samples queue (rabbitmqctl: ready + unacknowledged; else ready)."""
-    left = rabbitmqctl_messages(name, node)
-    if left is None:
-        try:
-            info = broker.queue(name)
-        except Exception as exc:
-            LOG.warning('cannot read the queue %s: %s', name, exc)
-            return None
-        left = info[0] if info else None
-    return left
+def _broker_figures(broker, timed_cpu, publish_cpu, sent, prefill):
+    """The broker's CPU: while timed (prefill: delivering to the agent; otherwise taking
+    from the producers and delivering), and per sample over the whole way."""
+    figures = {'broker_pid': broker.process.pid if broker.process else None,
+               'broker_cpu_seconds': None if timed_cpu is None else round(timed_cpu, 3),
+               'broker_restarted': broker.restarted()}
+    whole = timed_cpu
+    if prefill:
+        figures['broker_publish_cpu_seconds'] = (None if publish_cpu is None
+                                                 else round(publish_cpu, 3))
+        whole = None if None in (timed_cpu, publish_cpu) else timed_cpu + publish_cpu
+    figures['broker_us_per_sample'] = (None if whole is None
+                                       else round(1e6 * whole / max(sent, 1), 2))
+    return figures
 
 
-def report(args, monitor, reports, sent, start, left):
+def report(args, monitor, reports, sent, start, left, prefill):
     received = monitor.received
     end, upper = monitor.end_time(sent)
     if end is None:  # samples lost: the first write that saw the final count
@@ -586,21 +473,13 @@ def report(args, monitor, reports, sent, start, left):
     agent_cpu = monitor.cpu_until(end)
     rate = received / seconds
     status = monitor.writes[-1][2] if monitor.writes else {}
+    producer_cpu = sum(r['cpu_seconds'] for r in reports)
     producer_wall = max(r['last_send'] for r in reports) - min(r['first_send'] for r in reports)
     return {
-        'benchmark': 'bus',
-        'command': ' '.join(['python', 'benchmarks/bus.py'] + args.argv),
-        'python': '%d.%d.%d' % sys.version_info[:3],
-        'telewatch_commit': _commit(),
-        'transport': _without_credentials(args.transport_url),
-        'cpus': os.cpu_count(),
-        'mode': 'prefill' if args.prefill else 'concurrent',
+        'mode': 'prefill' if prefill else 'concurrent',
         'agent': ('telewatch-agent-notification (cotyledon master + 1 worker)'
                   if args.agent == 'daemon' else 'NotificationAgent in one process'
                   + (' under cProfile' if args.profile else '')),
-        'pipeline': 'etc/pipeline.yaml, every publisher -> %s' % COUNTING_PUBLISHER,
-        'batch': args.batch,
-        'options': args.set,
         'samples_sent': sent,
         'samples_received': received,
         'lost': sent - received,
@@ -613,20 +492,60 @@ def report(args, monitor, reports, sent, start, left):
         'agent_cpu_percent': round(100 * agent_cpu / seconds, 1),
         'agent_cpu_us_per_sample': round(1e6 * agent_cpu / max(received, 1), 2),
         'agent_samples_per_cpu_second': round(received / agent_cpu) if agent_cpu else None,
-        'producer_cpu_seconds': round(sum(r['cpu_seconds'] for r in reports), 3),
-        'producer_seconds': round(producer_wall, 3),
-        'producer_us_per_sample': round(
-            1e6 * sum(r['cpu_seconds'] for r in reports) / max(sent, 1), 2),
-        'producer_samples_per_cpu_second': round(
-            sent / max(sum(r['cpu_seconds'] for r in reports), 1e-9)),
         'producers': len(reports),
+        'batches_in_flight': reports[0].get('batches_in_flight'),
+        'producer_cpu_seconds': round(producer_cpu, 3),
+        'producer_seconds': round(producer_wall, 3),
+        'producer_us_per_sample': round(1e6 * producer_cpu / max(sent, 1), 2),
+        'producer_samples_per_cpu_second': round(sent / max(producer_cpu, 1e-9)),
         'published': {name: counters.get('published') for name, counters in
                       status.get('publishers', {}).items()},
         'rejected': status.get('rejected'),
-        'target': TARGET,
-        'meets_target': rate >= TARGET and sent == received,
-        'notes': notes(args, rate, agent_cpu / seconds),
+        'notes': notes(args, prefill, agent_cpu / seconds),
     }
+
+
+def summary(args, phases):
+    """The figures the issue asks for, from the phases that ran."""
+    result = {
+        'benchmark': 'bus',
+        'command': ' '.join(['python', 'benchmarks/bus.py'] + args.argv),
+        'python': '%d.%d.%d' % sys.version_info[:3],
+        'telewatch_commit': _commit(),
+        'transport': _without_credentials(args.transport_url),
+        'cpus': os.cpu_count(),
+        'pipeline': 'etc/pipeline.yaml, every publisher -> %s' % COUNTING_PUBLISHER,
+        'batch': args.batch,
+        'options': args.set,
+        'target': TARGET,
+        'lost': sum(phase['lost'] for phase in phases.values()),
+    }
+    alone = phases.get('agent_only')
+    if alone:
+        rate = alone['sustained_samples_per_second'] or alone['samples_per_second']
+        result['through_one_agent'] = {
+            'samples_per_second': rate,
+            'from': 'agent_only.sustained_samples_per_second' if alone[
+                'sustained_samples_per_second'] else 'agent_only.samples_per_second',
+            'agent_cpu_us_per_sample': alone['agent_cpu_us_per_sample'],
+            'agent_samples_per_cpu_second': alone['agent_samples_per_cpu_second']}
+        result['meets_target'] = rate >= TARGET and result['lost'] == 0
+    together = phases.get('end_to_end')
+    if together:
+        cpu = {'agent': together['agent_cpu_us_per_sample'],
+               'producers': together['producer_us_per_sample'],
+               'broker': together['broker_us_per_sample']}
+        total = None if None in cpu.values() else round(sum(cpu.values()), 2)
+        cpu['total'] = total
+        result['end_to_end'] = {
+            'samples_per_second': together['samples_per_second'],
+            'sustained_samples_per_second': together['sustained_samples_per_second'],
+            'cpu_us_per_sample': cpu,
+            # What the cores could carry if nothing else ran and every process kept busy.
+            'cpu_bound_samples_per_second': round(os.cpu_count() * 1e6 / total)
+            if total else None}
+    result['phases'] = phases
+    return result
 
 
 def _commit():
@@ -650,20 +569,22 @@ def _round(value):
     return None if value is None else round(value)
 
 
-def notes(args, rate, agent_share):
+def notes(args, prefill, agent_share):
     notes = [
         'samples_per_second = samples_received / seconds, seconds from the first send '
-        '(--prefill: from the agent\'s first consumer) to the last sample received; the '
+        '(prefill: from the agent\'s first consumer) to the last sample received; the '
         'status file gives that end to the second (seconds_upper_bound), the agent\'s CPU '
         'activity (20 ms polls) places it inside that second',
         'agent_cpu_percent is of one core; the producers, the agent and RabbitMQ share '
         '%d cores; other_cpu_seconds is what the rest of the machine used meanwhile '
         '(other work on the machine slows the run down)' % os.cpu_count(),
     ]
-    if not args.prefill and agent_share < 0.85:
+    if prefill:
+        notes.append('broker_cpu_seconds: while the agent drained the queue; '
+                     'broker_publish_cpu_seconds: while the producers filled it')
+    elif agent_share < 0.85:
         notes.append('the agent was busy only %d%% of the time: the producers or the broker '
-                     'set the pace, not the agent (try --producers 2, or --prefill)'
-                     % (100 * agent_share))
+                     'set the pace, not the agent' % (100 * agent_share))
     if args.profile:
         notes.append('under cProfile: rates are far below the real ones')
     return notes
@@ -676,17 +597,23 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format='%(asctime)s bus: %(message)s')
     directory = pathlib.Path(tempfile.mkdtemp(prefix='telewatch-bus-'))
-    log = directory / 'agent.log'
+    phases = {}
     try:
-        result = run(args, directory)
-        if result['lost'] and log.exists():
-            sys.stderr.write('--- agent log tail\n%s\n' % log.read_text()[-5000:])
-    except BaseException:
-        if log.exists():
-            sys.stderr.write('--- agent log tail\n%s\n' % log.read_text()[-5000:])
-        raise
+        for name, prefill in (('agent_only', True), ('end_to_end', False)):
+            if args.mode in ('both', 'prefill' if prefill else 'concurrent'):
+                LOG.info('phase %s', name)
+                log = directory / name / 'agent.log'
+                try:
+                    phases[name] = run(args, directory / name, prefill)
+                except BaseException:
+                    if log.exists():
+                        sys.stderr.write('--- agent log tail\n%s\n' % log.read_text()[-5000:])
+                    raise
+                if phases[name]['lost'] and log.exists():
+                    sys.stderr.write('--- agent log tail\n%s\n' % log.read_text()[-5000:])
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+    result = summary(args, phases)
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write('\n')
     return 0 if result['lost'] == 0 else 1

@@ -6,10 +6,14 @@ bus commits an offset only once the pipeline took every sample before it, and re
 otherwise. Each sample goes to the partition its resource id picks as a Kafka key would
 (murmur2, as the Java client and kafka-python), so one consumer of the group sees all of a
 resource's samples, in order; a batch is split by partition, one message per partition.
+
+The same consumer reads other services' notifications from the topics oslo.messaging's
+Kafka driver writes them to (``notifications.info``, ...: Nova with a kafka:// transport_url
+publishes there), with the same commit-after-acceptance, for the same endpoints.
 """
 
 import collections
-import json
+import concurrent.futures
 import logging
 import threading
 import time
@@ -19,6 +23,7 @@ import kafka
 import kafka.errors
 from kafka.partitioner import murmur2
 from kafka.structs import OffsetAndMetadata
+import oslo_messaging
 
 from telewatch import bus
 from telewatch import messages
@@ -69,6 +74,13 @@ class KafkaSender:
                 time.sleep(delay)
                 delay = min(delay * 2, self._max_backoff)
 
+    def submit(self, samples):
+        """Sends at once (as ``send``); a future already done, as the Batcher takes."""
+        future = concurrent.futures.Future()
+        self.send(samples)
+        future.set_result(None)
+        return future
+
     def _send(self, samples):
         count = len(self._producer.partitions_for(self._topic))
         groups = collections.defaultdict(list)
@@ -76,7 +88,7 @@ class KafkaSender:
             groups[partition_for(sample.resource_id, count)].append(sample)
         futures = [self._producer.send(
             self._topic, partition=partition,
-            value=json.dumps(messages.encode_batch(group, self._secret)).encode('utf-8'))
+            value=messages.dumps(messages.encode_batch(group, self._secret)))
             for partition, group in groups.items()]
         for future in futures:
             future.get(timeout=60)
@@ -85,17 +97,59 @@ class KafkaSender:
         self._producer.close()
 
 
-class KafkaListener:
-    """Consumes the samples topic in the deployment's consumer group and hands each poll to
-    ``handle(messages) -> bool`` (messages shaped like oslo.messaging's). True commits the
-    offsets after the poll; False rewinds to the poll's first offsets and tries again."""
+# The priorities oslo.messaging's notifiers publish with (its dispatcher's list).
+PRIORITIES = ('audit', 'debug', 'info', 'warn', 'error', 'critical', 'sample')
+HANDLED = oslo_messaging.NotificationResult.HANDLED
 
-    def __init__(self, conf, handle, retry_delay=1.0):
-        self._handle = handle
+
+def notification_topics(conf, priorities):
+    """{topic: priority} of other services' notifications, named as oslo.messaging's Kafka
+    driver names them: ``<notifications_topic>.<priority>``, and ``.<virtual host>`` when the
+    transport URL has one (kafka://host:9092/vhost)."""
+    vhost = urllib.parse.urlsplit(conf.transport_url).path.strip('/')
+    return {'.'.join(filter(None, (conf.notification.notifications_topic, priority, vhost))):
+            priority for priority in priorities}
+
+
+def oslo_notification(value):
+    """The notification (a dict) in a record of oslo.messaging's Kafka driver: JSON, in the
+    envelope ``{"oslo.version": "2.0", "oslo.message": "<JSON>"}`` (messagingv2) or bare
+    (messaging). ValueError when the record is not one."""
+    document = messages.loads(value)
+    if isinstance(document, dict) and 'oslo.message' in document:
+        version = str(document.get('oslo.version'))
+        if version.split('.')[0] != '2':
+            raise ValueError('oslo.messaging envelope version %s is not 2.x' % version)
+        document = messages.loads(document['oslo.message'])
+    if not isinstance(document, dict) or not isinstance(document.get('event_type'), str):
+        raise ValueError('not an oslo.messaging notification (no event_type)')
+    return document
+
+
+class KafkaListener:
+    """Consumes, in the deployment's consumer group, the samples topic and the other services'
+    notification topics, and hands each poll to the endpoints as oslo.messaging's batch
+    listener would: lists of messages shaped like its own, one call per priority
+    (``endpoint.info(messages)``, ``endpoint.sample(messages)``, ...). When every call
+    returns HANDLED the poll's offsets are committed; otherwise it rewinds to the poll's
+    first offsets and tries again. A record that is not a notification at all is counted
+    through ``reject(reason, message, exc)`` and skipped.
+
+    A new consumer group starts every topic at its earliest retained offset: nothing sent
+    before the first agent started is lost (oslo.messaging's consumers start at the latest).
+    """
+
+    def __init__(self, conf, endpoints, reject, retry_delay=1.0):
+        self._reject = reject
         self._retry_delay = retry_delay
         self._batch_size = conf.notification.batch_size
+        self._samples_topic = conf.bus.samples_topic
+        self._methods = {priority: getattr(endpoint, priority) for endpoint in endpoints
+                         for priority in PRIORITIES if hasattr(endpoint, priority)}
+        self._notifications = notification_topics(conf, self._methods)
+        self.topics = [self._samples_topic] + sorted(self._notifications)
         self._consumer = kafka.KafkaConsumer(
-            conf.bus.samples_topic, bootstrap_servers=bootstrap_servers(conf.transport_url),
+            *self.topics, bootstrap_servers=bootstrap_servers(conf.transport_url),
             group_id=consumer_group(conf), enable_auto_commit=False,
             auto_offset_reset='earliest')
         self._stop = threading.Event()
@@ -112,10 +166,14 @@ class KafkaListener:
                 self._deliver(polled)
 
     def _deliver(self, polled):
-        batch = [{'event_type': bus.SAMPLES_EVENT_TYPE, 'payload': _decode(record.value),
-                  'publisher_id': 'kafka:%s:%d@%d' % (tp.topic, tp.partition, record.offset)}
-                 for tp, records in polled.items() for record in records]
-        if self._handle(batch):
+        batches = collections.defaultdict(list)
+        for tp, records in polled.items():
+            for record in records:
+                priority, message = self._message(tp, record)
+                if message is not None:
+                    batches[priority].append(message)
+        if all(self._methods[priority](batch) == HANDLED
+               for priority, batch in batches.items()):
             offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, '', -1)
                        for tp, records in polled.items()}
             try:
@@ -128,6 +186,25 @@ class KafkaListener:
             self._consumer.seek(tp, records[0].offset)
         self._stop.wait(self._retry_delay)
 
+    def _message(self, tp, record):
+        """(priority, message shaped like oslo.messaging's), or (None, None) if rejected."""
+        where = 'kafka:%s:%d@%d' % (tp.topic, tp.partition, record.offset)
+        if tp.topic == self._samples_topic:
+            return 'sample', {'event_type': bus.SAMPLES_EVENT_TYPE,
+                              'payload': _decode(record.value), 'publisher_id': where}
+        try:
+            notification = oslo_notification(record.value)
+        except (TypeError, ValueError) as exc:
+            self._reject('format', {'publisher_id': where, 'event_type': None}, exc)
+            return None, None
+        return self._notifications[tp.topic], {
+            'ctxt': notification.get('_context') or {},
+            'publisher_id': notification.get('publisher_id'),
+            'event_type': notification['event_type'],
+            'payload': notification.get('payload'),
+            'metadata': {'message_id': notification.get('message_id'),
+                         'timestamp': notification.get('timestamp')}}
+
     def stop(self):
         """Stop polling once the batch in hand is handled and committed."""
         self._stop.set()
@@ -138,6 +215,6 @@ class KafkaListener:
 
 def _decode(value):
     try:
-        return json.loads(value)
+        return messages.loads(value)
     except (TypeError, ValueError):
         return value  # the endpoint rejects and counts what is not an envelope

@@ -149,19 +149,17 @@ class NotificationAgent:
             self._start_thread(self._watch_files, 'reload')
 
     def _start_listener(self):
+        handlers = [endpoints.SamplesEndpoint(self), endpoints.NotificationsEndpoint(self)]
         if kafka_bus.is_kafka(self.conf):
-            endpoint = endpoints.SamplesEndpoint(self)
-            self._listener = kafka_bus.KafkaListener(
-                self.conf, lambda batch: endpoint.sample(batch) == endpoints.HANDLED)
+            self._listener = kafka_bus.KafkaListener(self.conf, handlers, self.reject)
             self._listener.start()
-            LOG.info('consuming Kafka topic %s as group %s', self.conf.bus.samples_topic,
+            LOG.info('consuming Kafka topics %s as group %s', ', '.join(self._listener.topics),
                      kafka_bus.consumer_group(self.conf))
             return
         LOG.info('consuming %s', ', '.join('%s/%s' % (t.exchange or '', t.topic)
                                            for t in self.targets()))
         self._listener = oslo_messaging.get_batch_notification_listener(
-            self._transport, self.targets(),
-            [endpoints.SamplesEndpoint(self), endpoints.NotificationsEndpoint(self)],
+            self._transport, self.targets(), handlers,
             executor='threading', allow_requeue=True,
             batch_size=self.conf.notification.batch_size,
             batch_timeout=self.conf.notification.batch_timeout)

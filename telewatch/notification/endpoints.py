@@ -13,7 +13,6 @@ from telewatch import messages
 from telewatch import sample as sample_mod
 
 LOG = logging.getLogger(__name__)
-HANDLED = oslo_messaging.NotificationResult.HANDLED
 
 
 def describe(message):

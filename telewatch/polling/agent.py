@@ -23,6 +23,15 @@ OPTS = [
                     'telewatch.'),
     cfg.IntOpt('batch_size', default=50, min=0,
                help='Samples per message sent (0: one sample per message).'),
+    cfg.IntOpt('batches_in_flight', default=4, min=1,
+               help='Batches a polling cycle keeps on their way to the bus at once. Each '
+                    'waits for the broker\'s confirmation on its own connection (up to '
+                    'this many per agent); RabbitMQ writes them to disk together, which '
+                    'measured half its CPU per message at 4, and the cycle does not wait '
+                    'for each confirmation in turn. 1: one at a time. The cycle still ends '
+                    'only when every batch is confirmed, so the batches of one cycle may '
+                    'arrive in any order but the cycles stay in order (one sample per '
+                    'meter and resource a cycle: each series stays in order).'),
     cfg.StrOpt('output', default='',
                help='Empty (the default): send the signed batches on the bus ([DEFAULT] '
                     'transport_url) to the notification agents. A file path, or - for '
@@ -70,7 +79,8 @@ class PollingAgent:
 
     def _cycle(self, tasks):
         started = time.monotonic()
-        batcher = sender_mod.Batcher(self._sender, self.conf.polling.batch_size)
+        batcher = sender_mod.Batcher(self._sender, self.conf.polling.batch_size,
+                                     self.conf.polling.batches_in_flight)
         report = self.manager.poll(tasks, batcher.add)
         batcher.flush()
         LOG.info('polled %d samples from %d sources in %.2f s', batcher.sent,

@@ -8,10 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 
+import kombu
 import pytest
 
+from telewatch import bus
 from telewatch import sample as sample_mod
 from telewatch import service
 from telewatch.polling import sender as sender_mod
@@ -45,7 +48,18 @@ class Deployment:
                 rabbitmq_url, SECRET, uuid.uuid4().hex, tmp_path / 'pipeline.yaml',
                 REPO / 'etc' / 'meters.yaml', self.status, NODE)) + extra)
         self.conf = service.prepare_service(['--config-file', str(self.conf_file)])
+        self.rabbitmq_url = rabbitmq_url
+        self.notifications_topic = None
         self.processes = []
+
+    def own_notifications_topic(self):
+        """Give the agents a notifications topic of their own (so that tests never read each
+        other's notifications); its name."""
+        self.notifications_topic = 'test-notifications-%s' % uuid.uuid4().hex
+        with open(self.conf_file, 'a') as conf_file:
+            conf_file.write('[notification]\nnotifications_topic = %s\n'
+                            % self.notifications_topic)
+        return self.notifications_topic
 
     def start(self, command, *args, conf_text=None):
         """Start a process; ``conf_text`` goes into a second configuration file of its own,
@@ -79,10 +93,30 @@ class Deployment:
         return found
 
     def stop_all(self):
+        """Kill the processes, then delete this deployment's queues from RabbitMQ: left
+        behind, they add up to hundreds, and a broker restart recovers each of them."""
         for process in self.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        topics = bus.topics(self.conf) + [self.notifications_topic or '']
+        delete_queues(self.rabbitmq_url, ['%s.%s' % (topic, priority) for topic in topics
+                                          if topic for priority in PRIORITIES])
+
+
+PRIORITIES = ('sample', 'info', 'warn', 'error')  # the notification agent's queues per topic
+
+
+def delete_queues(rabbitmq_url, names):
+    """Delete these queues if they exist (quietly: the broker may be gone)."""
+    url = urllib.parse.urlsplit(rabbitmq_url)
+    try:
+        with kombu.Connection(url._replace(scheme='amqp').geturl(), connect_timeout=5) as conn:
+            channel = conn.channel()
+            for name in names:
+                channel.queue_delete(queue=name)
+    except Exception as exc:  # a test's clean-up must not hide the test's own result
+        print('cannot delete the queues of the test: %s' % exc)
 
 
 @pytest.fixture
@@ -90,6 +124,15 @@ def deployment(tmp_path, rabbitmq_url):
     """A Deployment archiving every sample to samples.jsonl; its processes are killed at
     the end of the test."""
     deployment = Deployment(tmp_path, rabbitmq_url)
+    yield deployment
+    deployment.stop_all()
+
+
+@pytest.fixture
+def kafka_deployment(tmp_path, rabbitmq_url, kafka_bootstrap):
+    """A Deployment on the Kafka broker (transport_url = kafka://...)."""
+    deployment = Deployment(tmp_path, rabbitmq_url, extra=(
+        '[DEFAULT]\ntransport_url = kafka://%s/\n' % kafka_bootstrap))
     yield deployment
     deployment.stop_all()
 
@@ -109,10 +152,14 @@ def make_samples(count):
             for index in range(count)]
 
 
-def send(deployment, samples, batch=50):
-    """Send as a polling agent does (the bus its transport_url names)."""
+def send(deployment, samples, batch=50, in_flight=1):
+    """Send as a polling agent's cycle does (the bus its transport_url names), with
+    ``in_flight`` batches on their way at once. The batches of one Batcher may then arrive
+    in any order, as those of one polling cycle may: with samples of several cycles, keep
+    1 (the polling agent flushes each cycle before the next)."""
     deployment.conf.set_override('output', '', group='polling')
     sender = sender_mod.make_sender(deployment.conf)
-    for start in range(0, len(samples), batch):
-        sender.send(samples[start:start + batch])
+    batcher = sender_mod.Batcher(sender, batch, in_flight)
+    batcher.add(samples)
+    batcher.flush()
     sender.close()

@@ -10,4 +10,4 @@ from tests.functional.libvirt_guest import real_guest  # noqa: F401
 from tests.functional.services import (  # noqa: F401
     gnocchi_endpoint, kafka_bootstrap, keystone, postgresql_indexer, postgresql_url,
     rabbitmq_url, redis_url)
-from tests.functional.bus_helpers import deployment  # noqa: F401
+from tests.functional.bus_helpers import deployment, kafka_deployment  # noqa: F401

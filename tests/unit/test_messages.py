@@ -11,6 +11,8 @@ import pytest
 from telewatch import messages
 from telewatch import sample as sample_mod
 
+sample = sample_mod.Sample
+
 
 def batch(count=3):
     return [sample_mod.Sample.create('cpu', 'cumulative', 'ns', i, 'vm-%d' % i,
@@ -41,8 +43,37 @@ def test_signature_is_the_hmac_of_the_compressed_payload():
     expected = hmac.new(b'secret', compressed, hashlib.sha256).hexdigest()
     assert message['signature'] == expected
     assert (message['format'], message['version'], message['encoding']) == (
-        'telewatch.samples', 1, 'zlib+base64')
-    assert json.loads(zlib.decompress(compressed))[0]['name'] == 'cpu'
+        'telewatch.samples', 2, 'zlib+base64')
+    assert json.loads(zlib.decompress(compressed))['samples'][0]['name'] == 'cpu'
+
+
+def test_version_2_lists_each_metadata_object_once():
+    shared, other = {'name': 'vm', 'flavor': {'vcpus': 2}}, {'name': 'other'}
+    metadata = [other, shared, other, shared, dict(other)]  # the last: equal, not the same
+    samples = [sample.create('cpu', 'cumulative', 'ns', i, 'vm-%d' % (i % 2),
+                             timestamp='2026-11-01T00:00:00Z', resource_metadata=m)
+               for i, m in enumerate(metadata)]
+    message = messages.encode_batch(samples, 's')
+    payload = json.loads(zlib.decompress(base64.b64decode(message['payload'])))
+    assert payload['resource_metadata'] == [other, shared, other]
+    assert [r['resource_metadata'] for r in payload['samples']] == [0, 1, 0, 1, 2]
+    assert payload['samples'][0]['timestamp'] == '2026-11-01T00:00:00+00:00'
+    decoded = messages.decode_batch(message, 's')
+    assert decoded == samples
+    assert decoded[1].resource_metadata is decoded[3].resource_metadata
+
+
+def test_version_1_is_still_accepted():
+    samples = batch()
+    text = json.dumps([s.to_dict() for s in samples])
+    assert messages.decode_batch(envelope(text, 'secret'), 'secret') == samples
+
+
+def test_what_orjson_refuses_is_written_as_json_writes_it():
+    samples = [batch(1)[0]._replace(resource_metadata={1: 'a', 'big': 2 ** 70})]
+    decoded = messages.decode_batch(messages.encode_batch(samples, ''), '')
+    assert decoded[0].resource_metadata == {'1': 'a', 'big': 2 ** 70}
+    assert decoded[0].timestamp == samples[0].timestamp
 
 
 def test_survives_a_json_round_trip_of_the_envelope():
@@ -78,7 +109,7 @@ def test_unsigned_message_is_rejected_when_a_secret_is_set():
 @pytest.mark.parametrize('message, reason', [
     ('not a dict', 'format'),
     (envelope('[]', format='other'), 'format'),
-    (envelope('[]', version=2), 'version'),
+    (envelope('[]', version=3), 'version'),
     (envelope('[]', encoding='json'), 'format'),
     (envelope('[]', payload=7), 'payload'),
     (envelope('[]', payload='not base64!'), 'payload'),
@@ -86,6 +117,11 @@ def test_unsigned_message_is_rejected_when_a_secret_is_set():
     (envelope('[1'), 'payload'),
     (envelope('{}'), 'payload'),
     (envelope('[{"name": "x"}]'), 'sample'),
+    (envelope('[]', version=2), 'payload'),
+    (envelope('{"samples": []}', version=2), 'payload'),
+    (envelope('{"resource_metadata": [], "samples": [{"resource_metadata": 0}]}',
+              version=2), 'sample'),
+    (envelope('{"resource_metadata": [{}], "samples": [7]}', version=2), 'sample'),
 ])
 def test_bad_messages_say_why(message, reason):
     with pytest.raises(messages.InvalidMessage) as raised:

@@ -314,3 +314,12 @@ def test_from_wire_rejects_exactly_what_from_dict_rejects(change):
 def test_from_wire_takes_other_valid_forms_through_from_dict(change):
     record = dict(make().to_dict(), **change)
     assert sample_mod.Sample.from_wire(record) == sample_mod.Sample.from_dict(record)
+
+
+def test_from_wire_takes_the_metadata_given_apart_on_both_paths():
+    metadata = {'flavor': 'm1.small'}
+    record = dict(make().to_dict(), resource_metadata=0)  # an index, as in an envelope
+    fast = sample_mod.Sample.from_wire(record, metadata)
+    slow = sample_mod.Sample.from_wire(dict(record, volume=3), metadata)  # an int volume
+    assert fast.resource_metadata is metadata and slow.resource_metadata == metadata
+    assert fast == make()._replace(resource_metadata=metadata, id=fast.id)
