@@ -8,6 +8,7 @@ import numpy
 import pecan
 import pytimeparse
 import voluptuous as vol
+from pecan import rest as pecan_rest
 
 from telewatch.api import rest
 from telewatch.api import views
@@ -126,11 +127,9 @@ def _groups(resources, groupby):
         groups.items(), key=lambda item: [str(v) for _, v in item[0]])]
 
 
-class AggregatesController:
+class AggregatesController(pecan_rest.RestController):
     @pecan.expose('json')
-    def index(self):
-        if pecan.request.method != 'POST':
-            rest.abort(405, 'Method not allowed')
+    def post(self):
         body = rest.json_body(_BODY)
         tree = aggregates.parse_operations(body['operations'], pytimeparse.parse)
         refs = aggregates.references(tree)
@@ -163,11 +162,11 @@ class AggregatesController:
         return result
 
 
-class AggregationMetricController:
+class AggregationMetricController(pecan_rest.RestController):
     """The legacy ``GET /v1/aggregation/metric?metric=ID&metric=ID...``."""
 
     @pecan.expose('json')
-    def index(self):
+    def get_all(self):
         params = pecan.request.GET
         method = params.get('aggregation', 'mean')
         ids = params.getall('metric')

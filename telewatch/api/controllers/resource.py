@@ -282,12 +282,12 @@ class ResourceTypeRoutes:
         return ResourcesController(resource_type), remainder
 
 
-class SearchResourcesController:
+class SearchResourcesController(pecan_rest.RestController):
     def __init__(self, resource_type):
         self.resource_type = resource_type
 
     @pecan.expose('json')
-    def index(self):
+    def post(self):
         return list_resources(self.resource_type, request_query(), action='search')
 
 

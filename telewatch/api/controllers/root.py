@@ -24,6 +24,11 @@ def build_version():
         return getattr(telewatch, '__version__', '0')
 
 
+def _get_only():
+    """405 for any method but GET and HEAD (the default handler of a generic ``index``)."""
+    rest.abort(405, 'Method not allowed', headers={'Allow': 'GET, HEAD'})
+
+
 class V1Controller:
     aggregates = aggregates_api.AggregatesController()
     aggregation = aggregates_api.AggregationController()
@@ -37,8 +42,13 @@ class V1Controller:
     status = status_api.StatusController()
     capabilities = status_api.CapabilitiesController()
 
-    @pecan.expose('json')
+    @pecan.expose(generic=True)
     def index(self):
+        _get_only()
+
+    @index.when(method='HEAD', template='json')
+    @index.when(method='GET', template='json')
+    def index_get(self):
         base = rest.url('v1')
         return {'version': '1.0', 'links': [{'rel': 'self', 'href': base}] + [
             {'rel': name, 'href': '%s/%s' % (base, name)} for name in V1_LINKS]}
@@ -47,8 +57,13 @@ class V1Controller:
 class RootController:
     v1 = V1Controller()
 
-    @pecan.expose('json')
+    @pecan.expose(generic=True)
     def index(self):
+        _get_only()
+
+    @index.when(method='HEAD', template='json')
+    @index.when(method='GET', template='json')
+    def index_get(self):
         return {'build': build_version(), 'versions': [{
             'id': 'v1.0', 'status': 'CURRENT', 'updated': '2015-03-19',
             'links': [{'rel': 'self', 'href': rest.url('v1') + '/'}]}]}

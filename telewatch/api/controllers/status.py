@@ -2,14 +2,15 @@
 ``/v1/capabilities`` (every aggregation method an archive policy may use)."""
 
 import pecan
+from pecan import rest as pecan_rest
 
 from telewatch.api import rest
 from telewatch.archive import policy as policy_mod
 
 
-class StatusController:
+class StatusController(pecan_rest.RestController):
     @pecan.expose('json')
-    def index(self):
+    def get_all(self):
         rest.enforce('get status')
         details = rest.query_bool('details')
         storage = rest.store().status(details=details)
@@ -19,7 +20,7 @@ class StatusController:
                 'telewatch': counters() if counters else {}}
 
 
-class CapabilitiesController:
+class CapabilitiesController(pecan_rest.RestController):
     @pecan.expose('json')
-    def index(self):
+    def get_all(self):
         return {'aggregation_methods': sorted(policy_mod.ALL_METHODS)}
