@@ -1,8 +1,11 @@
-"""``/`` and ``/v1``: the version documents (``gnocchi server version`` prints ``build``)."""
+"""``/`` and ``/v1``: the version documents (``gnocchi server version`` prints ``build``),
+and ``/v1/openapi.json``, the API's description."""
 
 import pecan
+from pecan import rest as pecan_rest
 
 import telewatch
+from telewatch.api import openapi
 from telewatch.api import rest
 from telewatch.api.controllers import aggregates as aggregates_api
 from telewatch.api.controllers import archive_policy as archive_policy_api
@@ -27,6 +30,12 @@ def build_version():
 def _get_only():
     """405 for any method but GET and HEAD (the default handler of a generic ``index``)."""
     rest.abort(405, 'Method not allowed', headers={'Allow': 'GET, HEAD'})
+
+
+class OpenAPIController(pecan_rest.RestController):
+    @pecan.expose(content_type='application/json')
+    def get_all(self):
+        return openapi.as_json(build_version())
 
 
 class V1Controller:
@@ -67,3 +76,7 @@ class RootController:
         return {'build': build_version(), 'versions': [{
             'id': 'v1.0', 'status': 'CURRENT', 'updated': '2015-03-19',
             'links': [{'rel': 'self', 'href': rest.url('v1') + '/'}]}]}
+
+
+# Not a Python name: Pecan routes the path segment to the controller.
+pecan.route(V1Controller, 'openapi.json', OpenAPIController())
