@@ -183,6 +183,8 @@ def test_every_operation_is_named_and_says_how_it_fails():
             assert any(c.startswith('2') for c in codes), (method, path)
             if operation.get('security') != []:
                 assert '401' in codes, (method, path)
+            if 'requestBody' in operation:
+                assert {'400', '415'} <= codes, (method, path)
     assert len(ids) == len(set(ids))
 
 
