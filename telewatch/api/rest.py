@@ -3,6 +3,8 @@ with voluptuous; Gnocchi's error bodies, query booleans, timestamps and output f
 
 import datetime
 import json
+import math
+import re
 import urllib.parse
 
 import numpy
@@ -14,7 +16,10 @@ import webob.exc
 from telewatch.api import auth
 from telewatch.api import policy
 
-_EPOCH = numpy.datetime64(0, 'ns')
+# What numpy's datetime64[ns] holds: up to 2262-04-11.
+_MAX_NS = 2 ** 63 - 1
+_UNIX_EPOCH = datetime.datetime(1970, 1, 1)
+_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
 
 
 def abort(status, description, headers=None):
@@ -75,8 +80,11 @@ def enforce(rule, target=None):
 def json_body(schema=None):
     """The request's JSON body, checked against a voluptuous ``schema`` when given."""
     try:
-        body = json.loads(pecan.request.body or b'null')
-    except ValueError as exc:
+        text = (pecan.request.body or b'null').decode('utf-8')
+        body = json.loads(text)
+        if _SURROGATE_ESCAPE.search(text):  # a lone surrogate is no character
+            json.dumps(body, ensure_ascii=False).encode('utf-8')
+    except ValueError as exc:  # UnicodeError included
         abort(400, 'Unable to decode body: %s' % exc)
     if schema is None:
         return body
@@ -135,25 +143,34 @@ def created(location, body):
 
 def url(*parts):
     """The absolute URL of an API path (``url('v1', 'metric', id)``)."""
-    return '%s/%s' % (pecan.request.application_url, '/'.join(str(p) for p in parts))
+    return '%s/%s' % (pecan.request.application_url,
+                      '/'.join(urllib.parse.quote(str(p), safe='') for p in parts))
 
 
 def parse_timestamp(value, name='timestamp'):
     """``datetime64[ns]`` of an epoch number, an ISO 8601 time (naive = UTC), ``now`` or a
     duration relative to now (``-5 minutes``), as Gnocchi accepts them; 400 otherwise."""
-    moment = _timestamp(value)
-    if moment is None:
+    nanoseconds = _nanoseconds(value)
+    if nanoseconds is None:
         invalid_input('Unable to parse `%s`: %r is not a timestamp' % (name, value), [name])
-    if moment < _EPOCH:
+    if nanoseconds < 0:
         invalid_input('Timestamp must be after Epoch', [name])
-    return moment
+    if nanoseconds > _MAX_NS:
+        invalid_input('Timestamp must be before 2262-04-11', [name])
+    return numpy.datetime64(nanoseconds, 'ns')
 
 
-def _timestamp(value):
+def _seconds_to_ns(seconds):
+    nanoseconds = seconds * 1e9
+    return round(nanoseconds) if math.isfinite(nanoseconds) else None
+
+
+def _nanoseconds(value):
+    """Nanoseconds since the epoch (a Python int: any range) of a timestamp, or None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return numpy.datetime64(int(round(value * 1e9)), 'ns')
+        return _seconds_to_ns(value)
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -161,16 +178,16 @@ def _timestamp(value):
     if moment is not None:
         return moment
     try:
-        return numpy.datetime64(int(round(float(text) * 1e9)), 'ns')
+        return _seconds_to_ns(float(text))
     except ValueError:
         pass
-    now = numpy.datetime64(datetime.datetime.now(datetime.timezone.utc).replace(
-        tzinfo=None), 'ns')
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     if text.lower() == 'now':
-        return now
+        return _datetime_to_ns(now)
     seconds = pytimeparse.parse(text)
     if seconds is not None:
-        return now + numpy.timedelta64(int(round(seconds * 1e9)), 'ns')
+        offset = _seconds_to_ns(seconds)
+        return None if offset is None else _datetime_to_ns(now) + offset
     return None
 
 
@@ -179,11 +196,15 @@ def _iso8601(text):
         return None
     try:
         moment = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # not a time; a year 1 or 9999 beyond UTC
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return numpy.datetime64(moment, 'ns')
+    return _datetime_to_ns(moment)
+
+
+def _datetime_to_ns(moment):
+    return (moment - _UNIX_EPOCH) // datetime.timedelta(microseconds=1) * 1000
 
 
 def format_timestamp(moment):
@@ -205,7 +226,8 @@ def duration(value, name):
             seconds = pytimeparse.parse(value)
     else:
         seconds = None
-    if seconds is None or seconds <= 0:
+    # Not NaN, and within datetime64[ns] (the callers count nanoseconds).
+    if seconds is None or not 0 < seconds * 1e9 <= _MAX_NS:
         invalid_input('Unable to parse `%s`: %r is not a positive duration' % (name, value),
                       [name])
     return seconds

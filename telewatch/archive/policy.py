@@ -26,6 +26,8 @@ DEFAULT_METHODS = frozenset(('mean', 'min', 'max', 'sum', 'std', 'count'))
 RATE_PREFIX = 'rate:'
 _PERCENTILE = re.compile(r'(?:p([0-9]{1,2}(?:\.[0-9]{1,4})?)|([0-9]{1,2}(?:\.[0-9]{1,4})?)pct)\Z')
 NS_PER_SECOND = 1_000_000_000
+# What a datetime64[ns] and the index's integers hold: timespans up to ~292 years.
+MAX_INT64 = 2 ** 63 - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,6 +202,8 @@ def _derive(cls, g, p, t, path):
         p = t // g
     elif t is not None and t != g * p:
         return None, [(field, 'timespan ≠ granularity × points')]
+    if g * p > MAX_INT64:
+        return None, [(field, 'must be at most %d ns (292 years)' % MAX_INT64)]
     return cls(g, p), []
 
 
@@ -223,7 +227,7 @@ class ArchivePolicy:
             problems.append(('name', 'must be a non-empty string'))
         if (isinstance(self.back_window, bool)
                 or not isinstance(self.back_window, (int, numpy.integer))
-                or self.back_window < 0):
+                or not 0 <= self.back_window <= MAX_INT64):
             problems.append(('back_window', 'must be a whole number >= 0'))
         try:
             methods = parse_aggregation_methods(self.aggregation_methods)

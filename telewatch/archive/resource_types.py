@@ -41,10 +41,10 @@ def normalise_definition(attributes):
         if not isinstance(name, str) or not _NAME.match(name) or name in RESERVED:
             problems.append((path, 'is not a valid attribute name'))
             continue
-        if not isinstance(spec, dict) or spec.get('type') not in _OPTIONS:
+        kind = spec.get('type') if isinstance(spec, dict) else None
+        if not isinstance(kind, str) or kind not in _OPTIONS:  # a list or dict is no type
             problems.append((path + '.type', 'must be one of %s' % ', '.join(_OPTIONS)))
             continue
-        kind = spec['type']
         allowed = dict(_OPTIONS[kind], type=kind, required=True)
         for key in sorted(set(spec) - set(allowed)):
             problems.append(('%s.%s' % (path, key), 'unknown option for a %s' % kind))
@@ -83,9 +83,16 @@ def _check_value(spec, value):
         if not isinstance(value, bool):
             raise ValueError('must be true or false')
         return value
+    return _utc_datetime(value)
+
+
+def _utc_datetime(value):
     moment = datetime.datetime.fromisoformat(str(value))
     if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # year 1 or 9999 moved out of range by its offset
+            raise ValueError('is out of range in UTC') from None
     return moment.isoformat()
 
 

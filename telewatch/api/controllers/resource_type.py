@@ -49,11 +49,12 @@ class ResourceTypeController(pecan_rest.RestController):
             if old is not None and old['type'] != spec.get('type'):
                 rest.invalid_input('the type of attribute %s cannot change' % name,
                                    ['attributes', name])
-            if old is None and spec.get('required', True) and 'fill' not in spec.get(
-                    'options', {}):
+            options = spec.pop('options', None) or {}
+            if not isinstance(options, dict):
+                rest.invalid_input('options must be a mapping', ['attributes', name, 'options'])
+            if old is None and spec.get('required', True) and 'fill' not in options:
                 rest.invalid_input('a required attribute added to a resource type needs '
                                    'options.fill', ['attributes', name])
-            options = spec.pop('options', {})
             if old is None and 'fill' in options:
                 fill[name] = options['fill']
         return _checked(lambda: indexer.update_resource_type(self.name, patched, fill))

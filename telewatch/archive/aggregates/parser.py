@@ -13,6 +13,7 @@ from telewatch.archive.aggregates import errors
 from telewatch.archive.aggregates import tree as tree_mod
 
 MAX_DEPTH = 64  # deeper nesting is refused rather than exhausting the stack
+_MAX_NS = 2 ** 63 - 1  # what a datetime64[ns] granularity can count
 _DURATION = re.compile(
     r'\s*([0-9]+(?:\.[0-9]*)?)\s*(?:(s|secs?|seconds?)|(m|mins?|minutes?)|(h|hrs?|hours?)'
     r'|(d|days?)|(w|wks?|weeks?))\s*\Z')
@@ -258,7 +259,7 @@ def _duration_ns(item, parse_duration):
     seconds = _number(item)
     if seconds is None and isinstance(item, str):
         seconds = parse_duration(item)
-    if seconds is None or not seconds > 0 or seconds == float('inf'):
+    if seconds is None or not 0 < seconds * 1e9 <= _MAX_NS:  # NaN, or beyond int64 ns
         return None
     return int(round(seconds * 1e9))
 
