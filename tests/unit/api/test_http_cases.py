@@ -7,12 +7,8 @@ import pathlib
 import re
 
 import pytest
-import webtest
 import yaml
 
-from telewatch import service
-from telewatch.api import app as app_mod
-from telewatch.archive import store as store_mod
 
 CASES = pathlib.Path(__file__).resolve().parents[2] / 'cases' / 'api'
 ADMIN = {'Authorization': 'basic YWRtaW46'}  # gnocchi-basic, user admin
@@ -26,17 +22,6 @@ def json_path(document, path):
     for key, index in _PART.findall(path):
         value = value[int(index)] if index else value[key]
     return value
-
-
-@pytest.fixture
-def api(tmp_path):
-    conf = service.prepare_service([])
-    conf.set_override('data_dir', str(tmp_path))
-    conf.set_override('auth_strategy', 'noauth', group='api')
-    store = store_mod.ArchiveStore.from_conf(conf)
-    store.upgrade()
-    yield webtest.TestApp(app_mod.make_app(conf, store))
-    store.close()
 
 
 class Steps:

@@ -4,26 +4,11 @@ resource's creator may be, as in Gnocchi; another creator's is "does not exist",
 attaching it would hand its measures to the resource's project."""
 
 import pytest
-import webtest
 
-from telewatch import service
-from telewatch.api import app as app_mod
-from telewatch.archive import store as store_mod
 
 ALICE = {'X-User-Id': 'alice', 'X-Project-Id': 'pa'}
 BOB = {'X-User-Id': 'bob', 'X-Project-Id': 'pb'}
 ADMIN = {'Authorization': 'basic YWRtaW46'}
-
-
-@pytest.fixture
-def api(tmp_path):
-    conf = service.prepare_service([])
-    conf.set_override('data_dir', str(tmp_path))
-    conf.set_override('auth_strategy', 'noauth', group='api')
-    store = store_mod.ArchiveStore.from_conf(conf)
-    store.upgrade()
-    yield webtest.TestApp(app_mod.make_app(conf, store))
-    store.close()
 
 
 @pytest.fixture

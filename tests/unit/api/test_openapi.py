@@ -9,18 +9,14 @@ import openapi_spec_validator
 import pecan
 import pecan.core
 import pytest
-import webtest
 from pecan import rest as pecan_rest
 from pecan import util as pecan_util
 
-from telewatch import service
-from telewatch.api import app as app_mod
 from telewatch.api import auth
 from telewatch.api import openapi
 from telewatch.api import policy
 from telewatch.api import rest
 from telewatch.api.controllers import root
-from telewatch.archive import store as store_mod
 
 ADMIN = {'Authorization': 'basic YWRtaW46'}
 METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -40,27 +36,6 @@ LOOKUPS = {
     '/v1/search/resource': ('resource_type', 'resource_type'),
     '/v1/metric': ('metric_id', 'metric'),
 }
-
-
-@pytest.fixture
-def conf(tmp_path):
-    conf = service.prepare_service([])
-    conf.set_override('data_dir', str(tmp_path))
-    conf.set_override('auth_strategy', 'noauth', group='api')
-    return conf
-
-
-@pytest.fixture
-def store(conf):
-    store = store_mod.ArchiveStore.from_conf(conf)
-    store.upgrade()
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def api(conf, store):
-    return webtest.TestApp(app_mod.make_app(conf, store))
 
 
 @pytest.fixture
