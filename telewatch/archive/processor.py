@@ -56,7 +56,7 @@ class ArchiveProcessor:
         self._stopping.set()
 
     def reload(self):
-        pass
+        """SIGHUP: nothing to re-read; policies come from the index on every round."""
 
 
 def main(argv=None):

@@ -11,16 +11,6 @@ from telewatch.archive.index import migration
 from telewatch.archive.index import schema
 
 
-@pytest.fixture
-def indexer(tmp_path):
-    indexer = indexer_mod.Indexer('sqlite:///%s' % (tmp_path / 'index.sqlite'))
-    indexer.upgrade()
-    for policy in policy_mod.builtin_policies().values():
-        indexer.create_archive_policy(policy)
-    yield indexer
-    indexer.close()
-
-
 def test_the_migrations_make_exactly_the_schema(indexer):
     assert migration.current(indexer.engine) == migration.head()
     with indexer.engine.connect() as conn:

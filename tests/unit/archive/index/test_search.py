@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from telewatch.archive import errors
-from telewatch.archive import policy as policy_mod
 from telewatch.archive import resource_ids
 from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.index import query
@@ -38,16 +37,6 @@ FLEET = {
 ORDER = list(FLEET)  # creation order: the default sort (revision_start, started_at)
 ID = {name: resource_ids.resource_uuid(name, spec[0]) for name, spec in FLEET.items()}
 ID['gen-1'] = resource_ids.resource_uuid('gen-1', 'carol:p3')
-
-
-@pytest.fixture
-def indexer(tmp_path):
-    indexer = indexer_mod.Indexer('sqlite:///%s' % (tmp_path / 'index.sqlite'))
-    indexer.upgrade()
-    for policy in policy_mod.builtin_policies().values():
-        indexer.create_archive_policy(policy)
-    yield indexer
-    indexer.close()
 
 
 @pytest.fixture
