@@ -9,6 +9,7 @@ from telewatch import pipeline
 from telewatch import polling
 from telewatch import pollsters
 from telewatch import publishers
+from telewatch.pubsub import options as pubsub_options
 from telewatch import service
 
 
@@ -17,4 +18,4 @@ def list_opts():
     return (pipeline.list_opts() + polling.list_opts() + pollsters.list_opts() +
             service.list_opts() + notification.list_opts() + publishers.list_opts() +
             [('bus', bus.OPTS)] + archive_store.list_opts() + api.list_opts() +
-            api_app.list_opts())
+            api_app.list_opts() + pubsub_options.list_opts())

@@ -144,7 +144,7 @@ class IndexEntryError(ArchiveError):
         self.description = message
 
 
-def _index_error(name, status, text, doc):
+def index_error(name, status, text, doc):
     def __init__(self, *names):
         IndexEntryError.__init__(self, text % names, list(names))
     attributes = {'status': status, 'cause': text.split(' %s')[0], '__init__': __init__,
@@ -152,38 +152,38 @@ def _index_error(name, status, text, doc):
     return type(name, (IndexEntryError,), attributes)
 
 
-NoSuchArchivePolicy = _index_error(
+NoSuchArchivePolicy = index_error(
     'NoSuchArchivePolicy', 404, 'Archive policy %s does not exist', 'No such policy.')
-ArchivePolicyAlreadyExists = _index_error(
+ArchivePolicyAlreadyExists = index_error(
     'ArchivePolicyAlreadyExists', 409, 'Archive policy %s already exists',
     'A policy of that name exists.')
-ArchivePolicyInUse = _index_error(
+ArchivePolicyInUse = index_error(
     'ArchivePolicyInUse', 400, 'Archive policy %s is still in use',
     'Metrics or rules use the policy.')
-NoSuchArchivePolicyRule = _index_error(
+NoSuchArchivePolicyRule = index_error(
     'NoSuchArchivePolicyRule', 404, 'Archive policy rule %s does not exist', 'No such rule.')
-ArchivePolicyRuleAlreadyExists = _index_error(
+ArchivePolicyRuleAlreadyExists = index_error(
     'ArchivePolicyRuleAlreadyExists', 409, 'Archive policy rule %s already exists',
     'A rule of that name exists.')
-NoSuchResourceType = _index_error(
+NoSuchResourceType = index_error(
     'NoSuchResourceType', 404, 'Resource type %s does not exist', 'No such resource type.')
-ResourceTypeAlreadyExists = _index_error(
+ResourceTypeAlreadyExists = index_error(
     'ResourceTypeAlreadyExists', 409, 'Resource type %s already exists',
     'A resource type of that name exists.')
-ResourceTypeInUse = _index_error(
+ResourceTypeInUse = index_error(
     'ResourceTypeInUse', 400, 'Resource type %s is still in use',
     'Resources of the type exist.')
-NoSuchResource = _index_error(
+NoSuchResource = index_error(
     'NoSuchResource', 404, 'Resource %s does not exist', 'No such resource.')
-ResourceAlreadyExists = _index_error(
+ResourceAlreadyExists = index_error(
     'ResourceAlreadyExists', 409, 'Resource %s already exists',
     'A resource of that id exists.')
-NoSuchMetric = _index_error(
+NoSuchMetric = index_error(
     'NoSuchMetric', 404, 'Metric %s does not exist', 'No such metric.')
-NamedMetricAlreadyExists = _index_error(
+NamedMetricAlreadyExists = index_error(
     'NamedMetricAlreadyExists', 409, 'Named metric %s already exists',
     'The resource has a metric of that name.')
-NoArchivePolicyRuleMatch = _index_error(
+NoArchivePolicyRuleMatch = index_error(
     'NoArchivePolicyRuleMatch', 400,
     'No archive policy name specified and no archive policy rule found matching the '
     'metric name %s', 'A metric needs a policy, given or from a rule.')

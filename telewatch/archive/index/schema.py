@@ -85,3 +85,35 @@ metric = sa.Table(
     sa.UniqueConstraint('resource_id', 'name'),
     sa.Index(None, 'archive_policy_name'),
 )
+
+# Publish/subscribe (telewatch.pubsub): subscriptions, and what each telewatch-pubsub
+# instance (``worker``) delivered for them, added up by the API.
+subscription = sa.Table(
+    'subscription', metadata,
+    sa.Column('id', sa.String(36), primary_key=True),
+    sa.Column('name', sa.String(255), nullable=False),
+    sa.Column('project_id', sa.String(255), nullable=False),
+    sa.Column('user_id', sa.String(255)),
+    sa.Column('meters', sa.JSON, nullable=False),
+    sa.Column('resources', sa.JSON),
+    sa.Column('projects', sa.JSON),
+    sa.Column('sampling_interval', sa.Float),
+    sa.Column('target', sa.String(2048), nullable=False),
+    sa.Column('created_at', sa.DateTime, nullable=False),
+    sa.Column('updated_at', sa.DateTime, nullable=False),
+    sa.Column('revision', sa.Integer, nullable=False),
+    sa.UniqueConstraint('project_id', 'name'),
+)
+
+subscription_counter = sa.Table(
+    'subscription_counter', metadata,
+    sa.Column('subscription_id', sa.String(36),
+              sa.ForeignKey('subscription.id', ondelete='CASCADE'), primary_key=True),
+    sa.Column('worker', sa.String(255), primary_key=True),
+    sa.Column('delivered', sa.BigInteger, nullable=False),
+    sa.Column('dropped', sa.BigInteger, nullable=False),
+    sa.Column('failed', sa.BigInteger, nullable=False),
+    sa.Column('skipped', sa.BigInteger, nullable=False),
+    sa.Column('queue_length', sa.Integer, nullable=False),
+    sa.Column('updated_at', sa.DateTime, nullable=False),
+)
