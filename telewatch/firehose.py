@@ -4,7 +4,8 @@ and telewatch-pubsub (and any other consumer) reads it.
 - value: compact JSON (UTF-8) of the fields ``telewatch-pipeline replay`` prints (name,
   type, unit, volume, user_id, project_id, resource_id, timestamp in ISO 8601, resource
   metadata), plus ``source``, ``id`` (for de-duplication: delivery is at-least-once),
-  ``monotonic_time`` and ``schema_version`` (``SCHEMA_VERSION``; a consumer refuses versions it does not know).
+  ``monotonic_time`` and ``schema_version`` (``SCHEMA_VERSION``; a consumer refuses
+  versions it does not know).
 - key: the resource id (UTF-8), so one partition holds every sample of a resource, in order.
 - header ``telewatch-signature``: with ``[publisher] telemetry_secret`` set, the hex
   HMAC-SHA256 of the value's bytes exactly as sent (no canonical form to agree on, and

@@ -55,6 +55,15 @@ def storage_from_url(url, sacks):
                      'postgresql://' % url)
 
 
+def index_url(conf):
+    """``[archive] index_url``, or the embedded SQLite database under ``data_dir``."""
+    if conf.archive.index_url:
+        return conf.archive.index_url
+    base = os.path.join(conf.data_dir, 'archive')
+    os.makedirs(base, exist_ok=True)
+    return 'sqlite:///' + os.path.join(base, 'index.sqlite')
+
+
 class ArchiveStore:
     """An index and a series storage; ``from_conf`` builds both from ``[archive]``."""
 
@@ -66,14 +75,10 @@ class ArchiveStore:
     @classmethod
     def from_conf(cls, conf):
         archive = conf.archive
-        base = os.path.join(conf.data_dir, 'archive')
-        index_url = archive.index_url
-        if not index_url:
-            os.makedirs(base, exist_ok=True)
-            index_url = 'sqlite:///' + os.path.join(base, 'index.sqlite')
-        storage_url = archive.storage_url or 'file://' + os.path.join(base, 'series')
-        return cls(indexer_mod.Indexer(index_url), storage_from_url(storage_url, archive.sacks),
-                   archive.operation_timeout)
+        storage_url = archive.storage_url or 'file://' + os.path.join(
+            conf.data_dir, 'archive', 'series')
+        return cls(indexer_mod.Indexer(index_url(conf)),
+                   storage_from_url(storage_url, archive.sacks), archive.operation_timeout)
 
     def upgrade(self, default_policies=True):
         """Create or upgrade the index and the storage; with ``default_policies``, create

@@ -1,0 +1,167 @@
+"""The pubsub worker around a fake consumer: dispatch, settling, commits, refresh."""
+
+import collections
+import socket
+import threading
+import time
+
+import pytest
+from kafka.structs import TopicPartition
+
+from telewatch import firehose
+from telewatch import sample as sample_mod
+from telewatch.archive.index import migration
+from telewatch.pubsub import registry as registry_mod
+from telewatch.pubsub import service as pubsub_service
+
+Record = collections.namedtuple('Record', 'topic partition offset key value headers')
+TP = TopicPartition('firehose', 0)
+
+
+class FakeConsumer:
+    def __init__(self):
+        self.polls = collections.deque()
+        self.commits = []
+
+    def poll(self, timeout_ms, max_records):
+        return self.polls.popleft() if self.polls else {}
+
+    def assignment(self):
+        return {TP}
+
+    def commit(self, offsets):
+        self.commits.append({tp: offset.offset for tp, offset in offsets.items()})
+
+    def close(self, autocommit=False):
+        pass
+
+
+def _record(offset, name='cpu', project_id='p', resource_id='vm-1', secret='',
+            timestamp='2026-11-01T00:00:00+00:00', value=None):
+    if value is None:
+        value = firehose.encode(sample_mod.Sample.create(
+            name, 'gauge', 'x', float(offset), project_id=project_id, resource_id=resource_id,
+            timestamp=timestamp))
+    return Record('firehose', 0, offset, resource_id.encode(), value,
+                  firehose.headers(value, secret))
+
+
+@pytest.fixture
+def receiver():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(('127.0.0.1', 0))
+    sock.settimeout(2)
+    yield sock
+    sock.close()
+
+
+@pytest.fixture
+def worker(conf, tmp_path):
+    registry = registry_mod.SubscriptionRegistry('sqlite:///%s' % (tmp_path / 'i.sqlite'))
+    migration.upgrade(registry.engine)
+    conf.set_override('telemetry_secret', 'k', group='publisher')
+    worker = pubsub_service.PubSubWorker(conf, registry=registry, consumer=FakeConsumer())
+    yield worker
+    for delivery in worker._routing.deliveries.values():
+        delivery.stop()
+
+
+def _subscribe(worker, receiver, **fields):
+    document = dict({'name': 'n', 'meters': ['cpu'], 'projects': ['p'],
+                     'target': 'udp://127.0.0.1:%d' % receiver.getsockname()[1]}, **fields)
+    created = worker.registry.create(document, 'p', 'u')
+    assert worker.refresh()
+    return created['id']
+
+
+def _until(condition, timeout=5):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return condition()
+
+
+def test_records_go_to_the_subscriptions_that_want_them_and_then_commit(worker, receiver):
+    _subscribe(worker, receiver)
+    worker.consumer.polls.append({TP: [
+        _record(0, secret='k'), _record(1, 'memory.usage', secret='k'),
+        _record(2, project_id='q', secret='k'), _record(3, secret='k')]})
+    assert worker.run_once() == 4
+    assert [firehose.decode(receiver.recv(65535)).volume for _ in range(2)] == [0.0, 3.0]
+    assert _until(lambda: worker._tickets[0].done)
+    worker.run_once()
+    assert worker.consumer.commits == [{TP: 4}]
+    assert worker.counters == {'consumed': 4, 'discarded': 2, 'deliveries': 2}
+
+
+def test_bad_records_are_counted_by_reason(worker, receiver):
+    _subscribe(worker, receiver)
+    worker.consumer.polls.append({TP: [
+        _record(0), _record(1, secret='other'), _record(2, value=b'{', secret='k'),
+        _record(3, value=b'{"schema_version": 2}', secret='k'), _record(4, secret='k')]})
+    worker.run_once()
+    assert worker.rejected == {'signature': 2, 'format': 1, 'schema_version': 1}
+    assert firehose.decode(receiver.recv(65535)).volume == 4.0
+
+
+def test_a_batch_is_not_committed_before_it_is_delivered(worker, receiver, monkeypatch):
+    _subscribe(worker, receiver, target='udp://127.0.0.1:%d?policy=retry'
+               % receiver.getsockname()[1])
+    delivery = next(iter(worker._routing.deliveries.values()))
+    sent = []
+    monkeypatch.setattr(delivery, '_sender', type('Slow', (), {
+        'send': lambda self, values, keys: (time.sleep(0.3), sent.extend(values)),
+        'close': lambda self: None})())
+    worker.consumer.polls.append({TP: [_record(0, secret='k')]})
+    worker.run_once()
+    worker.commit()
+    assert worker.consumer.commits == []
+    assert _until(lambda: sent)
+    assert _until(lambda: worker._tickets[0].done)
+    worker.commit()
+    assert worker.consumer.commits == [{TP: 1}]
+
+
+def test_the_sampling_interval_skips_and_counts(worker, receiver):
+    subscription_id = _subscribe(worker, receiver, interval=60)
+    worker.consumer.polls.append({TP: [
+        _record(i, secret='k', timestamp='2026-11-01T00:%02d:00+00:00' % (i // 2))
+        for i in range(6)]})  # minutes 0, 0, 1, 1, 2, 2
+    worker.run_once()
+    assert [firehose.decode(receiver.recv(65535)).volume for _ in range(3)] == [0.0, 2.0, 4.0]
+    delivery = worker._routing.deliveries[subscription_id]
+    assert _until(lambda: delivery.queue_length == 0)
+    assert delivery.take_counters() == {'skipped': 3, 'delivered': 3}
+
+
+def test_waiting_batches_are_bounded(worker, receiver, conf, monkeypatch):
+    conf.set_override('max_pending_batches', 2, group='pubsub')
+    _subscribe(worker, receiver, target='udp://127.0.0.1:%d?policy=retry'
+               % receiver.getsockname()[1])
+    delivery = next(iter(worker._routing.deliveries.values()))
+    release = threading.Event()
+    monkeypatch.setattr(delivery, '_sender', type('Stuck', (), {
+        'send': lambda self, values, keys: release.wait(10),
+        'close': lambda self: None})())
+    for offset in range(3):
+        worker.consumer.polls.append({TP: [_record(offset, secret='k')]})
+    assert [worker.run_once() for _ in range(3)] == [1, 1, 0]
+    assert len(worker.consumer.polls) == 1
+    release.set()
+    assert _until(lambda: worker._tickets[0].done and worker._tickets[1].done)
+    assert worker.run_once() == 1
+    assert worker.consumer.commits == [{TP: 2}]
+
+
+def test_a_changed_subscription_gets_a_new_delivery_and_the_old_one_reports(worker, receiver):
+    subscription_id = _subscribe(worker, receiver)
+    old = worker._routing.deliveries[subscription_id]
+    old.count('delivered', 7)
+    assert not worker.refresh()  # nothing changed
+    worker.registry.update(subscription_id, {'meters': ['memory.usage']})
+    assert worker.refresh()
+    assert worker._routing.deliveries[subscription_id] is not old
+    assert worker.registry.counters([subscription_id])[subscription_id]['delivered'] == 7
+    worker.registry.delete(subscription_id)
+    assert worker.refresh()
+    assert worker.status()['subscriptions'] == 0
