@@ -38,7 +38,7 @@ OPTS = [
                help='How long the producer of Kafka targets waits to fill a batch.'),
     cfg.IntOpt('kafka_batch_size', default=1048576, min=1,
                help='Bytes of a Kafka target\'s record batch.'),
-    cfg.StrOpt('kafka_compression', default='gzip',
+    cfg.StrOpt('kafka_compression', default='lz4',
                choices=['none', 'gzip', 'snappy', 'lz4', 'zstd'],
                help='Compression of the records sent to Kafka targets (snappy, lz4 and zstd '
                     'need their Python libraries).'),

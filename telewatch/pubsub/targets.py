@@ -190,9 +190,10 @@ class ProducerPool:
             linger_ms=conf.pubsub.kafka_linger_ms, batch_size=conf.pubsub.kafka_batch_size,
             compression_type=(None if conf.pubsub.kafka_compression == 'none'
                               else conf.pubsub.kafka_compression),
+            # The producer retries what heals by itself (a new topic's leader election, a
+            # leader moving) for up to delivery_timeout_ms; then the Delivery's policy acts.
             acks=1, max_block_ms=5000, bootstrap_timeout_ms=5000, request_timeout_ms=10000,
-            retries=2,
-            client_id='telewatch-pubsub')
+            delivery_timeout_ms=25000, client_id='telewatch-pubsub')
         self._producers = {}
         self._users = collections.Counter()
         self._lock = threading.Lock()
