@@ -194,3 +194,37 @@ def test_bad_records_are_rejected_counted_and_the_worker_goes_on(tmp_path, kafka
     finally:
         udp.close()
     assert sorted(s.volume for s in udp.samples()) == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_a_pipeline_sink_feeds_the_firehose_and_pubsub_delivers_to_a_subscriber_topic(
+        tmp_path, kafka_bootstrap):
+    from telewatch.pipeline import config
+    from telewatch.pipeline import engine
+    conf = helpers.make_conf(tmp_path, kafka_bootstrap, secret='s3cret')
+    firehose_url = 'kafka://%s?topic=%s' % (kafka_bootstrap, conf.pubsub.firehose_topic)
+    (tmp_path / 'pipeline.yaml').write_text(
+        'sources: [{name: all, meters: ["*"], sinks: [firehose]}]\n'
+        'sinks: [{name: firehose, publishers: ["%s"]}]\n' % firehose_url)
+    manager = engine.PipelineManager(
+        config.load_pipeline(str(tmp_path / 'pipeline.yaml'), conf), conf)
+    registry = helpers.make_registry(tmp_path)
+    topic = helpers.unique('subscriber')
+    subscription_id = _create(registry, 'mine', 'project-a',
+                              'kafka://%s?topic=%s' % (kafka_bootstrap, topic), ['disk.*'])
+    samples = _firehose()
+    expected = [s for s in samples if s.project_id == 'project-a' and s.name.startswith('disk.')]
+    reader = helpers.TopicReader(kafka_bootstrap, topic)
+    try:
+        with helpers.running_worker(conf, registry):
+            manager.start()
+            try:
+                assert manager.process(samples)
+            finally:
+                manager.stop()
+            reader.read(len(expected))
+            counters = _wait_counters(registry, [subscription_id],
+                                      {subscription_id: len(expected)})
+    finally:
+        reader.close()
+    assert sorted(s.id for s in reader.samples()) == sorted(s.id for s in expected)
+    assert counters[subscription_id]['delivered'] == len(expected)

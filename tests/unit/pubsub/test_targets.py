@@ -196,6 +196,9 @@ class FakeProducer:
     def partitions_for(self, topic):
         return set(range(self.partitions))
 
+    def run(self, append, *args):
+        return append(self, *args)
+
     def send(self, topic, value, key, partition):
         self.records.append((topic, value, key, partition))
         if value in self.fail_values:
