@@ -14,6 +14,7 @@ from telewatch.api import auth
 from telewatch.api import policy
 from telewatch.api import rest
 from telewatch.api.controllers import root
+from telewatch.api.controllers import subscription as subscription_api
 from telewatch.archive import aggregates
 from telewatch.archive import errors
 from telewatch.archive import store as store_mod
@@ -92,7 +93,8 @@ class BodyTypeHook(pecan.hooks.PecanHook):
 
 
 class _Environ:
-    """Puts the store, the policy enforcer and the status counters into every request."""
+    """Puts the store, the policy enforcer, the status counters and what the subscriptions
+    share into every request."""
 
     def __init__(self, app, values):
         self.app = app
@@ -107,11 +109,14 @@ class _Environ:
 
 def make_app(conf, store=None, counters=None):
     """The API for ``conf``; ``store`` (default: from ``[archive]``) is shared by all
-    requests; ``counters()`` adds to ``/v1/status`` (the all-in-one's processor)."""
+    requests; ``counters()`` adds to ``/v1/status`` (the all-in-one's processor).
+    ValueError for a malformed ``[pubsub] allowed_targets``."""
     store = store if store is not None else store_mod.ArchiveStore.from_conf(conf)
     app = pecan.make_app(root.RootController(), hooks=[BodyTypeHook(), ErrorHook()], debug=False,
                          force_canonical=False, guess_content_type_from_ext=False)
     app = auth.make_auth_middleware(app, conf)
     return _Environ(app, {'telewatch.store': store,
                           'telewatch.enforcer': policy.make_enforcer(conf),
-                          'telewatch.counters': counters, 'telewatch.conf': conf})
+                          'telewatch.counters': counters, 'telewatch.conf': conf,
+                          subscription_api.ENVIRON_KEY: subscription_api.Subscriptions(
+                              conf, store.indexer)})

@@ -6,8 +6,12 @@ Targets are the JSON of the object acted on, as Gnocchi passes them: a resource'
 ``project_id``, ``user_id``, ``creator``, ``created_by_project_id``,
 ``created_by_user_id``; a metric's ``creator``, ``created_by_*`` and its ``resource``
 (nested dicts are flattened to dotted keys: ``resource.project_id``; a metric without a
-resource has ``resource`` None and no metric owner). Collection rules get
-``{'resource_type': ...}`` where one applies.
+resource has ``resource`` None and no metric owner); a subscription's ``project_id`` and
+``user_id``. Collection rules get ``{'resource_type': ...}`` where one applies.
+
+Subscriptions (telewatch's own, not Gnocchi's) belong to the project that created them; a
+caller whom ``subscribe other projects`` (admin by default) does not allow receives only
+its own project's samples.
 
 Listing and searching, as Gnocchi 3 did: ``check`` the ``list all ...``/``search all ...``
 rule (admin by default) and show everything if it passes; otherwise ``enforce`` the
@@ -29,10 +33,12 @@ ADMIN = 'role:admin'
 ADMIN_OR_CREATOR = 'role:admin or user:%(creator)s or project_id:%(created_by_project_id)s'
 RESOURCE_OWNER = 'project_id:%(project_id)s'
 METRIC_OWNER = 'project_id:%(resource.project_id)s'
+SUBSCRIPTION_OWNER = 'project_id:%(project_id)s'
 ANYONE = ''
 _READ_RESOURCE = 'rule:admin_or_creator or rule:resource_owner'
 _READ_METRIC = 'rule:admin_or_creator or rule:metric_owner'
 _CHANGE = 'rule:admin_or_creator'
+_OWN_SUBSCRIPTION = 'role:admin or rule:subscription_owner'
 
 _BASE_RULES = [
     policy.RuleDefault('context_is_admin', ADMIN, 'The admin role.'),
@@ -42,6 +48,8 @@ _BASE_RULES = [
                        "The resource's project (project_id)."),
     policy.RuleDefault('metric_owner', METRIC_OWNER,
                        "The project of the metric's resource."),
+    policy.RuleDefault('subscription_owner', SUBSCRIPTION_OWNER,
+                       "The subscription's project (the one that created it)."),
 ]
 
 _RESOURCE = '/v1/resource/{resource_type}'
@@ -53,6 +61,8 @@ _METRIC = '/v1/metric/{metric_id}'
 _NAMED_METRIC = _RESOURCE_ITEM + '/metric/{metric_name}'
 _MEASURES = _METRIC + '/measures'
 _NAMED_MEASURES = _NAMED_METRIC + '/measures'
+_SUBSCRIPTIONS = '/v1/subscriptions'
+_SUBSCRIPTION = _SUBSCRIPTIONS + '/{subscription_id}'
 
 # name: (default check, description, [(method, path), ...])
 _API_RULES = {
@@ -118,6 +128,24 @@ _API_RULES = {
                       [('POST', _MEASURES), ('POST', _NAMED_MEASURES),
                        ('POST', '/v1/batch/metrics/measures'),
                        ('POST', '/v1/batch/resources/metrics/measures')]),
+
+    'create subscription': (ANYONE, "Create a subscription of the caller's project.",
+                            [('POST', _SUBSCRIPTIONS)]),
+    'get subscription': (_OWN_SUBSCRIPTION, 'Show a subscription and its counters.',
+                         [('GET', _SUBSCRIPTION)]),
+    'list subscription': (ANYONE, "List the caller's project's subscriptions.",
+                          [('GET', _SUBSCRIPTIONS)]),
+    'list all subscription': (ADMIN, "List every project's subscriptions (project_id= "
+                                     'selects one).', [('GET', _SUBSCRIPTIONS)]),
+    'update subscription': (_OWN_SUBSCRIPTION, 'Change a subscription.',
+                            [('PATCH', _SUBSCRIPTION)]),
+    'delete subscription': (_OWN_SUBSCRIPTION, 'Delete a subscription.',
+                            [('DELETE', _SUBSCRIPTION)]),
+    'subscribe other projects': (
+        ADMIN, "Subscribe to other projects' samples: name in projects others than one's "
+               "own, or none (every project); name resources of other projects; change a "
+               'subscription that reaches beyond its own project.',
+        [('POST', _SUBSCRIPTIONS), ('PATCH', _SUBSCRIPTION)]),
 }
 
 

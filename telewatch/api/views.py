@@ -1,5 +1,5 @@
 """The JSON representations of archive policies, metrics and resources, as Gnocchi's API
-gives them (the gnocchi CLI reads these fields)."""
+gives them (the gnocchi CLI reads these fields), and of telewatch's subscriptions."""
 
 import datetime
 
@@ -77,3 +77,18 @@ def metric_target(metric, resource=None):
             'created_by_project_id': project,
             'resource.user_id': resource.user_id if resource else None,
             'resource.project_id': resource.project_id if resource else None}
+
+
+def subscription_to_dict(subscription, counters, warnings=None):
+    """A subscription (a registry document) with its delivery ``counters``; ``warnings``
+    when given (a creation or an update). A project-less owner (a gnocchi-basic admin's
+    subscriptions) shows as null."""
+    body = {key: subscription[key] for key in (
+        'id', 'name', 'user_id', 'meters', 'resources', 'projects', 'interval', 'target')}
+    body.update(project_id=subscription['project_id'] or None,
+                created_at=format_datetime(subscription['created_at']),
+                updated_at=format_datetime(subscription['updated_at']),
+                counters=dict(counters))
+    if warnings is not None:
+        body['warnings'] = list(warnings)
+    return body

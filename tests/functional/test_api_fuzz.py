@@ -8,8 +8,8 @@ Two runs, each with a bounded number of examples per operation and a fixed seed:
   examples, coverage of boundaries and malformed values, random fuzzing, and stateful
   sequences following the links schemathesis infers from what creations return);
 - every operation but DELETE with its path parameters bound to objects that exist (a
-  resource type with typed attributes, a resource, its metric with measures), so that
-  bodies and queries reach the controllers' logic instead of a 404.
+  resource type with typed attributes, a resource, its metric with measures, a
+  subscription), so that bodies and queries reach the controllers' logic instead of a 404.
 
 TELEWATCH_FUZZ_EXAMPLES scales both; TELEWATCH_FUZZ_SEED sets the seed (``random`` for a
 new one each run, which the output shows).
@@ -81,8 +81,12 @@ def objects(endpoint):
     post('/v1/metric/%s/measures' % metric_id, [
         {'timestamp': '2024-01-01T00:%02d:00' % minute, 'value': minute}
         for minute in range(0, 60, 5)], status=202)
+    subscription = post('/v1/subscriptions', {
+        'name': 'fuzz-%s' % suffix, 'meters': ['cpu'], 'resources': [resource['id']],
+        'target': 'udp://127.0.0.1:4952'})
     return {'path.resource_type': resource_type, 'path.resource_id': resource['id'],
-            'path.metric_name': 'cpu', 'path.metric_id': metric_id}
+            'path.metric_name': 'cpu', 'path.metric_id': metric_id,
+            'path.subscription_id': subscription['id']}
 
 
 def run_schemathesis(url, workdir, *options, parameters=None):

@@ -1,7 +1,8 @@
 """Who sees and changes what through a running ``telewatch-api`` behind a real Keystone
 (``auth_strategy = keystone``, gunicorn, embedded store, a processor running), with real
-tokens: alice (project-a) owns what she creates, bob (project-b) neither sees nor changes
-it, admin sees everything; missing, forged and expired tokens are 401 from the API itself.
+tokens: alice (project-a) owns what she creates (subscriptions too), bob (project-b)
+neither sees nor changes it, and neither subscribes to the other's samples; admin sees
+everything; missing, forged and expired tokens are 401 from the API itself.
 
 The statuses are Gnocchi's: an object the policy refuses is 403 ("Access was denied to this
 resource."); a resource named by another creator's original id is 404 (the id maps to
@@ -302,6 +303,57 @@ def test_only_admin_manages_policies_types_and_reads_the_status(bob, admin):
         bob(method, path, expect=403, json=body)
     bob('GET', '/v1/archive_policy/low', expect=200)
     admin('GET', '/v1/status', expect=200)
+
+
+# -- subscriptions -------------------------------------------------------------------------
+
+def subscription(name, **fields):
+    return dict({'name': name, 'meters': ['cpu'], 'target': 'udp://127.0.0.1:4952'}, **fields)
+
+
+@pytest.fixture(scope='module')
+def bobs_subscription(bob, tokens):
+    created = bob('POST', '/v1/subscriptions', expect=201, json=subscription('bob-feed')).json()
+    assert created['projects'] == [tokens['bob'].project_id]
+    return created
+
+
+def test_alice_cannot_see_change_or_delete_bobs_subscription(
+        alice, bob, tokens, bobs_subscription):
+    path = '/v1/subscriptions/%s' % bobs_subscription['id']
+    for method, body in (('GET', None), ('PATCH', {'projects': None}),
+                         ('PATCH', {'target': 'udp://127.0.0.1:9999'}), ('DELETE', None)):
+        response = alice(method, path, expect=403, json=body)
+        assert response.json()['description'] == ACCESS_DENIED
+    assert bobs_subscription['id'] not in ids(alice('GET', '/v1/subscriptions', expect=200))
+    alice('GET', '/v1/subscriptions', params={'project_id': tokens['bob'].project_id},
+          expect=403)
+    unchanged = bob('GET', path, expect=200).json()
+    assert (unchanged['target'], unchanged['updated_at']) == (
+        bobs_subscription['target'], bobs_subscription['updated_at'])
+
+
+def test_alice_cannot_subscribe_to_project_bs_data(alice, bob, tokens):
+    project_b = tokens['bob'].project_id
+    resource = bob('POST', '/v1/resource/generic', expect=201,
+                   json={'id': 'bob-instance', 'project_id': project_b}).json()
+    for fields, field in (({'projects': [project_b]}, 'projects'),
+                          ({'resources': ['bob-instance']}, 'resources[0]'),
+                          ({'resources': [resource['id']]}, 'resources[0]')):
+        response = alice('POST', '/v1/subscriptions', expect=403,
+                         json=subscription('alice-spy', **fields))
+        assert response.json()['description']['detail'] == [field]
+    mine = alice('POST', '/v1/subscriptions', expect=201,
+                 json=subscription('alice-feed', projects=None)).json()
+    assert mine['projects'] == [tokens['alice'].project_id]
+    alice('PATCH', '/v1/subscriptions/%s' % mine['id'], expect=403,
+          json={'projects': [project_b]})
+    alice('DELETE', '/v1/subscriptions/%s' % mine['id'], expect=204)
+
+
+def test_admin_sees_every_projects_subscriptions(admin, bobs_subscription):
+    assert bobs_subscription['id'] in ids(admin('GET', '/v1/subscriptions', expect=200))
+    admin('GET', '/v1/subscriptions/%s' % bobs_subscription['id'], expect=200)
 
 
 # -- admin ---------------------------------------------------------------------------------

@@ -14,9 +14,11 @@ from telewatch.api.controllers import metric as metric_api
 from telewatch.api.controllers import resource as resource_api
 from telewatch.api.controllers import resource_type as resource_type_api
 from telewatch.api.controllers import status as status_api
+from telewatch.api.controllers import subscription as subscription_api
 
 V1_LINKS = ('aggregates', 'aggregation', 'archive_policy', 'archive_policy_rule', 'batch',
-            'capabilities', 'metric', 'resource', 'resource_type', 'search', 'status')
+            'capabilities', 'metric', 'resource', 'resource_type', 'search', 'status',
+            'subscriptions')
 
 
 def build_version():
@@ -50,6 +52,7 @@ class V1Controller:
     batch = batch_api.BatchController()
     status = status_api.StatusController()
     capabilities = status_api.CapabilitiesController()
+    subscriptions = subscription_api.SubscriptionsController()
 
     @pecan.expose(generic=True)
     def index(self):

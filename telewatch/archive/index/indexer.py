@@ -402,6 +402,13 @@ class Indexer:
             return [Metric(**row) for row in conn.execute(
                 query.order_by(schema.metric.c.id)).mappings()]
 
+    def metric_names(self):
+        """The distinct names of the active metrics (what meters the archive has seen)."""
+        column = schema.metric.c.name
+        with self._begin() as conn:
+            return set(conn.execute(sa.select(column).distinct().where(
+                column.is_not(None), schema.metric.c.status == 'active')).scalars())
+
     def delete_metric(self, metric_id):
         with self._begin() as conn:
             if not conn.execute(schema.metric.delete().where(

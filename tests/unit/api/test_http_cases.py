@@ -1,13 +1,17 @@
 """Declarative HTTP cases (tests/cases/api/*.yaml) against the in-process API: status codes,
 Gnocchi's error texts and bodies, as data. Each file runs its steps in order on a fresh
-store; see the head of archive_policies.yaml for the format."""
+store; see the head of archive_policies.yaml for the format (and subscriptions.yaml for a
+file that sets options)."""
 
 import json
 import pathlib
 import re
 
 import pytest
+import webtest
 import yaml
+
+from telewatch.api import app as app_mod
 
 
 CASES = pathlib.Path(__file__).resolve().parents[2] / 'cases' / 'api'
@@ -30,6 +34,7 @@ class Steps:
     def __init__(self):
         self.response = None
         self.url = None
+        self.next = ''  # the previous step's Link rel="next"
 
     def expand(self, url):
         url = url.replace('$PREVIOUS_URL', (self.url or '').split('?')[0])
@@ -37,6 +42,8 @@ class Steps:
             url = url.replace('$LOCATION', self.response.headers.get('Location', ''))
             url = re.sub(r"\$RESPONSE\['([^']+)'\]",
                          lambda m: str(json_path(self.response.json, m.group(1))), url)
+        if '$NEXT' in url:
+            url = url.replace('$NEXT', self.next.replace('http://localhost', ''))
         return url
 
 
@@ -57,13 +64,32 @@ def run_step(api, steps, step):
         assert response.headers.get(name) == value, where
     for path, value in step.get('json', {}).items():
         assert json_path(response.json, path) == value, where
+    if 'count' in step:
+        assert len(response.json) == step['count'], where
     steps.url = url
+    steps.next = re.sub(r'^<(.*)>; rel="next"$', r'\1', response.headers.get('Link', ''))
     if response.content_type == 'application/json' and response.body:
         steps.response = response
 
 
+def load_case(path):
+    """``(options, steps)`` of a case file: a list of steps, or ``{options: {group:
+    {option: value}}, steps: [...]}`` for steps that need other options than the
+    defaults."""
+    document = yaml.safe_load(path.read_text())
+    if isinstance(document, list):
+        return {}, document
+    assert set(document) == {'options', 'steps'}, '%s: keys options and steps' % path.name
+    return document['options'], document['steps']
+
+
 @pytest.mark.parametrize('case', sorted(p.name for p in CASES.glob('*.yaml')))
-def test_http_case(api, case):
-    steps = Steps()
-    for step in yaml.safe_load((CASES / case).read_text()):
-        run_step(api, steps, step)
+def test_http_case(conf, store, case):
+    options, steps = load_case(CASES / case)
+    for group, values in options.items():
+        for name, value in values.items():
+            conf.set_override(name, value, group=group)
+    api = webtest.TestApp(app_mod.make_app(conf, store))
+    state = Steps()
+    for step in steps:
+        run_step(api, state, step)

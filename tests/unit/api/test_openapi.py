@@ -17,6 +17,7 @@ from telewatch.api import openapi
 from telewatch.api import policy
 from telewatch.api import rest
 from telewatch.api.controllers import root
+from telewatch.api.controllers import subscription as subscription_api
 
 ADMIN = {'Authorization': 'basic YWRtaW46'}
 METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -35,6 +36,7 @@ LOOKUPS = {
     '/v1/resource/{resource_type}/{resource_id}/metric': ('metric_name', 'metric_name'),
     '/v1/search/resource': ('resource_type', 'resource_type'),
     '/v1/metric': ('metric_id', 'metric'),
+    '/v1/subscriptions': ('subscription_id', 'subscription'),
 }
 
 
@@ -46,9 +48,12 @@ def samples(api):
     resource = api.post_json('/v1/resource/generic', {
         'id': 'walker-host', 'metrics': {'cpu': {'archive_policy_name': 'low'}}},
         headers=ADMIN).json
+    subscription = api.post_json('/v1/subscriptions', {
+        'name': 'walker', 'meters': ['cpu'], 'target': 'udp://127.0.0.1:4952'},
+        headers=ADMIN).json
     return {'policy': 'low', 'rule': 'rule-1', 'resource_type': 'generic',
             'resource': resource['id'], 'metric_name': 'cpu',
-            'metric': resource['metrics']['cpu']}
+            'metric': resource['metrics']['cpu'], 'subscription': subscription['id']}
 
 
 @pytest.fixture
@@ -57,6 +62,7 @@ def request_context(conf, store, api):
     fixture made Pecan's context-local state)."""
     pecan.core.state.request = pecan.core.Request.blank('/', environ={
         'telewatch.store': store, 'telewatch.conf': conf,
+        subscription_api.ENVIRON_KEY: subscription_api.Subscriptions(conf, store.indexer),
         'telewatch.enforcer': policy.make_enforcer(conf),
         'telewatch.context': auth.RequestContext('admin', None, ('admin',), auth.BASIC)})
     yield

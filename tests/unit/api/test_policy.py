@@ -81,7 +81,7 @@ def test_a_project_sees_what_it_created_in_another_project(enforcer):
 def test_admin_may_do_everything(enforcer):
     actions = [rule for rule in policy.list_rules()
                if isinstance(rule, oslo_policy.DocumentedRuleDefault)]
-    assert len(actions) == 33
+    assert len(actions) == 40
     for rule in actions:
         assert policy.check(enforcer, ADMIN, rule.name, resource('project-b')), rule.name
         assert policy.check(enforcer, ADMIN, rule.name, metric('project-b')), rule.name
@@ -176,7 +176,38 @@ def test_gnocchi_rule_names_are_all_defined():
         'get archive policy rule', 'list archive policy rule', 'update archive policy rule',
         'delete archive policy rule', 'create metric', 'delete metric', 'get metric',
         'search metric', 'list metric', 'list all metric', 'get measures', 'post measures'}
-    assert {rule.name for rule in policy.list_rules()} == gnocchi
+    # and telewatch's own, for the subscriptions of telewatch.pubsub
+    subscriptions = {
+        'subscription_owner', 'create subscription', 'get subscription', 'list subscription',
+        'list all subscription', 'update subscription', 'delete subscription',
+        'subscribe other projects'}
+    assert {rule.name for rule in policy.list_rules()} == gnocchi | subscriptions
+
+
+def subscription(project_id):
+    return {'id': 's1', 'name': 'feed', 'project_id': project_id, 'user_id': 'someone'}
+
+
+@pytest.mark.parametrize('rule', ['get subscription', 'update subscription',
+                                  'delete subscription'])
+def test_a_subscription_belongs_to_its_project(enforcer, rule):
+    assert policy.check(enforcer, ALICE, rule, subscription('project-a'))
+    assert not policy.check(enforcer, ALICE, rule, subscription('project-b'))
+    assert policy.check(enforcer, ADMIN, rule, subscription('project-b'))
+    assert policy.check(enforcer, BASIC_ADMIN, rule, subscription('project-b'))
+    # A caller without a project owns no subscription, not even a project-less one.
+    assert not policy.check(enforcer, CAROL, rule, subscription(''))
+
+
+def test_anyone_subscribes_to_their_own_project_and_only_admin_beyond(enforcer):
+    for caller in (ALICE, CAROL, ADMIN):
+        assert policy.check(enforcer, caller, 'create subscription', {})
+        assert policy.check(enforcer, caller, 'list subscription', {})
+    for rule in ('subscribe other projects', 'list all subscription'):
+        assert not policy.check(enforcer, ALICE, rule, {})
+        assert not policy.check(enforcer, CAROL, rule, {})
+        assert policy.check(enforcer, ADMIN, rule, {})
+        assert policy.check(enforcer, BASIC_ADMIN, rule, {})
 
 
 def test_an_operator_policy_file_overrides_rules(make_enforcer):

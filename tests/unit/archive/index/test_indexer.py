@@ -126,3 +126,14 @@ def test_deleting_a_resource_deletes_its_metrics(indexer):
     assert indexer.get_metrics([mid]) == {}
     with pytest.raises(errors.NoSuchResource):
         indexer.delete_resource(rid)
+
+
+def test_metric_names_are_the_distinct_names_of_the_metrics(indexer):
+    assert indexer.metric_names() == set()
+    for name in ('cpu', 'memory'):
+        rid = str(uuid.uuid4())
+        indexer.create_resource('generic', rid, rid, None, metrics={
+            n: indexer_mod.Metric(str(uuid.uuid4()), 'low', None, rid, n, '')
+            for n in ('cpu', name)})
+    indexer.create_metrics([indexer_mod.Metric(str(uuid.uuid4()), 'low', None, None, None, '')])
+    assert indexer.metric_names() == {'cpu', 'memory'}
