@@ -10,7 +10,7 @@ from telewatch.publishers import base as publisher_base
 TRANSFORMERS = ['accumulator', 'aggregator', 'arithmetic', 'delta', 'rate_of_change',
                 'unit_conversion']
 REPO = pathlib.Path(__file__).resolve().parents[2]
-PUBLISHERS = ['archive', 'file', 'gnocchi', 'http', 'https', 'log', 'udp']
+PUBLISHERS = ['archive', 'file', 'gnocchi', 'http', 'https', 'kafka', 'log', 'udp']
 
 
 def test_the_built_in_plugins_are_registered():
