@@ -1,5 +1,6 @@
 """What the publisher tests share: a configuration, a sample and its JSON line."""
 
+import pytest
 from oslo_config import cfg
 
 from telewatch import sample as sample_mod
@@ -23,6 +24,13 @@ def make_conf(secret=''):
 
 def make_publisher(factory, url, secret=''):
     return factory(base.PublisherURL(url), make_conf(secret))
+
+
+def refusal(factory, url):
+    """The message of the ValueError with which ``factory`` refuses ``url``."""
+    with pytest.raises(ValueError) as raised:
+        make_publisher(factory, url)
+    return str(raised.value)
 
 
 def make_sample(**overrides):
