@@ -29,9 +29,7 @@ _RECORD_ERRORS = (kafka.errors.MessageSizeTooLargeError, kafka.errors.RecordList
                   kafka.errors.InvalidRecordError, kafka.errors.CorruptRecordError)
 # Errors kafka-python does not mark retriable but that pass once the broker is back or with
 # a new producer.
-_HEALING_ERRORS = (kafka.errors.BrokerNotAvailableError,
-                   kafka.errors.OutOfOrderSequenceNumberError,
-                   kafka.errors.IllegalStateError)
+_HEALING_ERRORS = (kafka.errors.BrokerNotAvailableError, kafka.errors.IllegalStateError)
 # Seconds a publish or stop waits beyond the producer's own delivery timeout.
 _WAIT_MARGIN = 5.0
 

@@ -240,7 +240,7 @@ def _failing(producers, outcomes, count=5):
 @pytest.mark.parametrize('error', [
     kafka.errors.KafkaTimeoutError('Batch expired'), kafka.errors.NotLeaderForPartitionError(),
     kafka.errors.BrokerNotAvailableError(), kafka.errors.KafkaConnectionError('refused'),
-    kafka.errors.NotEnoughReplicasError(), kafka.errors.OutOfOrderSequenceNumberError(),
+    kafka.errors.NotEnoughReplicasError(), kafka.errors.IllegalStateError('closed'),
 ])
 def test_errors_that_may_pass_are_retryable_for_the_samples_not_acknowledged(producers, error):
     raised = _failing(producers, [None, ('fail', error), None, ('fail', error)])
