@@ -98,7 +98,7 @@ class KafkaPublisher(base.Publisher):
         vol.Optional('sasl_plain_username'): vol.All(str, vol.Length(min=1)),
         vol.Optional('sasl_plain_password'): str,
     }
-    EXAMPLE_URL = 'kafka://127.0.0.1:9092?topic=telewatch-samples'
+    EXAMPLE_URL = 'kafka://127.0.0.1:9092?topic=telewatch.firehose'
 
     def __init__(self, url, conf):
         super().__init__(url, conf)
