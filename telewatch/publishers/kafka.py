@@ -62,7 +62,7 @@ class KafkaPublisher(base.Publisher):
     Options (mostly kafka-python's producer options; see doc/pipeline.md):
       ``topic`` (required); ``acks`` (0, 1, all; default all); ``linger_ms`` (default 50),
       ``batch_size`` (bytes, default 1 MiB), ``compression`` (none, gzip, snappy, lz4,
-      zstd; default gzip): batching, which makes most of the throughput;
+      zstd; default lz4): batching, which makes most of the throughput;
       ``request_timeout_ms`` (default 10000) and ``max_block_ms`` (default 10000): how
       long a publish waits for the broker (a record not acknowledged within linger_ms +
       request_timeout_ms fails) and for its metadata; ``client_id``;
@@ -83,7 +83,7 @@ class KafkaPublisher(base.Publisher):
         vol.Optional('linger_ms', default=50): _MS,
         vol.Optional('batch_size', default=1 << 20): vol.All(vol.Coerce(int),
                                                              vol.Range(min=1)),
-        vol.Optional('compression', default='gzip'): _choice(*_CODEC_PACKAGES),
+        vol.Optional('compression', default='lz4'): _choice(*_CODEC_PACKAGES),
         vol.Optional('request_timeout_ms', default=10000): vol.All(vol.Coerce(int),
                                                                    vol.Range(min=1)),
         vol.Optional('max_block_ms', default=10000): _MS,

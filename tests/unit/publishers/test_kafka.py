@@ -142,7 +142,7 @@ def test_a_codec_whose_library_is_missing_is_refused_naming_the_package(monkeypa
 def test_default_producer_configuration():
     assert _publisher().producer_config() == {
         'bootstrap_servers': ['broker-1:9092'], 'acks': 'all', 'linger_ms': 50,
-        'batch_size': 1048576, 'compression_type': 'gzip', 'request_timeout_ms': 10000,
+        'batch_size': 1048576, 'compression_type': 'lz4', 'request_timeout_ms': 10000,
         'max_block_ms': 10000, 'bootstrap_timeout_ms': 10000, 'delivery_timeout_ms': 10050,
         'client_id': 'telewatch', 'security_protocol': 'PLAINTEXT',
         'ssl_check_hostname': True, 'enable_idempotence': False,
