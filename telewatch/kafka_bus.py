@@ -15,6 +15,7 @@ publishes there), with the same commit-after-acceptance, for the same endpoints.
 import collections
 import concurrent.futures
 import logging
+import re
 import threading
 import time
 import urllib.parse
@@ -33,6 +34,15 @@ LOG = logging.getLogger(__name__)
 
 def is_kafka(conf):
     return (conf.transport_url or '').startswith('kafka://')
+
+
+_TOPIC_NAME = re.compile(r'^[A-Za-z0-9._-]{1,249}$')
+
+
+def is_topic_name(name):
+    """Whether Kafka takes ``name`` as a topic: 1 to 249 letters, digits, '.', '_' or '-',
+    and not '.' or '..'."""
+    return bool(_TOPIC_NAME.match(name)) and name not in ('.', '..')
 
 
 def bootstrap_servers(url):

@@ -4,7 +4,6 @@ telewatch-pubsub and any other consumer of the topic.
 
 import logging
 import os
-import re
 import urllib.parse
 
 import kafka
@@ -21,7 +20,6 @@ LOG = logging.getLogger(__name__)
 # The package each codec needs (kafka.codec.has_<codec>() says whether it is importable).
 _CODEC_PACKAGES = {'none': None, 'gzip': None, 'snappy': 'python-snappy', 'lz4': 'lz4',
                    'zstd': 'zstandard'}
-_TOPIC = re.compile(r'^[A-Za-z0-9._-]{1,249}$')
 _MS = vol.All(vol.Coerce(int), vol.Range(min=0))
 _PATH = vol.All(str, vol.Length(min=1))
 # Errors of one record (not of the broker or of the network): sending it again cannot help.
@@ -35,7 +33,7 @@ _WAIT_MARGIN = 5.0
 
 
 def _topic(value):
-    if not _TOPIC.match(value) or value in ('.', '..'):
+    if not kafka_bus.is_topic_name(value):
         raise vol.Invalid("expected a Kafka topic name: 1 to 249 letters, digits, '.', '_' "
                           "or '-' (not '.' or '..')")
     return value

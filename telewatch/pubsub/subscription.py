@@ -17,13 +17,13 @@ import re
 import string
 import urllib.parse
 
+from telewatch import kafka_bus
 from telewatch import meter_filter
 
 # What meter names are made of (every meter telewatch and Ceilometer ship): a pattern that
 # needs any other character can never match.
 METER_NAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + '._-:/')
 _WILDCARD_CHARACTERS = frozenset('*?[]!')
-TOPIC_NAME = re.compile(r'^[A-Za-z0-9._-]{1,249}$')
 POLICIES = ('queue', 'retry', 'drop')
 DEFAULT_POLICY = 'queue'
 DEFAULT_MAX_QUEUE_LENGTH = 10000
@@ -61,7 +61,7 @@ class Target:
         if self.scheme == 'kafka':
             if self.topic is None:
                 raise InvalidSubscription('target', 'a kafka target needs ?topic=NAME')
-            if not TOPIC_NAME.match(self.topic) or self.topic in ('.', '..'):
+            if not kafka_bus.is_topic_name(self.topic):
                 raise InvalidSubscription(
                     'target', 'topic %r is not a Kafka topic name (letters, digits, . _ -; '
                               'at most 249)' % self.topic)
