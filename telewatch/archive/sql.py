@@ -4,7 +4,11 @@
 mode so that readers do not wait for the writer, with foreign keys enforced.
 """
 
+import contextlib
+
 import sqlalchemy as sa
+
+from telewatch.archive import errors
 
 
 def engine_from_url(url, **kwargs):
@@ -25,3 +29,14 @@ def _sqlite_pragmas(dbapi_connection, record):
     cursor.execute('PRAGMA foreign_keys=ON')
     cursor.execute('PRAGMA synchronous=NORMAL')
     cursor.close()
+
+
+@contextlib.contextmanager
+def transaction(engine, what):
+    """A connection in a transaction; a database that cannot be reached raises
+    StorageUnavailable naming ``what`` (retry later) instead of SQLAlchemy's error."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except sa.exc.OperationalError as exc:
+        raise errors.StorageUnavailable('%s: %s' % (what, exc.orig)) from exc

@@ -7,7 +7,6 @@ its queue length there; a subscription's counters are the sums over the instance
 a subscription deletes its counters.
 """
 
-import contextlib
 import datetime
 import uuid
 
@@ -59,13 +58,8 @@ class SubscriptionRegistry:
     def __init__(self, url=None, engine=None):
         self.engine = engine if engine is not None else sql.engine_from_url(url)
 
-    @contextlib.contextmanager
     def _begin(self):
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise errors.StorageUnavailable('subscriptions: %s' % (exc.orig,)) from exc
+        return sql.transaction(self.engine, 'subscriptions')
 
     def create(self, document, project_id, user_id):
         now = _now()

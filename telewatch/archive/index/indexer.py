@@ -76,13 +76,8 @@ class Indexer:
     def close(self):
         self.engine.dispose()
 
-    @contextlib.contextmanager
     def _begin(self):
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise errors.StorageUnavailable('archive index: %s' % (exc.orig,)) from exc
+        return sql.transaction(self.engine, 'archive index')
 
     # -- archive policies ----------------------------------------------------------------
 
