@@ -63,6 +63,9 @@ def prepare_service(argv=None, conf=None, default_config_files=None, cli_opts=()
     conf = conf if conf is not None else cfg.ConfigOpts()
     conf.register_cli_opts(cli_opts)
     log.register_options(conf)
+    # kafka-python logs every connection and metadata refresh at INFO.
+    log.set_defaults(default_log_levels=sorted(
+        set(log.get_default_log_levels()) | {'kafka=WARNING'}))
     # Standard output carries data (replay output, --test samples): logs go to stderr.
     conf.set_default('use_stderr', True)
     for group, options in opts.list_opts():
