@@ -1,6 +1,8 @@
-"""What telewatch changes in Pecan, applied by ``make_pecan_app``: argument specs looked up
-once per controller function instead of on every request."""
+"""What telewatch changes in Pecan, applied by ``make_pecan_app``: a request whose JSON body
+is decoded once, and safely; argument specs looked up once per controller function."""
 
+import json
+import re
 import types
 import weakref
 
@@ -17,6 +19,73 @@ import pecan.util
 _PECAN_GETARGSPEC = pecan.util.getargspec
 _ROUTING_MODULES = (pecan.core, pecan.rest, pecan.routing)
 _ARGSPECS = weakref.WeakKeyDictionary()
+_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
+_BODY_KEY = 'telewatch.json_body'
+
+
+# Deeper than any body the API reads (operations and search queries stop at 64 levels), and
+# shallow enough for any recursive code (jsonpatch's deepcopy, voluptuous) to walk.
+MAX_DEPTH = 256
+
+
+def decode_json(data):
+    """The value of a JSON body (bytes; empty is null); ValueError saying what is wrong,
+    for a body nested deeper than ``MAX_DEPTH`` too."""
+    data = data or b'null'
+    too_deep = ValueError('nested deeper than %d levels' % MAX_DEPTH)
+    try:
+        text = data.decode('utf-8')
+        value = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    # ValueError (UnicodeError included) passes through.
+    if data.count(b'[') + data.count(b'{') > MAX_DEPTH and not _within_depth(value):
+        raise too_deep
+    if _SURROGATE_ESCAPE.search(text):  # a lone surrogate is no character
+        json.dumps(value, ensure_ascii=False).encode('utf-8')
+    return value
+
+
+def _within_depth(value):
+    """Whether ``value`` nests lists and dicts at most ``MAX_DEPTH`` deep (level by
+    level, without recursion)."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [item for container in level
+                 for item in (container.values() if type(container) is dict else container)
+                 if type(item) is list or type(item) is dict]
+        if not level:
+            return True
+    return False
+
+
+class Request(pecan.Request):
+    """Pecan's request, its JSON body decoded at most once.
+
+    Pecan decodes the body of every ``application/json`` request itself, with ``json``,
+    to offer a dict's keys as controller arguments (telewatch's controllers take none): a
+    body nested deeper than Python's recursion limit raised there, before any controller
+    ran (a 500), and every body was decoded twice. Here Pecan and the controllers
+    (``rest.json_body``) share one decoding, and a body that does not decode (or nests
+    deeper than ``MAX_DEPTH``) is a ValueError, which Pecan ignores and ``rest.json_body``
+    answers with a 400.
+    """
+
+    @property
+    def json(self):
+        decoded = self.environ.get(_BODY_KEY)
+        if decoded is None:
+            try:
+                decoded = (decode_json(self.body), None)
+            except ValueError as exc:
+                decoded = (None, exc)
+            self.environ[_BODY_KEY] = decoded
+        value, error = decoded
+        if error is not None:
+            raise ValueError(str(error))
+        return value
+
+    json_body = json
 
 
 def cached_getargspec(method):
@@ -41,4 +110,4 @@ def install_argspec_cache():
 def make_pecan_app(root, **options):
     """``pecan.make_app(root, **options)`` with the changes above."""
     install_argspec_cache()
-    return pecan.make_app(root, **options)
+    return pecan.make_app(root, request_cls=Request, **options)

@@ -4,7 +4,6 @@ with voluptuous; Gnocchi's error bodies, query booleans, timestamps and output f
 import datetime
 import json
 import math
-import re
 import urllib.parse
 
 import numpy
@@ -19,7 +18,6 @@ from telewatch.api import policy
 # What numpy's datetime64[ns] holds: up to 2262-04-11.
 _MAX_NS = 2 ** 63 - 1
 _UNIX_EPOCH = datetime.datetime(1970, 1, 1)
-_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
 
 
 def abort(status, description, headers=None):
@@ -80,11 +78,8 @@ def enforce(rule, target=None):
 def json_body(schema=None):
     """The request's JSON body, checked against a voluptuous ``schema`` when given."""
     try:
-        text = (pecan.request.body or b'null').decode('utf-8')
-        body = json.loads(text)
-        if _SURROGATE_ESCAPE.search(text):  # a lone surrogate is no character
-            json.dumps(body, ensure_ascii=False).encode('utf-8')
-    except ValueError as exc:  # UnicodeError included
+        body = pecan.request.json  # framework.Request: decoded once
+    except ValueError as exc:
         abort(400, 'Unable to decode body: %s' % exc)
     if schema is None:
         return body

@@ -4,6 +4,7 @@ import pecan.core
 import pecan.rest
 import pecan.routing
 import pecan.util
+import pytest
 
 from telewatch.api import framework
 from telewatch.api.controllers import metric as metric_api
@@ -41,3 +42,34 @@ def test_a_callable_object_is_not_kept():
     handler = Handler()
     assert framework.cached_getargspec(handler) == pecan.util.getargspec(handler)
     assert handler not in framework._ARGSPECS
+
+
+def test_a_body_is_decoded_once_for_pecan_and_the_controllers():
+    request = framework.Request.blank('/', method='POST', body=b'{"a": [1, 2]}')
+    assert request.json == {'a': [1, 2]}
+    assert request.json is request.json_body is request.json
+
+
+def test_an_empty_body_is_null():
+    assert framework.decode_json(b'') is None
+
+
+@pytest.mark.parametrize('body, error', [
+    (b'[' * 257 + b']' * 257, 'nested deeper than 256 levels'),  # decoded, then measured
+    (b'[' * 100000, 'nested deeper than 256 levels'),  # beyond the decoder's recursion
+    (b'{"a": "\\udb35"}', 'surrogates not allowed'),
+    (b'\xff', "can't decode byte"),
+    (b'{"a": }', 'Expecting value'),
+])
+def test_what_does_not_decode_is_a_value_error(body, error):
+    with pytest.raises(ValueError, match=error):
+        framework.decode_json(body)
+    request = framework.Request.blank('/', method='POST', body=body)
+    for _ in range(2):  # the error is kept, as the value is
+        with pytest.raises(ValueError, match=error):
+            request.json
+
+
+def test_256_levels_decode():
+    assert framework.decode_json(b'[' * 256 + b']' * 256) is not None
+    assert framework.decode_json(b'[' + b','.join([b'[{}]'] * 300) + b']')  # shallow
