@@ -202,14 +202,6 @@ def _datetime_to_ns(moment):
     return (moment - _UNIX_EPOCH) // datetime.timedelta(microseconds=1) * 1000
 
 
-def format_timestamp(moment):
-    """``2014-10-06T14:30:00+00:00`` (Gnocchi's measures)."""
-    text = str(numpy.datetime64(moment, 'us'))
-    if text.endswith('.000000'):
-        text = text[:-7]
-    return text + '+00:00'
-
-
 def duration(value, name):
     """Seconds of a granularity/timespan given as a number or a text like ``5 minutes``."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -10,6 +10,7 @@ from pecan import rest as pecan_rest
 
 from telewatch.api import rest
 from telewatch.api import views
+from telewatch.archive import aggregates
 from telewatch.archive import aggregation
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
@@ -86,19 +87,19 @@ def read_measures(metric):
     except errors.UnknownAggregationMethod:
         _no_such_method(metric, method)
     try:
-        rows = rest.store().measures(metric.id, granularity, method, start, stop,
+        series = rest.store().series(metric, granularity, method, start, stop,
                                      refresh=rest.query_bool('refresh'))
     except errors.NoSuchAggregation as exc:
         if exc.method is not None:
             _no_such_method(metric, method)
         rest.abort(404, "Aggregation method '%s' at granularity '%s' for metric %s does not "
                         'exist' % (method, float(granularity), metric.id))
-    if resample is not None and rows:
+    if resample is not None and series and len(series[0][1]):
         seconds = rest.duration(resample, 'resample')
-        stamps, values = aggregation.resample(
-            numpy.array([r[0] for r in rows]), [r[2] for r in rows], seconds, method)
-        rows = [(t, seconds, v) for t, v in zip(stamps, values.tolist())]
-    return [[rest.format_timestamp(t), g, v] for t, g, v in rows]
+        ((_, stamps, values),) = series  # resampling needs a granularity: one series
+        series = [(seconds,) + aggregation.resample(stamps, values, seconds, method)]
+    return [[t, g, v] for g, stamps, values in series
+            for t, v in zip(aggregates.format_timestamps(stamps), values.tolist())]
 
 
 def _no_such_method(metric, method):
