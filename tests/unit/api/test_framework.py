@@ -1,6 +1,11 @@
 """What telewatch changes in Pecan (telewatch/api/framework.py)."""
 
+import decimal
+import json
+
+import orjson
 import pecan.core
+import pecan.jsonify
 import pecan.rest
 import pecan.routing
 import pecan.util
@@ -73,3 +78,22 @@ def test_what_does_not_decode_is_a_value_error(body, error):
 def test_256_levels_decode():
     assert framework.decode_json(b'[' * 256 + b']' * 256) is not None
     assert framework.decode_json(b'[' + b','.join([b'[{}]'] * 300) + b']')  # shallow
+
+
+def _rendered(namespace):
+    return framework.JsonRenderer(None, None).render(None, namespace)
+
+
+def test_json_responses_are_written_by_orjson():
+    rows = [['2024-01-01T00:00:00+00:00', 60.0, 1.5]]
+    assert _rendered(rows) == orjson.dumps(rows)
+
+
+@pytest.mark.parametrize('value', [
+    float('nan'), float('inf'), -float('inf'),  # orjson would write null
+    None, 2 ** 70, decimal.Decimal('1.5'),  # a null; what orjson refuses
+])
+def test_what_orjson_writes_otherwise_than_json_is_written_as_before(value):
+    namespace = {'values': [1.0, value]}
+    assert _rendered(namespace) == pecan.jsonify.encode(namespace)
+    assert json.loads(_rendered(namespace))['values'][0] == 1.0
