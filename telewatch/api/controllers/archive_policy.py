@@ -48,7 +48,8 @@ class ArchivePolicyController(pecan_rest.RestController):
     @pecan.expose('json')
     def get(self):
         rest.enforce('get archive policy', {'name': self.name})
-        return views.policy_to_dict(rest.store().indexer.get_archive_policy(self.name))
+        indexer = rest.store().indexer
+        return views.policy_to_dict(indexer.get_archive_policy(self.name, fresh=True))
 
     @pecan.expose('json')
     def patch(self):
