@@ -1,6 +1,7 @@
 """``/v1/metric`` (metrics and their measures) and ``/v1/batch`` (measures of many metrics
 in one call)."""
 
+import itertools
 import uuid
 
 import numpy
@@ -98,8 +99,8 @@ def read_measures(metric):
         seconds = rest.duration(resample, 'resample')
         ((_, stamps, values),) = series  # resampling needs a granularity: one series
         series = [(seconds,) + aggregation.resample(stamps, values, seconds, method)]
-    return [[t, g, v] for g, stamps, values in series
-            for t, v in zip(aggregates.format_timestamps(stamps), values.tolist())]
+    return [row for g, stamps, values in series for row in zip(
+        aggregates.format_timestamps(stamps), itertools.repeat(g), values.tolist())]
 
 
 def _no_such_method(metric, method):

@@ -194,6 +194,16 @@ def test_timestamps_keep_sub_second_precision():
         '2024-01-01T00:00:00+00:00', '2024-01-01T00:00:00.250000+00:00']
 
 
+def test_timestamps_are_written_as_numpy_writes_them_to_the_microsecond():
+    rng = numpy.random.default_rng(6)
+    stamps = numpy.concatenate([[0, 1, 999, 1000, 2 ** 63 - 1], rng.integers(0, 2 ** 63, 2000),
+                                rng.integers(0, 2 ** 33, 2000) * 10 ** 9])
+    texts = numpy.datetime_as_string(stamps.view('datetime64[ns]').astype('datetime64[us]'))
+    assert aggregates.format_timestamps(stamps) == [
+        t.removesuffix('.000000') + '+00:00' for t in texts.tolist()]
+    assert aggregates.format_timestamps(stamps[:0]) == []
+
+
 def test_search_columns_go_by_resource_then_reference():
     g = {60 * S: _x([1])}
     match = aggregates.Match
