@@ -60,10 +60,23 @@ def store():
 
 
 def allowed(rule, target=None):
-    """Whether the policy allows ``rule`` on ``target`` for this request."""
+    """Whether the policy allows ``rule`` on ``target`` for this request; asked once per
+    request for a rule and target (an aggregate of 10 metrics of one owner checks one)."""
+    environ = pecan.request.environ
+    target = target or {}
     try:
-        policy.enforce(pecan.request.environ['telewatch.enforcer'], context(), rule,
-                       target or {})
+        key = (rule, frozenset(target.items()))
+    except TypeError:  # a nested target: asked each time
+        return _decide(environ, rule, target)
+    decisions = environ.setdefault('telewatch.policy_decisions', {})
+    if key not in decisions:
+        decisions[key] = _decide(environ, rule, target)
+    return decisions[key]
+
+
+def _decide(environ, rule, target):
+    try:
+        policy.enforce(environ['telewatch.enforcer'], context(), rule, target)
     except policy.PolicyNotAuthorized:
         return False
     return True

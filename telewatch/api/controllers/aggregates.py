@@ -74,12 +74,12 @@ def _metric_series(refs, refresh):
     unknown = sorted({ref for ref, m in ids.items() if m not in found})
     if unknown:
         rest.abort(404, {'cause': 'Unknown metrics', 'detail': unknown})
+    resources = indexer.get_resources({m.resource_id for m in found.values() if m.resource_id})
     series, missing = {}, []
     for ref, method in refs:
         metric = found[ids[ref]]
-        resource = (indexer.get_resources([metric.resource_id]).get(metric.resource_id)
-                    if metric.resource_id else None)
-        rest.enforce('get measures', views.metric_target(metric, resource))
+        rest.enforce('get measures', views.metric_target(metric, resources.get(
+            metric.resource_id)))
         loaded = _series_of(metric, method, refresh)
         if loaded is None:
             missing.append([ref, method])
