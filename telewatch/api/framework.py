@@ -64,19 +64,19 @@ def _within_depth(value):
 
 
 class Request(pecan.Request):
-    """Pecan's request, its JSON body decoded at most once.
+    """Pecan's request, its JSON body decoded at most once (``decoded_json``).
 
-    Pecan decodes the body of every ``application/json`` request itself, with ``json``,
-    to offer a dict's keys as controller arguments (telewatch's controllers take none): a
+    Pecan decodes the body of every ``application/json`` request itself (``json``), to
+    pass an object's keys as controller arguments (telewatch's controllers take none): a
     body nested deeper than Python's recursion limit raised there, before any controller
-    ran (a 500), and every body was decoded twice. Here Pecan and the controllers
-    (``rest.json_body``) share one decoding, and a body that does not decode (or nests
-    deeper than ``MAX_DEPTH``) is a ValueError, which Pecan ignores and ``rest.json_body``
-    answers with a 400.
+    ran (a 500); every body was decoded twice; and a body that is no object was formatted
+    into an exception's message (3 ms for 5,000 measures).
     """
 
-    @property
-    def json(self):
+    def decoded_json(self):
+        """The body's JSON value (null when empty), decoded on the first call; ValueError
+        when it does not decode or nests deeper than ``MAX_DEPTH`` (``rest.json_body``
+        answers it with a 400)."""
         decoded = self.environ.get(_BODY_KEY)
         if decoded is None:
             try:
@@ -87,6 +87,15 @@ class Request(pecan.Request):
         value, error = decoded
         if error is not None:
             raise ValueError(str(error))
+        return value
+
+    @property
+    def json(self):
+        """What Pecan passes as controller arguments: a body that is a JSON object;
+        ValueError for any other, which Pecan takes as no arguments."""
+        value = self.decoded_json()
+        if not isinstance(value, dict):
+            raise ValueError('the body is not a JSON object')
         return value
 
     json_body = json

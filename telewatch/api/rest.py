@@ -4,6 +4,7 @@ with voluptuous; Gnocchi's error bodies, query booleans, timestamps and output f
 import datetime
 import json
 import math
+import re
 import urllib.parse
 
 import numpy
@@ -18,6 +19,10 @@ from telewatch.api import policy
 # What numpy's datetime64[ns] holds: up to 2262-04-11.
 _MAX_NS = 2 ** 63 - 1
 _UNIX_EPOCH = datetime.datetime(1970, 1, 1)
+# The ISO 8601 UTC times numpy's parser reads exactly as datetime.fromisoformat does.
+_UTC_ISO8601 = re.compile(r'(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?)(?:Z|\+00:00)?',
+                          re.ASCII)
+_NS_BEYOND = 2.0 ** 63  # the first float beyond datetime64[ns]
 
 
 def abort(status, description, headers=None):
@@ -91,7 +96,7 @@ def enforce(rule, target=None):
 def json_body(schema=None):
     """The request's JSON body, checked against a voluptuous ``schema`` when given."""
     try:
-        body = pecan.request.json  # framework.Request: decoded once
+        body = pecan.request.decoded_json()  # framework.Request: decoded once
     except ValueError as exc:
         abort(400, 'Unable to decode body: %s' % exc)
     if schema is None:
@@ -166,6 +171,36 @@ def parse_timestamp(value, name='timestamp'):
     if nanoseconds > _MAX_NS:
         invalid_input('Timestamp must be before 2262-04-11', [name])
     return numpy.datetime64(nanoseconds, 'ns')
+
+
+def parse_timestamps(values):
+    """``datetime64[ns]`` of many timestamps at once, when all are valid epoch numbers or
+    all valid ISO 8601 UTC times (``2024-01-01T10:00:00[.ffffff][Z|+00:00]``, as clients
+    send them); the same as ``parse_timestamp`` of each, 10 to 20 times faster. None
+    otherwise: then ``parse_timestamp`` each, which names the first bad one."""
+    if all(type(v) is int or type(v) is float for v in values):
+        try:
+            seconds = numpy.array(values, dtype=numpy.float64)
+        except OverflowError:  # an integer beyond any float
+            return None
+        with numpy.errstate(over='ignore', invalid='ignore'):  # refused just below
+            nanoseconds = numpy.rint(seconds * 1e9)
+        if not ((nanoseconds >= 0) & (nanoseconds < _NS_BEYOND)).all():  # NaN fails too
+            return None
+        return nanoseconds.astype(numpy.int64).view('datetime64[ns]')
+    if all(type(v) is str for v in values):
+        matches = [_UTC_ISO8601.fullmatch(v) for v in values]
+        if not all(matches):
+            return None
+        try:
+            moments = numpy.array([m[1] for m in matches], dtype='datetime64[us]')
+        except ValueError:  # a month, day or hour out of range
+            return None
+        microseconds = moments.view(numpy.int64)
+        if not ((microseconds >= 0) & (microseconds <= _MAX_NS // 1000)).all():
+            return None
+        return moments.astype('datetime64[ns]')
+    return None
 
 
 def _seconds_to_ns(seconds):

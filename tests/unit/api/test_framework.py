@@ -51,12 +51,20 @@ def test_a_callable_object_is_not_kept():
 
 def test_a_body_is_decoded_once_for_pecan_and_the_controllers():
     request = framework.Request.blank('/', method='POST', body=b'{"a": [1, 2]}')
-    assert request.json == {'a': [1, 2]}
-    assert request.json is request.json_body is request.json
+    assert request.decoded_json() == {'a': [1, 2]}
+    assert request.json is request.json_body is request.decoded_json()
+
+
+def test_pecan_sees_no_body_but_an_object():
+    request = framework.Request.blank('/', method='POST', body=b'[{"a": 1}]')
+    assert request.decoded_json() == [{'a': 1}]
+    with pytest.raises(ValueError, match='not a JSON object'):
+        request.json
 
 
 def test_an_empty_body_is_null():
     assert framework.decode_json(b'') is None
+    assert framework.Request.blank('/', method='POST').decoded_json() is None
 
 
 @pytest.mark.parametrize('body, error', [
@@ -72,7 +80,7 @@ def test_what_does_not_decode_is_a_value_error(body, error):
     request = framework.Request.blank('/', method='POST', body=body)
     for _ in range(2):  # the error is kept, as the value is
         with pytest.raises(ValueError, match=error):
-            request.json
+            request.decoded_json()
 
 
 def test_256_levels_decode():
