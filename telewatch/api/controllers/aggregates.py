@@ -8,8 +8,8 @@ import numpy
 import pecan
 import pytimeparse
 import voluptuous as vol
-from pecan import rest as pecan_rest
 
+from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.api.controllers import resource as resource_api
@@ -127,7 +127,7 @@ def _groups(resources, groupby):
         groups.items(), key=lambda item: [str(v) for _, v in item[0]])]
 
 
-class AggregatesController(pecan_rest.RestController):
+class AggregatesController(framework.RestController):
     @pecan.expose('json')
     def post(self):
         body = rest.json_body(_BODY)
@@ -162,7 +162,7 @@ class AggregatesController(pecan_rest.RestController):
         return result
 
 
-class AggregationMetricController(pecan_rest.RestController):
+class AggregationMetricController(framework.RestController):
     """The legacy ``GET /v1/aggregation/metric?metric=ID&metric=ID...``."""
 
     @pecan.expose('json')

@@ -2,8 +2,8 @@
 
 import pecan
 import voluptuous as vol
-from pecan import rest as pecan_rest
 
+from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.archive import errors
@@ -41,7 +41,7 @@ def _policy_or_400(build):
         rest.invalid_input('%s: %s' % (exc.field, exc.reason), [exc.field])
 
 
-class ArchivePolicyController(pecan_rest.RestController):
+class ArchivePolicyController(framework.RestController):
     def __init__(self, name):
         self.name = name
 
@@ -68,7 +68,7 @@ class ArchivePolicyController(pecan_rest.RestController):
         pecan.response.status = 204
 
 
-class ArchivePoliciesController(pecan_rest.RestController):
+class ArchivePoliciesController(framework.RestController):
     @pecan.expose()
     def _lookup(self, name, *remainder):
         return ArchivePolicyController(name), remainder
@@ -94,7 +94,7 @@ class ArchivePoliciesController(pecan_rest.RestController):
                             views.policy_to_dict(policy))
 
 
-class ArchivePolicyRuleController(pecan_rest.RestController):
+class ArchivePolicyRuleController(framework.RestController):
     def __init__(self, name):
         self.name = name
 
@@ -116,7 +116,7 @@ class ArchivePolicyRuleController(pecan_rest.RestController):
         pecan.response.status = 204
 
 
-class ArchivePolicyRulesController(pecan_rest.RestController):
+class ArchivePolicyRulesController(framework.RestController):
     @pecan.expose()
     def _lookup(self, name, *remainder):
         return ArchivePolicyRuleController(name), remainder

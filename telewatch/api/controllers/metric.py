@@ -7,8 +7,8 @@ import uuid
 import numpy
 import pecan
 import voluptuous as vol
-from pecan import rest as pecan_rest
 
+from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.archive import aggregates
@@ -116,8 +116,11 @@ def read_measures(metric):
         seconds = rest.duration(resample, 'resample')
         ((_, stamps, values),) = series  # resampling needs a granularity: one series
         series = [(seconds,) + aggregation.resample(stamps, values, seconds, method)]
-    return [row for g, stamps, values in series for row in zip(
-        aggregates.format_timestamps(stamps), itertools.repeat(g), values.tolist())]
+    rows = []
+    for g, stamps, values in series:
+        rows.extend(zip(aggregates.format_timestamps(stamps), itertools.repeat(g),
+                        values.tolist()))
+    return rows
 
 
 def _no_such_method(metric, method):
@@ -130,7 +133,7 @@ def write_measures(metric_ids_and_measures):
     pecan.response.status = 202
 
 
-class MeasuresController(pecan_rest.RestController):
+class MeasuresController(framework.RestController):
     def __init__(self, metric, resource):
         self.metric = metric
         self.resource = resource
@@ -146,7 +149,7 @@ class MeasuresController(pecan_rest.RestController):
         write_measures({self.metric.id: parse_measures(rest.json_body())})
 
 
-class MetricController(pecan_rest.RestController):
+class MetricController(framework.RestController):
     def __init__(self, metric, resource):
         self.metric = metric
         self.resource = resource
@@ -184,7 +187,7 @@ def create_metric(body, resource_id=None, name=None):
                               name, body.get('unit'))
 
 
-class MetricsController(pecan_rest.RestController):
+class MetricsController(framework.RestController):
     @pecan.expose()
     def _lookup(self, metric_id, *remainder):
         return metric_route(metric_id, remainder)

@@ -4,6 +4,7 @@ import decimal
 import json
 
 import orjson
+import pecan
 import pecan.core
 import pecan.jsonify
 import pecan.rest
@@ -105,3 +106,24 @@ def test_what_orjson_writes_otherwise_than_json_is_written_as_before(value):
     namespace = {'values': [1.0, value]}
     assert _rendered(namespace) == pecan.jsonify.encode(namespace)
     assert json.loads(_rendered(namespace))['values'][0] == 1.0
+
+
+def test_a_rest_controller_class_is_checked_once(monkeypatch):
+    class Checked(framework.RestController):
+        pass
+
+    members = []
+    monkeypatch.setattr(pecan.rest, 'getmembers', lambda cls: members.append(cls) or [])
+    Checked(), Checked()
+    assert members == [Checked]
+
+
+def test_a_rest_controller_still_refuses_path_segments():
+    class Routed(framework.RestController):
+        @pecan.expose(route='some-path')
+        def get_all(self):
+            pass
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match='Path segments cannot be used'):
+            Routed()
