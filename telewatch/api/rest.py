@@ -15,6 +15,7 @@ import webob.exc
 
 from telewatch.api import auth
 from telewatch.api import policy
+from telewatch.archive import calendar
 
 # What numpy's datetime64[ns] holds: up to 2262-04-11.
 _MAX_NS = 2 ** 63 - 1
@@ -250,7 +251,16 @@ def _datetime_to_ns(moment):
     return (moment - _UNIX_EPOCH) // datetime.timedelta(microseconds=1) * 1000
 
 
-def duration(value, name):
+def resample_period(value, name='resample'):
+    """What to resample by: a calendar period (``Y``, ``H``, ``Q``, ``M``, ``W``) as it is,
+    else the seconds of a duration (``duration``)."""
+    if calendar.is_period(value):
+        return value
+    return duration(value, name, 'a positive duration nor a calendar period (%s)'
+                    % ', '.join(calendar.PERIODS))
+
+
+def duration(value, name, expected='a positive duration'):
     """Seconds of a granularity/timespan given as a number or a text like ``5 minutes``."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
@@ -263,6 +273,5 @@ def duration(value, name):
         seconds = None
     # Not NaN, and within datetime64[ns] (the callers count nanoseconds).
     if seconds is None or not 0 < seconds * 1e9 <= _MAX_NS:
-        invalid_input('Unable to parse `%s`: %r is not a positive duration' % (name, value),
-                      [name])
+        invalid_input('Unable to parse `%s`: %r is not %s' % (name, value, expected), [name])
     return seconds

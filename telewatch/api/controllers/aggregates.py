@@ -182,7 +182,8 @@ class AggregationMetricController(framework.RestController):
         series = _metric_series([(m, method) for m in ids], rest.query_bool('refresh'))
         options = _parameters()
         if 'resample' in params:
-            options['resample'] = int(rest.duration(params['resample'], 'resample') * 1e9)
+            resample = rest.resample_period(params['resample'])
+            options['resample'] = resample if isinstance(resample, str) else int(resample * 1e9)
         options.setdefault('needed_overlap', 100.0)
         return aggregates.legacy_aggregation(
             [(m, series[(m, method)]) for m in ids], method,

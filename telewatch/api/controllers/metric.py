@@ -15,6 +15,7 @@ from telewatch.archive import aggregates
 from telewatch.archive import aggregation
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
+from telewatch.archive import state as state_mod
 from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.index import search as search_mod
 
@@ -89,7 +90,12 @@ def metric_route(metric_id, remainder, resource=None):
 
 
 def read_measures(metric):
-    """GET .../measures: Gnocchi's triples for the request's query parameters."""
+    """GET .../measures: Gnocchi's triples for the request's query parameters.
+
+    A ``resample`` (a duration, or a calendar period: ``Y``, ``H``, ``Q``, ``M``, ``W``)
+    regroups the whole series, then ``start`` (floored to the resampled granularity) and
+    ``stop`` cut it, as Gnocchi does.
+    """
     params = pecan.request.GET
     method = params.get('aggregation', 'mean')
     granularity = params.get('granularity')
@@ -98,29 +104,38 @@ def read_measures(metric):
     start = rest.parse_timestamp(params['start'], 'start') if 'start' in params else None
     stop = rest.parse_timestamp(params['stop'], 'stop') if 'stop' in params else None
     resample = params.get('resample')
-    if resample is not None and granularity is None:
-        rest.invalid_input('A granularity must be specified to resample', ['resample'])
+    if resample is not None:
+        if granularity is None:
+            rest.invalid_input('A granularity must be specified to resample', ['resample'])
+        resample = rest.resample_period(resample)
     try:
         policy_mod.parse_method(method)
     except errors.UnknownAggregationMethod:
         _no_such_method(metric, method)
     try:
-        series = rest.store().series(metric, granularity, method, start, stop,
+        series = rest.store().series(metric, granularity, method,
+                                     *((start, stop) if resample is None else (None, None)),
                                      refresh=rest.query_bool('refresh'))
     except errors.NoSuchAggregation as exc:
         if exc.method is not None:
             _no_such_method(metric, method)
         rest.abort(404, "Aggregation method '%s' at granularity '%s' for metric %s does not "
                         'exist' % (method, float(granularity), metric.id))
-    if resample is not None and series and len(series[0][1]):
-        seconds = rest.duration(resample, 'resample')
-        ((_, stamps, values),) = series  # resampling needs a granularity: one series
-        series = [(seconds,) + aggregation.resample(stamps, values, seconds, method)]
+    if resample is not None:
+        series = [_resampled(s, resample, method, start, stop) for s in series]
     rows = []
     for g, stamps, values in series:
         rows.extend(zip(aggregates.format_timestamps(stamps), itertools.repeat(g),
                         values.tolist()))
     return rows
+
+
+def _resampled(series, resample, method, start, stop):
+    """A ``(granularity, timestamps, values)`` series resampled, then cut."""
+    _, stamps, values = series
+    bounds = [None if b is None else state_mod.timestamp_ns(b) for b in (start, stop)]
+    return (resample,) + aggregation.resample_between(stamps, values, resample, method,
+                                                      *bounds)
 
 
 def _no_such_method(metric, method):

@@ -53,6 +53,8 @@ def run_step(api, steps, step):
     headers = dict(ADMIN, **step.get('request_headers', {}))
     headers = {k: v for k, v in headers.items() if v}
     body = raw_body(step.get('raw'))
+    if body is not None:
+        body = steps.expand(body)
     if 'data' in step:
         body = json.dumps(step['data'])
         headers.setdefault('Content-Type', 'application/json')
