@@ -175,6 +175,22 @@ def run_all(targets, size):
     return loads
 
 
+def summary(results):
+    """The figures the issue's targets speak of, for one target's ``results``."""
+    reads = results['reads']
+    posts = {s['measures_per_request']: s for s in results['measures_post']['shapes']}
+    figures = {
+        'read_median_ms': reads['read_new_connection']['median_ms'],
+        'read_p99_ms': reads['read_new_connection']['p99_ms'],
+        'read_keep_alive_median_ms': reads['read_keep_alive']['median_ms'],
+        'aggregate_10_median_ms': reads['aggregate_new_connection']['median_ms'],
+        'concurrent_reads_per_s': reads['concurrent_reads']['reads_per_s'],
+        'post_5000_measures_per_s': posts[max(posts)]['measures_per_s'],
+    }
+    figures['meets_targets'] = all(figures[k] <= v for k, v in TARGETS.items())
+    return figures
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--quick', action='store_true', help='a smoke run of every scenario')
@@ -201,6 +217,7 @@ def main(argv=None):
                                          args.gnocchi_url, exc)}
         report['loadavg_per_scenario'] = run_all(targets, size)
     report.update({target.name: target.results for target in targets})
+    report['summary'] = {target.name: summary(target.results) for target in targets}
     report['loadavg_after'] = [round(x, 2) for x in os.getloadavg()]
     report['seconds'] = round(time.perf_counter() - begin, 1)
     json.dump(report, sys.stdout, indent=2)

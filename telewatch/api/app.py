@@ -11,6 +11,7 @@ import webob.exc
 from oslo_config import cfg
 
 from telewatch.api import auth
+from telewatch.api import framework
 from telewatch.api import policy
 from telewatch.api import rest
 from telewatch.api.controllers import root
@@ -112,8 +113,9 @@ def make_app(conf, store=None, counters=None):
     requests; ``counters()`` adds to ``/v1/status`` (the all-in-one's processor).
     ValueError for a malformed ``[pubsub] allowed_targets``."""
     store = store if store is not None else store_mod.ArchiveStore.from_conf(conf)
-    app = pecan.make_app(root.RootController(), hooks=[BodyTypeHook(), ErrorHook()], debug=False,
-                         force_canonical=False, guess_content_type_from_ext=False)
+    app = framework.make_pecan_app(
+        root.RootController(), hooks=[BodyTypeHook(), ErrorHook()], debug=False,
+        force_canonical=False, guess_content_type_from_ext=False)
     app = auth.make_auth_middleware(app, conf)
     return _Environ(app, {'telewatch.store': store,
                           'telewatch.enforcer': policy.make_enforcer(conf),

@@ -15,11 +15,15 @@ import webob.exc
 
 from telewatch.api import auth
 from telewatch.api import policy
+from telewatch.archive import calendar
 
 # What numpy's datetime64[ns] holds: up to 2262-04-11.
 _MAX_NS = 2 ** 63 - 1
 _UNIX_EPOCH = datetime.datetime(1970, 1, 1)
-_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
+# The ISO 8601 UTC times numpy's parser reads exactly as datetime.fromisoformat does.
+_UTC_ISO8601 = re.compile(r'(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?)(?:Z|\+00:00)?',
+                          re.ASCII)
+_NS_BEYOND = 2.0 ** 63  # the first float beyond datetime64[ns]
 
 
 def abort(status, description, headers=None):
@@ -62,10 +66,23 @@ def store():
 
 
 def allowed(rule, target=None):
-    """Whether the policy allows ``rule`` on ``target`` for this request."""
+    """Whether the policy allows ``rule`` on ``target`` for this request; asked once per
+    request for a rule and target (an aggregate of 10 metrics of one owner checks one)."""
+    environ = pecan.request.environ
+    target = target or {}
     try:
-        policy.enforce(pecan.request.environ['telewatch.enforcer'], context(), rule,
-                       target or {})
+        key = (rule, frozenset(target.items()))
+    except TypeError:  # a nested target: asked each time
+        return _decide(environ, rule, target)
+    decisions = environ.setdefault('telewatch.policy_decisions', {})
+    if key not in decisions:
+        decisions[key] = _decide(environ, rule, target)
+    return decisions[key]
+
+
+def _decide(environ, rule, target):
+    try:
+        policy.enforce(environ['telewatch.enforcer'], context(), rule, target)
     except policy.PolicyNotAuthorized:
         return False
     return True
@@ -80,11 +97,8 @@ def enforce(rule, target=None):
 def json_body(schema=None):
     """The request's JSON body, checked against a voluptuous ``schema`` when given."""
     try:
-        text = (pecan.request.body or b'null').decode('utf-8')
-        body = json.loads(text)
-        if _SURROGATE_ESCAPE.search(text):  # a lone surrogate is no character
-            json.dumps(body, ensure_ascii=False).encode('utf-8')
-    except ValueError as exc:  # UnicodeError included
+        body = pecan.request.decoded_json()  # framework.Request: decoded once
+    except ValueError as exc:
         abort(400, 'Unable to decode body: %s' % exc)
     if schema is None:
         return body
@@ -160,6 +174,36 @@ def parse_timestamp(value, name='timestamp'):
     return numpy.datetime64(nanoseconds, 'ns')
 
 
+def parse_timestamps(values):
+    """``datetime64[ns]`` of many timestamps at once, when all are valid epoch numbers or
+    all valid ISO 8601 UTC times (``2024-01-01T10:00:00[.ffffff][Z|+00:00]``, as clients
+    send them); the same as ``parse_timestamp`` of each, 10 to 20 times faster. None
+    otherwise: then ``parse_timestamp`` each, which names the first bad one."""
+    if all(type(v) is int or type(v) is float for v in values):
+        try:
+            seconds = numpy.array(values, dtype=numpy.float64)
+        except OverflowError:  # an integer beyond any float
+            return None
+        with numpy.errstate(over='ignore', invalid='ignore'):  # refused just below
+            nanoseconds = numpy.rint(seconds * 1e9)
+        if not ((nanoseconds >= 0) & (nanoseconds < _NS_BEYOND)).all():  # NaN fails too
+            return None
+        return nanoseconds.astype(numpy.int64).view('datetime64[ns]')
+    if all(type(v) is str for v in values):
+        matches = [_UTC_ISO8601.fullmatch(v) for v in values]
+        if not all(matches):
+            return None
+        try:
+            moments = numpy.array([m[1] for m in matches], dtype='datetime64[us]')
+        except ValueError:  # a month, day or hour out of range
+            return None
+        microseconds = moments.view(numpy.int64)
+        if not ((microseconds >= 0) & (microseconds <= _MAX_NS // 1000)).all():
+            return None
+        return moments.astype('datetime64[ns]')
+    return None
+
+
 def _seconds_to_ns(seconds):
     nanoseconds = seconds * 1e9
     return round(nanoseconds) if math.isfinite(nanoseconds) else None
@@ -207,15 +251,16 @@ def _datetime_to_ns(moment):
     return (moment - _UNIX_EPOCH) // datetime.timedelta(microseconds=1) * 1000
 
 
-def format_timestamp(moment):
-    """``2014-10-06T14:30:00+00:00`` (Gnocchi's measures)."""
-    text = str(numpy.datetime64(moment, 'us'))
-    if text.endswith('.000000'):
-        text = text[:-7]
-    return text + '+00:00'
+def resample_period(value, name='resample'):
+    """What to resample by: a calendar period (``Y``, ``H``, ``Q``, ``M``, ``W``) as it is,
+    else the seconds of a duration (``duration``)."""
+    if calendar.is_period(value):
+        return value
+    return duration(value, name, 'a positive duration nor a calendar period (%s)'
+                    % ', '.join(calendar.PERIODS))
 
 
-def duration(value, name):
+def duration(value, name, expected='a positive duration'):
     """Seconds of a granularity/timespan given as a number or a text like ``5 minutes``."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
@@ -228,6 +273,5 @@ def duration(value, name):
         seconds = None
     # Not NaN, and within datetime64[ns] (the callers count nanoseconds).
     if seconds is None or not 0 < seconds * 1e9 <= _MAX_NS:
-        invalid_input('Unable to parse `%s`: %r is not a positive duration' % (name, value),
-                      [name])
+        invalid_input('Unable to parse `%s`: %r is not %s' % (name, value, expected), [name])
     return seconds

@@ -5,7 +5,8 @@ Conventions, the same as Gnocchi's ``carbonara``:
 
 - timestamps are int64 nanoseconds since the Unix epoch, sorted and unique, never negative;
 - a bucket is ``[k, k + granularity)`` with ``k = ts - ts % granularity`` (floor from the
-  epoch), and only buckets holding at least one value exist;
+  epoch), or on read a calendar period (``telewatch.archive.calendar``), and only buckets
+  holding at least one value exist;
 - ``std`` is the sample standard deviation (n - 1): a bucket of one value has none;
 - ``median`` is the mean of the two middle values; ``<q>pct`` interpolates linearly at
   position ``(n - 1) * q / 100`` of the sorted values (numpy's default ``linear``);
@@ -18,6 +19,7 @@ import dataclasses
 
 import numpy
 
+from telewatch.archive import calendar
 from telewatch.archive import policy as policy_mod
 
 _EMPTY_I8 = numpy.empty(0, dtype=numpy.int64)
@@ -33,10 +35,11 @@ class Buckets:
     counts: numpy.ndarray
 
     @classmethod
-    def of(cls, timestamps, granularity_ns):
+    def of(cls, timestamps, granularity):
+        """The buckets of ``granularity`` (ns, or a calendar period) of sorted int64 ns."""
         if not len(timestamps):
             return cls(_EMPTY_I8, _EMPTY_I8, _EMPTY_I8)
-        floored = timestamps - timestamps % granularity_ns
+        floored = calendar.floor(timestamps, granularity)
         starts = numpy.flatnonzero(floored[1:] != floored[:-1]) + 1
         starts = numpy.concatenate(([0], starts))
         counts = numpy.diff(numpy.append(starts, len(timestamps)))
@@ -216,6 +219,7 @@ def _as_ns(timestamps):
 def resample(timestamps, values, granularity, method):
     """Aggregates regrouped into coarser buckets, on read (Gnocchi's ``resample``).
 
+    ``granularity`` is a duration or a calendar period (``Y``, ``H``, ``Q``, ``M``, ``W``).
     ``method`` is applied to the aggregates themselves: ``mean`` of means, ``count`` of
     points, ``std`` needs two points. For ``rate:<m>`` series ``m`` is applied to the stored
     rates (Gnocchi would difference them once more). Returns ``(datetime64[ns], float64)``.
@@ -223,10 +227,26 @@ def resample(timestamps, values, granularity, method):
     spec = policy_mod.parse_method(method)
     ns = _as_ns(timestamps)
     values = numpy.asarray(values, dtype=numpy.float64)
-    buckets = Buckets.of(ns, policy_mod.duration_ns(granularity))
+    if not calendar.is_period(granularity):
+        granularity = policy_mod.duration_ns(granularity)
+    buckets = Buckets.of(ns, granularity)
     result = reduce_buckets(values, buckets, spec)
     present = buckets.counts >= spec.min_count
     return buckets.keys[present].view('datetime64[ns]'), result[present]
+
+
+def resample_between(timestamps, values, granularity, method, start=None, stop=None):
+    """``resample`` of the whole series, then its buckets from the one holding ``start``
+    on and before ``stop`` (int ns; either may be None), as Gnocchi reads a resampled
+    metric: the first bucket is not cut short by ``start``."""
+    stamps, values = resample(timestamps, values, granularity, method)
+    if not calendar.is_period(granularity):
+        granularity = policy_mod.duration_ns(granularity)
+    keys = stamps.view(numpy.int64)
+    first = 0 if start is None else numpy.searchsorted(
+        keys, calendar.floor([start], granularity)[0])
+    end = len(keys) if stop is None else numpy.searchsorted(keys, stop)
+    return stamps[first:end], values[first:end]
 
 
 _FILLS = ('null', 'dropna', 'ffill', 'bfill', 'full_ffill', 'full_bfill')

@@ -118,6 +118,16 @@ class ArchiveStore:
         metric = self.indexer.get_metrics([metric_id]).get(str(metric_id))
         if metric is None:
             raise errors.NoSuchMetric(metric_id)
+        rows = []
+        for g, stamps, values in self.series(metric, granularity, method, start, stop,
+                                             refresh):
+            rows.extend(zip(stamps, [g] * len(stamps), values.tolist()))
+        return rows
+
+    def series(self, metric, granularity=None, method='mean', start=None, stop=None,
+               refresh=False):
+        """``[(granularity s, datetime64[ns] timestamps, float64 values)]`` of an indexed
+        ``Metric``, coarsest granularity first; NoSuchAggregation."""
         policy = self.indexer.get_archive_policy(metric.archive_policy_name)
         if policy_mod.parse_method(method).name not in policy.methods:
             raise errors.NoSuchAggregation(method=method)
@@ -132,11 +142,8 @@ class ArchiveStore:
         stored = self.storage.get(metric.id)
         if stored is None:
             return []
-        rows = []
-        for g in granularities:
-            stamps, values = stored.state.series(g / 1e9, method, start, stop)
-            rows.extend(zip(stamps, [g / 1e9] * len(stamps), values.tolist()))
-        return rows
+        return [(g / 1e9,) + stored.state.series(g / 1e9, method, start, stop)
+                for g in granularities]
 
     def delete_metric(self, metric_id):
         """Delete a metric and its series (its pending measures are dropped when

@@ -8,8 +8,8 @@ import numpy
 import pecan
 import pytimeparse
 import voluptuous as vol
-from pecan import rest as pecan_rest
 
+from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.api.controllers import resource as resource_api
@@ -44,15 +44,25 @@ def _parameters():
     return out
 
 
-def _series_of(metric, method, refresh):
-    """``{granularity_ns: (timestamps, values)}`` of a metric's ``method``."""
+def _has_method(metric, method):
+    policy = rest.store().indexer.get_archive_policy(metric.archive_policy_name)
+    return method in policy.methods
+
+
+def _stored(metrics, refresh):
+    """``{metric_id: StoredSeries}`` of ``metrics`` (none for those with nothing processed
+    yet), their pending measures processed first with ``refresh``: all in one go."""
     store = rest.store()
-    policy = store.indexer.get_archive_policy(metric.archive_policy_name)
-    if method not in policy.methods:
-        return None
-    if refresh:
-        store.refresh([metric.id])
-    stored = store.storage.get(metric.id)
+    ids = sorted({m.id for m in metrics})
+    if refresh and ids:
+        store.refresh(ids)
+    return store.storage.get_many(ids)
+
+
+def _series_of(metric, method, stored):
+    """``{granularity_ns: (timestamps, values)}`` of a metric's ``method`` (``stored``:
+    its StoredSeries, or None)."""
+    policy = rest.store().indexer.get_archive_policy(metric.archive_policy_name)
     out = {}
     for g in policy.granularities:
         if stored is None:
@@ -74,38 +84,35 @@ def _metric_series(refs, refresh):
     unknown = sorted({ref for ref, m in ids.items() if m not in found})
     if unknown:
         rest.abort(404, {'cause': 'Unknown metrics', 'detail': unknown})
-    series, missing = {}, []
-    for ref, method in refs:
+    resources = indexer.get_resources({m.resource_id for m in found.values() if m.resource_id})
+    for ref, _ in refs:
         metric = found[ids[ref]]
-        resource = (indexer.get_resources([metric.resource_id]).get(metric.resource_id)
-                    if metric.resource_id else None)
-        rest.enforce('get measures', views.metric_target(metric, resource))
-        loaded = _series_of(metric, method, refresh)
-        if loaded is None:
-            missing.append([ref, method])
-        series[(ref, method)] = loaded
+        rest.enforce('get measures', views.metric_target(metric, resources.get(
+            metric.resource_id)))
+    missing = [[ref, method] for ref, method in refs if not _has_method(found[ids[ref]], method)]
     if missing:
         rest.abort(404, {'cause': 'Metrics with unknown aggregation', 'detail': missing})
-    return series
+    stored = _stored(found.values(), refresh)
+    return {(ref, method): _series_of(found[ids[ref]], method, stored.get(ids[ref]))
+            for ref, method in refs}
 
 
 def _search_series(refs, resources, refresh):
     indexer = rest.store().indexer
-    ids = [m for r in resources for m in r.metrics.values()]
-    metrics = indexer.get_metrics(ids)
-    series = {}
+    metrics = indexer.get_metrics([m for r in resources for m in r.metrics.values()])
+    found = {}  # (ref, method) -> [(resource id, metric name, Metric)]
     for ref, method in refs:
-        matches = []
-        for resource in resources:
-            for name, metric_id in sorted(resource.metrics.items()):
-                if fnmatch.fnmatch(name, ref) and metric_id in metrics:
-                    loaded = _series_of(metrics[metric_id], method, refresh)
-                    if loaded is not None:
-                        matches.append(aggregates.Match(resource.id, name, loaded))
-        if not matches:
+        found[(ref, method)] = [
+            (resource.id, name, metrics[metric_id]) for resource in resources
+            for name, metric_id in sorted(resource.metrics.items())
+            if fnmatch.fnmatch(name, ref) and metric_id in metrics
+            and _has_method(metrics[metric_id], method)]
+        if not found[(ref, method)]:
             rest.abort(404, 'Metric %s does not exist' % [ref])
-        series[(ref, method)] = matches
-    return series
+    stored = _stored([m for matches in found.values() for _, _, m in matches], refresh)
+    return {(ref, method): [
+        aggregates.Match(resource_id, name, _series_of(metric, method, stored.get(metric.id)))
+        for resource_id, name, metric in matches] for (ref, method), matches in found.items()}
 
 
 def _search(body):
@@ -127,7 +134,7 @@ def _groups(resources, groupby):
         groups.items(), key=lambda item: [str(v) for _, v in item[0]])]
 
 
-class AggregatesController(pecan_rest.RestController):
+class AggregatesController(framework.RestController):
     @pecan.expose('json')
     def post(self):
         body = rest.json_body(_BODY)
@@ -162,7 +169,7 @@ class AggregatesController(pecan_rest.RestController):
         return result
 
 
-class AggregationMetricController(pecan_rest.RestController):
+class AggregationMetricController(framework.RestController):
     """The legacy ``GET /v1/aggregation/metric?metric=ID&metric=ID...``."""
 
     @pecan.expose('json')
@@ -175,7 +182,8 @@ class AggregationMetricController(pecan_rest.RestController):
         series = _metric_series([(m, method) for m in ids], rest.query_bool('refresh'))
         options = _parameters()
         if 'resample' in params:
-            options['resample'] = int(rest.duration(params['resample'], 'resample') * 1e9)
+            resample = rest.resample_period(params['resample'])
+            options['resample'] = resample if isinstance(resample, str) else int(resample * 1e9)
         options.setdefault('needed_overlap', 100.0)
         return aggregates.legacy_aggregation(
             [(m, series[(m, method)]) for m in ids], method,

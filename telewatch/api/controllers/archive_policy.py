@@ -2,8 +2,8 @@
 
 import pecan
 import voluptuous as vol
-from pecan import rest as pecan_rest
 
+from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.archive import errors
@@ -41,14 +41,15 @@ def _policy_or_400(build):
         rest.invalid_input('%s: %s' % (exc.field, exc.reason), [exc.field])
 
 
-class ArchivePolicyController(pecan_rest.RestController):
+class ArchivePolicyController(framework.RestController):
     def __init__(self, name):
         self.name = name
 
     @pecan.expose('json')
     def get(self):
         rest.enforce('get archive policy', {'name': self.name})
-        return views.policy_to_dict(rest.store().indexer.get_archive_policy(self.name))
+        indexer = rest.store().indexer
+        return views.policy_to_dict(indexer.get_archive_policy(self.name, fresh=True))
 
     @pecan.expose('json')
     def patch(self):
@@ -67,7 +68,7 @@ class ArchivePolicyController(pecan_rest.RestController):
         pecan.response.status = 204
 
 
-class ArchivePoliciesController(pecan_rest.RestController):
+class ArchivePoliciesController(framework.RestController):
     @pecan.expose()
     def _lookup(self, name, *remainder):
         return ArchivePolicyController(name), remainder
@@ -93,7 +94,7 @@ class ArchivePoliciesController(pecan_rest.RestController):
                             views.policy_to_dict(policy))
 
 
-class ArchivePolicyRuleController(pecan_rest.RestController):
+class ArchivePolicyRuleController(framework.RestController):
     def __init__(self, name):
         self.name = name
 
@@ -115,7 +116,7 @@ class ArchivePolicyRuleController(pecan_rest.RestController):
         pecan.response.status = 204
 
 
-class ArchivePolicyRulesController(pecan_rest.RestController):
+class ArchivePolicyRulesController(framework.RestController):
     @pecan.expose()
     def _lookup(self, name, *remainder):
         return ArchivePolicyRuleController(name), remainder

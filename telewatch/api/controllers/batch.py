@@ -6,8 +6,8 @@ import uuid
 
 import pecan
 import voluptuous as vol
-from pecan import rest as pecan_rest
 
+from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.api.controllers import metric as metric_api
@@ -18,7 +18,7 @@ _METRIC_MEASURES = vol.Any(list, {vol.Required('measures'): list,
                                   vol.Optional('unit'): metric_api.UNIT})
 
 
-class MetricsMeasuresController(pecan_rest.RestController):
+class MetricsMeasuresController(framework.RestController):
     @pecan.expose(content_type='application/json')
     def post(self):
         body = rest.json_body({str: list})
@@ -40,7 +40,7 @@ class MetricsMeasuresController(pecan_rest.RestController):
         metric_api.write_measures(measures)
 
 
-class ResourcesMetricsMeasuresController(pecan_rest.RestController):
+class ResourcesMetricsMeasuresController(framework.RestController):
     @pecan.expose(content_type='application/json')
     def post(self):
         create = rest.query_bool('create_metrics')

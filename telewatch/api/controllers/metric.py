@@ -1,18 +1,21 @@
 """``/v1/metric`` (metrics and their measures) and ``/v1/batch`` (measures of many metrics
 in one call)."""
 
+import itertools
 import uuid
 
 import numpy
 import pecan
 import voluptuous as vol
-from pecan import rest as pecan_rest
 
+from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
+from telewatch.archive import aggregates
 from telewatch.archive import aggregation
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
+from telewatch.archive import state as state_mod
 from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.index import search as search_mod
 
@@ -26,11 +29,28 @@ METRIC_FILTERS = ('name', 'id', 'unit', 'archive_policy_name', 'creator', 'user_
 def parse_measures(items, path=()):
     """``(datetime64[ns] timestamps, float64 values)`` of a list of ``{timestamp, value}``.
 
-    Checked item by item without a schema library: a POST may carry thousands.
+    A POST may carry thousands: when every measure is a ``{timestamp, value}`` with a
+    number as value and timestamps of one usual kind (``rest.parse_timestamps``), they are
+    read at once; otherwise one by one, which names the first bad one.
     """
-    path = list(path)
     if not isinstance(items, list):
-        rest.invalid_input('expected a list of measures', path)
+        rest.invalid_input('expected a list of measures', list(path))
+    try:
+        stamps = [item['timestamp'] for item in items]
+        values = [item['value'] for item in items]
+    except (TypeError, KeyError):
+        stamps = values = None
+    if values is not None and all(type(v) is float or type(v) is int for v in values):
+        parsed = rest.parse_timestamps(stamps)
+        if parsed is not None:
+            try:
+                return parsed, numpy.array(values, dtype=numpy.float64)
+            except OverflowError:  # an integer beyond any float: named below
+                pass
+    return _parse_each(items, list(path))
+
+
+def _parse_each(items, path):
     stamps = numpy.empty(len(items), dtype='datetime64[ns]')
     values = numpy.empty(len(items), dtype=numpy.float64)
     for i, item in enumerate(items):
@@ -41,7 +61,7 @@ def parse_measures(items, path=()):
         stamps[i] = rest.parse_timestamp(timestamp)
         try:
             values[i] = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             rest.invalid_input('Invalid value %r' % (value,), path + [i, 'value'])
     return stamps, values
 
@@ -70,7 +90,12 @@ def metric_route(metric_id, remainder, resource=None):
 
 
 def read_measures(metric):
-    """GET .../measures: Gnocchi's triples for the request's query parameters."""
+    """GET .../measures: Gnocchi's triples for the request's query parameters.
+
+    A ``resample`` (a duration, or a calendar period: ``Y``, ``H``, ``Q``, ``M``, ``W``)
+    regroups the whole series, then ``start`` (floored to the resampled granularity) and
+    ``stop`` cut it, as Gnocchi does.
+    """
     params = pecan.request.GET
     method = params.get('aggregation', 'mean')
     granularity = params.get('granularity')
@@ -79,26 +104,38 @@ def read_measures(metric):
     start = rest.parse_timestamp(params['start'], 'start') if 'start' in params else None
     stop = rest.parse_timestamp(params['stop'], 'stop') if 'stop' in params else None
     resample = params.get('resample')
-    if resample is not None and granularity is None:
-        rest.invalid_input('A granularity must be specified to resample', ['resample'])
+    if resample is not None:
+        if granularity is None:
+            rest.invalid_input('A granularity must be specified to resample', ['resample'])
+        resample = rest.resample_period(resample)
     try:
         policy_mod.parse_method(method)
     except errors.UnknownAggregationMethod:
         _no_such_method(metric, method)
     try:
-        rows = rest.store().measures(metric.id, granularity, method, start, stop,
+        series = rest.store().series(metric, granularity, method,
+                                     *((start, stop) if resample is None else (None, None)),
                                      refresh=rest.query_bool('refresh'))
     except errors.NoSuchAggregation as exc:
         if exc.method is not None:
             _no_such_method(metric, method)
         rest.abort(404, "Aggregation method '%s' at granularity '%s' for metric %s does not "
                         'exist' % (method, float(granularity), metric.id))
-    if resample is not None and rows:
-        seconds = rest.duration(resample, 'resample')
-        stamps, values = aggregation.resample(
-            numpy.array([r[0] for r in rows]), [r[2] for r in rows], seconds, method)
-        rows = [(t, seconds, v) for t, v in zip(stamps, values.tolist())]
-    return [[rest.format_timestamp(t), g, v] for t, g, v in rows]
+    if resample is not None:
+        series = [_resampled(s, resample, method, start, stop) for s in series]
+    rows = []
+    for g, stamps, values in series:
+        rows.extend(zip(aggregates.format_timestamps(stamps), itertools.repeat(g),
+                        values.tolist()))
+    return rows
+
+
+def _resampled(series, resample, method, start, stop):
+    """A ``(granularity, timestamps, values)`` series resampled, then cut."""
+    _, stamps, values = series
+    bounds = [None if b is None else state_mod.timestamp_ns(b) for b in (start, stop)]
+    return (resample,) + aggregation.resample_between(stamps, values, resample, method,
+                                                      *bounds)
 
 
 def _no_such_method(metric, method):
@@ -111,7 +148,7 @@ def write_measures(metric_ids_and_measures):
     pecan.response.status = 202
 
 
-class MeasuresController(pecan_rest.RestController):
+class MeasuresController(framework.RestController):
     def __init__(self, metric, resource):
         self.metric = metric
         self.resource = resource
@@ -127,7 +164,7 @@ class MeasuresController(pecan_rest.RestController):
         write_measures({self.metric.id: parse_measures(rest.json_body())})
 
 
-class MetricController(pecan_rest.RestController):
+class MetricController(framework.RestController):
     def __init__(self, metric, resource):
         self.metric = metric
         self.resource = resource
@@ -165,7 +202,7 @@ def create_metric(body, resource_id=None, name=None):
                               name, body.get('unit'))
 
 
-class MetricsController(pecan_rest.RestController):
+class MetricsController(framework.RestController):
     @pecan.expose()
     def _lookup(self, metric_id, *remainder):
         return metric_route(metric_id, remainder)

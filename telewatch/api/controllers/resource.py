@@ -5,8 +5,8 @@ import uuid
 
 import pecan
 import voluptuous as vol
-from pecan import rest as pecan_rest
 
+from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.api.controllers import metric as metric_api
@@ -83,7 +83,7 @@ def lookup(resource_type, resource_id):
     return found
 
 
-class ResourceMetricController(pecan_rest.RestController):
+class ResourceMetricController(framework.RestController):
     def __init__(self, resource):
         self.resource = resource
 
@@ -117,7 +117,7 @@ class ResourceMetricController(pecan_rest.RestController):
                 for m in new]
 
 
-class ResourceController(pecan_rest.RestController):
+class ResourceController(framework.RestController):
     _custom_actions = {'history': ['GET']}
 
     def __init__(self, resource):
@@ -220,7 +220,7 @@ def request_query():
     return body or None
 
 
-class ResourcesController(pecan_rest.RestController):
+class ResourcesController(framework.RestController):
     def __init__(self, resource_type):
         self.resource_type = resource_type
 
@@ -282,7 +282,7 @@ class ResourceTypeRoutes:
         return ResourcesController(resource_type), remainder
 
 
-class SearchResourcesController(pecan_rest.RestController):
+class SearchResourcesController(framework.RestController):
     def __init__(self, resource_type):
         self.resource_type = resource_type
 

@@ -3,8 +3,8 @@
 import jsonpatch
 import pecan
 import voluptuous as vol
-from pecan import rest as pecan_rest
 
+from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.archive import errors
 
@@ -19,7 +19,7 @@ def _checked(build):
         rest.invalid_input('%s: %s' % (exc.field, exc.reason), [exc.field])
 
 
-class ResourceTypeController(pecan_rest.RestController):
+class ResourceTypeController(framework.RestController):
     def __init__(self, name):
         self.name = name
 
@@ -66,7 +66,7 @@ class ResourceTypeController(pecan_rest.RestController):
         pecan.response.status = 204
 
 
-class ResourceTypesController(pecan_rest.RestController):
+class ResourceTypesController(framework.RestController):
     @pecan.expose()
     def _lookup(self, name, *remainder):
         return ResourceTypeController(name), remainder

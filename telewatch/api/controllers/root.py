@@ -2,9 +2,9 @@
 and ``/v1/openapi.json``, the API's description."""
 
 import pecan
-from pecan import rest as pecan_rest
 
 import telewatch
+from telewatch.api import framework
 from telewatch.api import openapi
 from telewatch.api import rest
 from telewatch.api.controllers import aggregates as aggregates_api
@@ -34,7 +34,7 @@ def _get_only():
     rest.abort(405, 'Method not allowed', headers={'Allow': 'GET, HEAD'})
 
 
-class OpenAPIController(pecan_rest.RestController):
+class OpenAPIController(framework.RestController):
     @pecan.expose(content_type='application/json')
     def get_all(self):
         return openapi.as_json(build_version())

@@ -2,13 +2,13 @@
 ``/v1/capabilities`` (every aggregation method an archive policy may use)."""
 
 import pecan
-from pecan import rest as pecan_rest
 
+from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.archive import policy as policy_mod
 
 
-class StatusController(pecan_rest.RestController):
+class StatusController(framework.RestController):
     @pecan.expose('json')
     def get_all(self):
         rest.enforce('get status')
@@ -20,7 +20,7 @@ class StatusController(pecan_rest.RestController):
                 'telewatch': counters() if counters else {}}
 
 
-class CapabilitiesController(pecan_rest.RestController):
+class CapabilitiesController(framework.RestController):
     @pecan.expose('json')
     def get_all(self):
         return {'aggregation_methods': sorted(policy_mod.ALL_METHODS)}

@@ -5,8 +5,10 @@ Gnocchi's ``/v1/aggregates`` measures; ``legacy_aggregation``: ``/v1/aggregation
 import itertools
 
 import numpy
+import orjson
 
 from telewatch.archive import aggregation
+from telewatch.archive import calendar
 from telewatch.archive import state as state_mod
 from telewatch.archive.aggregates import errors
 from telewatch.archive.aggregates import evaluator
@@ -14,7 +16,7 @@ from telewatch.archive.aggregates import parser
 from telewatch.archive.aggregates import series as series_mod
 from telewatch.archive.aggregates import tree as tree_mod
 
-_NS_PER_SECOND = 1_000_000_000
+_RFC3339 = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NAIVE_UTC
 _FILL_REASON = ("Must be a float, 'dropna', 'null', 'ffill', 'bfill', 'full_ffill' or "
                 "'full_bfill'")
 
@@ -107,23 +109,25 @@ def _rows(frame, texts, column, drop_missing):
     if not frame.values.shape[1]:
         return []
     values = frame.values[:, column]
-    seconds = frame.granularity_ns / 1e9
+    shown = frame.granularity  # a calendar period as itself, as Gnocchi shows it
+    if not calendar.is_period(shown):
+        shown = shown / 1e9
     if drop_missing:
         keep = numpy.isfinite(values)
         if not keep.all():
             values = values[keep]
             texts = list(itertools.compress(texts, keep.tolist()))
-    return [[t, seconds, v] for t, v in zip(texts, values.tolist())]
+    return [[t, shown, v] for t, v in zip(texts, values.tolist())]
 
 
 def format_timestamps(stamps):
-    """``2014-10-06T14:30:00+00:00`` (microseconds only when not whole seconds)."""
-    stamps = numpy.asarray(stamps, dtype=numpy.int64)
-    if not (stamps % _NS_PER_SECOND).any():
-        texts = numpy.datetime_as_string((stamps // _NS_PER_SECOND).astype('datetime64[s]'))
-        return [t + '+00:00' for t in texts.tolist()]
-    texts = numpy.datetime_as_string(stamps.view('datetime64[ns]').astype('datetime64[us]'))
-    return [(t[:-7] if t.endswith('.000000') else t) + '+00:00' for t in texts.tolist()]
+    """``2014-10-06T14:30:00+00:00`` (microseconds only when not whole seconds) of int64 ns
+    or datetime64[ns] timestamps, as a list of str.
+
+    orjson writes datetime64 exactly so, four times faster than numpy's datetime_as_string.
+    """
+    stamps = numpy.asarray(stamps, dtype=numpy.int64).view('datetime64[ns]')
+    return orjson.loads(orjson.dumps(stamps, option=_RFC3339))
 
 
 def legacy_aggregation(series_list, aggregation='mean', reaggregation=None,
@@ -134,8 +138,9 @@ def legacy_aggregation(series_list, aggregation='mean', reaggregation=None,
     ``series_list``: ``[(metric_id, {granularity_ns: (timestamps, values)}), ...]``, the
     ``aggregation`` series of each metric. One metric: its own rows, resampled as
     ``GET measures`` does. Several: ``reaggregation`` (default ``aggregation``) across
-    them, after resampling each (``resample`` ns, needs ``granularity``), with the
-    overlap check (``needed_overlap``, default 100) unless ``fill``.
+    them, after resampling each (``resample`` ns or a calendar period, needs
+    ``granularity``), with the overlap check (``needed_overlap``, default 100) unless
+    ``fill``.
     """
     if resample is not None and granularity is None:
         raise errors.InvalidParameter('resample',
@@ -147,18 +152,22 @@ def legacy_aggregation(series_list, aggregation='mean', reaggregation=None,
     if len(metrics) == 1:
         ((metric, only),) = metrics.items()
         return _single(metric, only, granularities, start, stop, aggregation,
-                       _granularity(resample))
+                       _resample_granularity(resample))
     reaggregation = reaggregation or aggregation
     if reaggregation not in tree_mod.AGGREGATE_METHODS:
         raise errors.InvalidParameter(
             'reaggregation', 'Must be one of %s' % ', '.join(sorted(tree_mod.AGGREGATE_METHODS)))
     operand = tree_mod.Metric(tuple((m, aggregation) for m in metrics), listed=True)
     if resample is not None:
-        operand = tree_mod.Resample(aggregation, _granularity(resample), operand)
+        operand = tree_mod.Resample(aggregation, _resample_granularity(resample), operand)
     series = {(m, aggregation): g for m, g in metrics.items()}
     return evaluate(tree_mod.Aggregate(reaggregation, operand), series, granularity, start,
                     stop, fill, 100.0 if needed_overlap is None else needed_overlap,
                     default_fill=None)['aggregated']
+
+
+def _resample_granularity(resample):
+    return resample if calendar.is_period(resample) else _granularity(resample)
 
 
 def _legacy_granularities(metrics, method, granularity_ns):
@@ -172,28 +181,26 @@ def _legacy_granularities(metrics, method, granularity_ns):
     return [granularity_ns]
 
 
-def _single(metric, granularities, selected, start, stop, method, resample_ns):
+def _single(metric, granularities, selected, start, stop, method, resample):
     """The rows of one metric, as Gnocchi's storage reads them: no fill, no overlap; a
-    resample applies to the whole series, then start (floored to the resampled
-    granularity) and stop cut."""
+    resample (ns or a calendar period) applies to the whole series, then start (floored to
+    the resampled granularity) and stop cut."""
     columns = series_mod.columns_of([(metric, method)], {(metric, method): granularities})
     start, stop = _bound(start), _bound(stop)
     rows = []
     for granularity_ns in selected:
-        if resample_ns is None:
+        if resample is None:
             frame = series_mod.aligned(columns, granularity_ns, start, stop, fill='null')
         else:
             frame = _resampled(series_mod.aligned(columns, granularity_ns, fill='null'),
-                               method, resample_ns, start, stop)
+                               method, resample, start, stop)
         rows.extend(_rows(frame, format_timestamps(frame.timestamps), 0, drop_missing=False))
     return rows
 
 
-def _resampled(frame, method, resample_ns, start, stop):
-    stamps, values = aggregation.resample(frame.timestamps, frame.values[:, 0],
-                                          numpy.timedelta64(resample_ns, 'ns'), method)
-    stamps = stamps.view(numpy.int64)
-    first = 0 if start is None else numpy.searchsorted(stamps, start - start % resample_ns)
-    end = len(stamps) if stop is None else numpy.searchsorted(stamps, stop)
-    return frame.derive(granularity_ns=resample_ns, timestamps=stamps[first:end],
-                        values=values[first:end].reshape(-1, 1))
+def _resampled(frame, method, resample, start, stop):
+    period = resample if calendar.is_period(resample) else numpy.timedelta64(resample, 'ns')
+    stamps, values = aggregation.resample_between(frame.timestamps, frame.values[:, 0],
+                                                  period, method, start, stop)
+    return frame.derive(granularity=resample, timestamps=stamps.view(numpy.int64),
+                        values=values.reshape(-1, 1))

@@ -1,8 +1,9 @@
 """Evaluation of an operations tree over the series of one granularity.
 
 A ``Frame`` is what a node evaluates to: a ``[timestamps, columns]`` matrix (one column per
-series) or a constant, with the granularity its timestamps follow and whether series were
-combined (``aggregated``), which decides the shape of the output as in Gnocchi.
+series) or a constant, with the granularity its timestamps follow (int ns, or a calendar
+period after a calendar ``resample``) and whether series were combined (``aggregated``),
+which decides the shape of the output as in Gnocchi.
 """
 
 import dataclasses
@@ -22,7 +23,7 @@ class Frame:
     """``timestamps`` int64 ns; ``values`` float64 ``[len(timestamps), columns]`` or a
     float constant (then ``timestamps`` are those of the context)."""
 
-    granularity_ns: int
+    granularity: object
     timestamps: numpy.ndarray
     values: object
     aggregated: bool = False
@@ -124,9 +125,8 @@ class Evaluator:
     def resample(self, node):
         operand = self(node.operand)
         stamps, values = reducers.resample(node.method, operand.timestamps, operand.values,
-                                           node.granularity_ns)
-        return operand.derive(granularity_ns=node.granularity_ns, timestamps=stamps,
-                              values=values)
+                                           node.granularity)
+        return operand.derive(granularity=node.granularity, timestamps=stamps, values=values)
 
     def operator(self, node):
         operands = [self(o) for o in node.operands]
@@ -156,7 +156,7 @@ class Evaluator:
             return operands[0].derive(aggregated=aggregated)
         first = series[0]
         for other in series[1:]:
-            if (other.granularity_ns != first.granularity_ns
+            if (other.granularity != first.granularity
                     or not numpy.array_equal(other.timestamps, first.timestamps)):
                 raise errors.OperandsMismatch(node.operands, self.references)
             columns = {first.values.shape[1], other.values.shape[1]}

@@ -9,6 +9,7 @@ that reads no metric raises NoMetricInOperations.
 
 import re
 
+from telewatch.archive import calendar
 from telewatch.archive.aggregates import errors
 from telewatch.archive.aggregates import tree as tree_mod
 
@@ -214,12 +215,15 @@ class _Builder:
     def resample(self, items, path, depth):
         self.arity(items, path, (3,), '(resample <method> <granularity> <series>)')
         method = self.method(items, path, tree_mod.RESAMPLE_METHODS)
-        granularity = _duration_ns(items[2], self.parse_duration)
+        if calendar.is_period(items[2]):
+            granularity = items[2]
+        else:
+            granularity = _duration_ns(items[2], self.parse_duration)
         if granularity is None:
             raise errors.InvalidOperationsInput(
                 "'resample' operation invalid",
-                'the granularity must be a positive duration, got %r' % (items[2],),
-                '%s[2]' % path)
+                'the granularity must be a positive duration or a calendar period (%s), '
+                'got %r' % (', '.join(calendar.PERIODS), items[2]), '%s[2]' % path)
         return tree_mod.Resample(method, granularity,
                                  self.operand(items, 3, path, depth, series=True))
 

@@ -5,10 +5,10 @@
 ``var`` are the population ones (ddof 0), unlike the archive's sample ``std``. A ``rate:``
 method reduces first, then takes the differences along the first (time) axis.
 
-``resample(method, timestamps, values, granularity_ns)`` regroups every column of a
-matrix into coarser buckets with the archive's method, on all the slots of the bucket as
-Gnocchi's carbonara does: NaN propagates (mean, sum, max, std) except for ``min``, which
-ignores it, and ``count`` counts the slots.
+``resample(method, timestamps, values, granularity)`` regroups every column of a matrix
+into coarser buckets (ns, or a calendar period) with the archive's method, on all the slots
+of the bucket as Gnocchi's carbonara does: NaN propagates (mean, sum, max, std) except for
+``min``, which ignores it, and ``count`` counts the slots.
 """
 
 import numpy
@@ -82,7 +82,7 @@ def across(method, values, axis):
     return _ACROSS[method](values, axis)
 
 
-def resample(method, timestamps, values, granularity_ns):
+def resample(method, timestamps, values, granularity):
     """``(int64 bucket starts, float64 [buckets, columns])`` of a ``[n, columns]`` matrix.
 
     ``method`` is any archive method (``first``, ``last``, ``95pct`` too, for the legacy
@@ -92,7 +92,7 @@ def resample(method, timestamps, values, granularity_ns):
     spec = policy_mod.parse_method(method)
     if spec.rate:
         timestamps, values = timestamps[1:], numpy.diff(values, axis=0)
-    buckets = aggregation.Buckets.of(timestamps, granularity_ns)
+    buckets = aggregation.Buckets.of(timestamps, granularity)
     present = buckets.counts >= spec.min_count
     columns = [_bucket_values(values[:, i], buckets, spec)[present]
                for i in range(values.shape[1])]

@@ -121,8 +121,10 @@ class Rolling(Node):
 
 @dataclasses.dataclass(frozen=True)
 class Resample(Node):
+    """``granularity``: int ns, or a calendar period (``telewatch.archive.calendar``)."""
+
     method: str
-    granularity_ns: int
+    granularity: object
     operand: Node
 
     @property
@@ -130,7 +132,10 @@ class Resample(Node):
         return (self.operand,)
 
     def to_list(self):
-        return ['resample', self.method, self.granularity_ns / 1e9, self.operand.to_list()]
+        granularity = self.granularity
+        if not isinstance(granularity, str):
+            granularity = granularity / 1e9
+        return ['resample', self.method, granularity, self.operand.to_list()]
 
 
 @dataclasses.dataclass(frozen=True)

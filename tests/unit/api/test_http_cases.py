@@ -47,12 +47,21 @@ class Steps:
         return url
 
 
+def raw_body(raw):
+    """A ``raw`` text, or a list of texts and ``[text, times]`` pairs, joined."""
+    if raw is None or isinstance(raw, str):
+        return raw
+    return ''.join(part if isinstance(part, str) else part[0] * part[1] for part in raw)
+
+
 def run_step(api, steps, step):
     method = next(m for m in METHODS if m in step)
     url = steps.expand(step[method])
     headers = dict(ADMIN, **step.get('request_headers', {}))
     headers = {k: v for k, v in headers.items() if v}
-    body = step.get('raw')
+    body = raw_body(step.get('raw'))
+    if body is not None:
+        body = steps.expand(body)
     if 'data' in step:
         body = json.dumps(step['data'])
         headers.setdefault('Content-Type', 'application/json')

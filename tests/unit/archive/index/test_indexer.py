@@ -94,6 +94,32 @@ def test_only_points_and_timespans_of_a_policy_change(indexer):
         indexer.update_archive_policy('low', [{'granularity': 60, 'points': 10}])
 
 
+def test_other_processes_see_a_policy_change_within_their_cache_time(indexer):
+    url = indexer.engine.url.render_as_string(hide_password=False)
+    patient = indexer_mod.Indexer(url, policy_cache_seconds=3600)
+    eager = indexer_mod.Indexer(url, policy_cache_seconds=0)
+    try:
+        before = patient.get_archive_policy('low')
+        eager.get_archive_policy('low')
+        changed = indexer.update_archive_policy('low', [{'granularity': 300, 'points': 10}])
+        assert changed != before
+        assert patient.get_archive_policy('low') == before  # within its hour
+        assert eager.get_archive_policy('low') == changed
+        assert patient.get_archive_policy('low', fresh=True) == changed
+        assert patient.get_archive_policy('low') == changed  # and kept from then on
+        indexer.create_archive_policy(policy_mod.ArchivePolicy('gone', 0, ['mean'], [
+            {'granularity': 60, 'points': 5}]))
+        patient.get_archive_policy('gone')
+        indexer.delete_archive_policy('gone')
+        with pytest.raises(errors.NoSuchArchivePolicy):
+            patient.get_archive_policy('gone', fresh=True)
+        with pytest.raises(errors.NoSuchArchivePolicy):
+            patient.get_archive_policy('gone')  # forgotten once found missing
+    finally:
+        patient.close()
+        eager.close()
+
+
 def test_rules_are_renamed(indexer):
     indexer.create_archive_policy_rule('a', 'x.*', 'low')
     indexer.create_archive_policy_rule('b', 'y.*', 'low')
