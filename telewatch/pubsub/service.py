@@ -44,6 +44,7 @@ from telewatch.pubsub import targets
 
 LOG = logging.getLogger(__name__)
 MAX_REJECTIONS_LOGGED = 10  # per report interval; the rest are only counted
+_UNREAD = object()
 
 
 def _seconds(timestamp):
@@ -255,12 +256,15 @@ class PubSubWorker:
                 if not wanted:
                     discarded += 1
                     continue
+                moment = _UNREAD  # the sample's time, read once if an interval needs it
                 for subscription in wanted:
                     throttle = throttles.get(subscription.id)
-                    if throttle is not None and not self._throttle_allows(
-                            throttle, resource_id, name, document, record):
-                        skipped[subscription.id] += 1
-                        continue
+                    if throttle is not None:
+                        if moment is _UNREAD:
+                            moment = self._sample_time(document, record)
+                        if moment is None or not throttle.allows(resource_id, name, moment):
+                            skipped[subscription.id] += 1
+                            continue
                     chunk = chunks.get(subscription.id)
                     if chunk is None:
                         chunk = chunks[subscription.id] = ([], [])
@@ -277,13 +281,13 @@ class PubSubWorker:
         ticket.settle()
         return ticket
 
-    def _throttle_allows(self, throttle, resource_id, name, document, record):
+    def _sample_time(self, document, record):
+        """The sample's timestamp in seconds; None (rejected and counted) when it has none."""
         try:
-            moment = _seconds(document['timestamp'])
+            return _seconds(document['timestamp'])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             self._reject('timestamp', self._where(record), exc)
-            return False
-        return throttle.allows(resource_id, name, moment)
+            return None
 
     def commit(self):
         """Commit the offsets of the settled batches at the head of the queue."""
