@@ -5,6 +5,7 @@ oslo.messaging), Redis with redis-py (under tooz), PostgreSQL with psycopg2, Kaf
 kafka-python.
 """
 
+import subprocess
 import time
 import urllib.parse
 import uuid
@@ -13,7 +14,9 @@ import kafka
 import kombu
 import psycopg2
 import redis
+import requests
 
+from tests.functional import services
 from tests.functional.services import restart_service
 
 
@@ -121,3 +124,50 @@ def test_kafka_produce_consume_group(kafka_bootstrap):
         consumer.close()
     assert received == sent
     assert committed == len(sent)
+
+
+def _status(name):
+    result = subprocess.run([str(services.TOOLS / name), 'status'], stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=60)
+    return result.returncode, result.stdout
+
+
+def test_keystone_start_repairs_what_the_tests_need(keystone):
+    # A start killed half way left Keystone initialized but without the test users: status
+    # must say so, and the next start must make them again.
+    admin = keystone.token(keystone.admin)
+    session = requests.Session()
+    session.headers['X-Auth-Token'] = admin.id
+    url = keystone.auth_url
+    bob = session.get(url + '/users', params={'name': 'bob'}, timeout=30).json()['users']
+    assert session.delete(url + '/users/' + bob[0]['id'], timeout=30).status_code == 204
+
+    code, out = _status('keystone')
+    assert code == 3
+    assert "unhealthy" in out and "bob's token for project-b" in out
+
+    services._start('keystone')
+    assert _status('keystone')[0] == 0
+    assert keystone.token(keystone.bob).project_id
+
+
+def test_gnocchi_start_repairs_its_archive_policies(gnocchi_endpoint):
+    auth = ('admin', '')
+    response = requests.delete(gnocchi_endpoint + '/v1/archive_policy/bool', auth=auth,
+                               timeout=30)
+    assert response.status_code == 204, response.text
+
+    code, out = _status('gnocchi')
+    assert code == 3
+    assert 'unhealthy' in out and 'the archive policy bool' in out
+
+    services._start('gnocchi')
+    assert _status('gnocchi')[0] == 0
+    response = requests.get(gnocchi_endpoint + '/v1/archive_policy/bool', auth=auth,
+                            timeout=30)
+    assert response.status_code == 200
+
+
+def test_kafka_status_says_ready(kafka_bootstrap):
+    code, out = _status('kafka')
+    assert code == 0 and 'running' in out
