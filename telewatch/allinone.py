@@ -3,6 +3,7 @@ other service: polling hands each batch straight to the production pipeline.yaml
 publishers write under one data directory."""
 
 import collections
+import errno
 import logging
 import os
 import signal
@@ -13,11 +14,14 @@ import time
 import waitress
 from oslo_config import cfg
 
+from telewatch import allinone_progress
 from telewatch import config_file
 from telewatch import plugins
 from telewatch import service
 from telewatch.api import app as api_app
+from telewatch.api import auth
 from telewatch.archive import errors as archive_errors
+from telewatch.archive import policy as policy_mod
 from telewatch.archive import processor as processor_mod
 from telewatch.archive import store as archive_store
 from telewatch.pipeline import config as pipeline_config
@@ -27,6 +31,7 @@ from telewatch.polling import loader
 from telewatch.polling import sender as sender_mod
 from telewatch.pollsters import base as pollster_base
 from telewatch.pollsters import libvirt_inspector
+from telewatch.publishers import archive as archive_publisher
 from telewatch.publishers import base as publisher_base
 from telewatch.publishers import file as file_publisher
 
@@ -35,6 +40,9 @@ LOG = logging.getLogger(__name__)
 DEFAULT_DATA_DIR = '~/.local/share/telewatch'
 LIBVIRT_PROBE_TIMEOUT = 5.0
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+# Who a request without credentials is: the operator at the console, an admin.
+ANONYMOUS = auth.RequestContext(user_id='admin', project_id='admin', roles=('admin',),
+                                auth_method=auth.HEADERS)
 
 CLI_OPTS = [
     cfg.StrOpt('data-dir', dest='data_dir_argument', metavar='DIR',
@@ -42,8 +50,9 @@ CLI_OPTS = [
                     'is a file in it); created if missing. Default: [DEFAULT] data_dir of '
                     'the configuration files if they set it, else %s.' % DEFAULT_DATA_DIR),
     cfg.HostAddressOpt('host', default='127.0.0.1',
-                       help='Address the API listens on (no authentication: Gnocchi\'s '
-                            'x-user-id/x-project-id/x-roles headers or gnocchi-basic).'),
+                       help='Address the API listens on (no authentication: a request '
+                            'without credentials is an admin; Gnocchi\'s x-user-id/'
+                            'x-project-id/x-roles headers or gnocchi-basic say who else).'),
     cfg.PortOpt('port', default=8041, help='Port of the API (see --host).'),
     cfg.BoolOpt('no-polling', default=False,
                 help='Poll nothing: run only the pipeline.'),
@@ -54,6 +63,9 @@ CLI_OPTS = [
                help='Seconds between polling cycles, for every source of the polling file '
                     '(whose shipped intervals, 300 s, are slow to watch); 0 keeps the '
                     'intervals of the file.'),
+    cfg.IntOpt('progress-interval', default=allinone_progress.DEFAULT_INTERVAL, min=1,
+               help='Seconds between two progress lines in the log (what was polled, '
+                    'derived, archived and rejected; what waits to be aggregated).'),
 ]
 # PollingAgent reads the namespaces from ``conf.namespace`` (telewatch-polling's option);
 # here they are decided at start, from what this host can poll.
@@ -66,7 +78,8 @@ class PipelineSender(sender_mod.Sender):
     False from ``process`` means a publisher handed samples back; with no bus to redeliver
     the batch later, it is processed again after a doubling backoff, ``retries`` times
     (at-least-once, as a redelivery from the bus would be), then dropped. Every sample is
-    counted in ``counters``: ``accepted``, ``retried`` (each new attempt), ``dropped``.
+    counted in ``counters``: ``polled`` (received), ``accepted``, ``retried`` (each new
+    attempt), ``dropped``.
     Thread-safe: each interval group of the polling agent sends from its own thread.
     """
 
@@ -80,6 +93,7 @@ class PipelineSender(sender_mod.Sender):
         self.counters = collections.Counter()
 
     def send(self, samples):
+        self._count('polled', len(samples))
         delay = self._backoff
         for attempt in range(self._retries + 1):
             if self._manager.process(samples):
@@ -137,14 +151,17 @@ def _prepare(argv):
 
 
 def _namespaces(conf):
-    """The namespaces to poll, and a note on compute when it is left out."""
+    """The namespaces to poll, and what the operator should know of instances."""
     uri = conf.compute.libvirt_uri
     failure = probe_libvirt(uri)
     if failure is None:
         LOG.info('libvirt answers at %s: the compute pollsters poll', uri)
-        return ['host', 'compute'], None
-    note = 'not polled: libvirt at %s: %s' % (uri, failure)
-    LOG.info('compute %s', note)
+        return ['host', 'compute'], (
+            'polled through libvirt at %s (the shipped pipeline.yaml derives cpu_util and '
+            '*.rate)' % uri)
+    note = ('not polled: libvirt at %s does not answer (%s): no instance meters, no '
+            'cpu_util, no disk.*.rate or network.*.rate' % (uri, failure))
+    LOG.warning('instances %s', note)
     return ['host'], note
 
 
@@ -155,6 +172,23 @@ def _override_interval(manager, seconds):
         source.interval = seconds
 
 
+class ListenError(Exception):
+    """The API cannot listen where it was asked to."""
+
+
+def _listen(app, host, port):
+    """The API's waitress server on ``host:port``; ListenError naming them otherwise."""
+    try:
+        return waitress.create_server(app, host=host, port=port, threads=4, ident='telewatch')
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            reason += (' (another telewatch-all-in-one or telewatch-api? --port PORT '
+                       'chooses another port)')
+        raise ListenError('the API cannot listen on %s:%d: %s' % (host, port, reason)) \
+            from None
+
+
 class AllInOne:
     """The archive store and its processor, the pipeline and, unless ``conf.no_polling``,
     the polling agent feeding it."""
@@ -162,25 +196,28 @@ class AllInOne:
     def __init__(self, conf):
         self.conf = conf
         self.archive = archive_store.ArchiveStore.from_conf(conf)
-        self.archive.upgrade()
+        self.archive.upgrade(policies=policy_mod.all_in_one_policies())
         self.processor = processor_mod.ArchiveProcessor(conf, self.archive)
         self._processor_thread = threading.Thread(
             target=self.processor.start, name='archive-processor', daemon=True)
         conf.set_override('auth_strategy', 'noauth', group='api')
-        self.api = waitress.create_server(
-            api_app.make_app(conf, self.archive, self._processor_counters),
-            host=conf.host, port=conf.port, threads=4, ident='telewatch')
+        self.api = _listen(api_app.make_app(conf, self.archive, self._processor_counters,
+                                            anonymous=ANONYMOUS), conf.host, conf.port)
         self._api_thread = threading.Thread(target=self.api.run, name='api', daemon=True)
         self.pipeline_file = pipeline_config.find_pipeline_file(conf)
         self.definition = pipeline_config.load_pipeline(self.pipeline_file, conf)
         self.pipeline = engine.PipelineManager(self.definition, conf)
         self.sender = PipelineSender(self.pipeline)
+        self.progress = allinone_progress.ProgressLog(
+            self.counts, lambda: self.archive.status()['summary']['measures'],
+            conf.progress_interval)
         self.agent = None
-        self.compute_note = None
+        self.instances_note = None
         if not conf.no_polling:
-            namespaces, self.compute_note = _namespaces(conf)
+            namespaces, self.instances_note = _namespaces(conf)
             conf.set_override('namespace', namespaces)
-            self.agent = agent_mod.PollingAgent(conf, sender=self.sender)
+            # One node, no fleet to spread: the first cycle at once, a curve sooner.
+            self.agent = agent_mod.PollingAgent(conf, sender=self.sender, first_poll_delay=0)
             if conf.interval:
                 _override_interval(self.agent.manager, conf.interval)
 
@@ -192,10 +229,12 @@ class AllInOne:
         self.pipeline.start()
         if self.agent is not None:
             self.agent.start()
+        self.progress.start()
 
     def stop(self):
         """Producers first: polling (cycles in flight finish and are handed on), then the
         pipeline (transformers flushed, publishers stopped)."""
+        self.progress.stop()
         if self.agent is not None:
             self.agent.stop()
         self.pipeline.stop()
@@ -211,7 +250,8 @@ class AllInOne:
                  '  data directory: %s' % self.conf.data_dir,
                  '  archive:        %s, %s' % (
                      self.archive.indexer.engine.url.render_as_string(hide_password=True),
-                     self.archive.storage.location)]
+                     self.archive.storage.location),
+                 '  policies:       %s' % self._describe_policies()]
         for publisher in self.definition.publishers():
             if isinstance(publisher, file_publisher.FilePublisher):
                 lines.append('  samples:        %s' % publisher.path)
@@ -219,10 +259,27 @@ class AllInOne:
                 lines.append('  publisher:      %s' % publisher.url.for_display)
         lines.append('  pipeline:       %s' % os.path.abspath(self.pipeline_file))
         lines.extend(self._describe_polling())
-        lines += ['  API:            http://%s:%d/ (no authentication; try: gnocchi --endpoint '
-                  'http://%s:%d resource list)' % ((self.conf.host, self.conf.port) * 2),
+        api = 'http://%s:%d' % (self.conf.host, self.conf.port)
+        lines += ['  API:            %s/ with no authentication (a request without '
+                  'credentials is an admin)' % api,
+                  '  try:            curl %s/v1/resource/host' % api,
+                  '                  gnocchi --endpoint %s resource list' % api,
+                  '  progress:       a line in the log every %d s' % self.conf.progress_interval,
                   'Ctrl-C to stop.']
         return lines
+
+    def _describe_policies(self):
+        coarse = []
+        for name in policy_mod.MINUTE_POINTS_POLICIES:
+            if 60 * 10 ** 9 not in self.archive.indexer.get_archive_policy(name).granularities:
+                coarse.append(name)
+        if not coarse:
+            return ('%s keep 1-minute points for a day, then 5-minute points for 30 days'
+                    % ', '.join(policy_mod.MINUTE_POINTS_POLICIES))
+        LOG.warning('archive policies %s have no 1-minute points: this data directory was '
+                    'created by an older telewatch', ', '.join(coarse))
+        return ('%s keep 5-minute points only (made by an older telewatch; a new --data-dir '
+                'also keeps 1-minute points)' % ', '.join(coarse))
 
     def _describe_polling(self):
         if self.agent is None:
@@ -230,17 +287,32 @@ class AllInOne:
         meters = {pollster.name for _, pollster in self.agent.manager.tasks}
         every = ('every %d s' % self.conf.interval if self.conf.interval
                  else 'at the intervals of the polling file')
-        lines = ['  polling:        %s %s, %d meters (%s)' % (
-            ', '.join(self.conf.namespace), every, len(meters),
-            os.path.abspath(config_file.find_file(self.conf, self.conf.polling.cfg_file)))]
-        if self.compute_note:
-            lines.append('  compute:        %s' % self.compute_note)
-        return lines
+        return ['  polling:        %s %s, the first cycle now, %d meters (%s)' % (
+                    ', '.join(self.conf.namespace), every, len(meters),
+                    os.path.abspath(config_file.find_file(self.conf,
+                                                          self.conf.polling.cfg_file))),
+                '  host:           this node\'s hardware.* (the shipped pipeline.yaml derives '
+                'hardware.disk.*.rate and hardware.network.*.rate)',
+                '  instances:      %s' % self.instances_note]
 
     def _processor_counters(self):
         return {'measures_processed': self.processor.processed,
                 'measures_rejected_late': self.processor.rejected,
                 'measures_of_deleted_metrics': self.processor.orphaned}
+
+    def counts(self):
+        """allinone_progress.Counts since start-up."""
+        archives = [publisher for publisher in self.definition.publishers()
+                    if isinstance(publisher, archive_publisher.ArchivePublisher)]
+        sender = self.sender.counters
+        return allinone_progress.Counts(
+            polled=sender['polled'],
+            derived=sum(p.published for p in self.pipeline.pipelines if p.transformers),
+            archived=sum(publisher.archived for publisher in archives),
+            aggregated=self.processor.processed, too_late=self.processor.rejected,
+            unmapped=sum(sum(publisher.unmapped.values()) for publisher in archives),
+            dropped=sender['dropped'] + sum(runner.counters['dropped']
+                                            for runner in self.pipeline.runners))
 
     def summary(self):
         counters = self.sender.counters
@@ -266,7 +338,7 @@ def _run(conf, stdout, stderr):
     except config_file.ConfigErrors as exc:
         stderr.write('%s\n' % exc)
         return 1
-    except (ValueError, OSError, loader.PluginStartError, plugins.PluginLoadError,
+    except (ValueError, OSError, ListenError, loader.PluginStartError, plugins.PluginLoadError,
             publisher_base.PublishError, archive_errors.ArchiveError,
             archive_errors.StorageUnavailable) as exc:
         stderr.write('telewatch-all-in-one: %s\n' % exc)

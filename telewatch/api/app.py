@@ -108,15 +108,16 @@ class _Environ:
         return self.app(environ, start_response)
 
 
-def make_app(conf, store=None, counters=None):
+def make_app(conf, store=None, counters=None, anonymous=None):
     """The API for ``conf``; ``store`` (default: from ``[archive]``) is shared by all
-    requests; ``counters()`` adds to ``/v1/status`` (the all-in-one's processor).
-    ValueError for a malformed ``[pubsub] allowed_targets``."""
+    requests; ``counters()`` adds to ``/v1/status`` (the all-in-one's processor);
+    ``anonymous``: who a request without credentials is under noauth (the all-in-one's
+    admin; default: none, 401). ValueError for a malformed ``[pubsub] allowed_targets``."""
     store = store if store is not None else store_mod.ArchiveStore.from_conf(conf)
     app = framework.make_pecan_app(
         root.RootController(), hooks=[BodyTypeHook(), ErrorHook()], debug=False,
         force_canonical=False, guess_content_type_from_ext=False)
-    app = auth.make_auth_middleware(app, conf)
+    app = auth.make_auth_middleware(app, conf, anonymous=anonymous)
     return _Environ(app, {'telewatch.store': store,
                           'telewatch.enforcer': policy.make_enforcer(conf),
                           'telewatch.counters': counters, 'telewatch.conf': conf,

@@ -4,6 +4,7 @@ headers and gnocchi-basic) and the RequestContext it leaves in the WSGI environ.
 import base64
 import binascii
 import dataclasses
+import functools
 import json
 import logging
 
@@ -125,12 +126,13 @@ def _basic_context(authorization):
                           roles=('admin',) if user == 'admin' else (), auth_method=BASIC)
 
 
-def noauth_context(environ):
+def noauth_context(environ, anonymous=None):
     """The caller of a request under ``auth_strategy = noauth``.
 
     The X-User-Id/X-Project-Id headers (gnocchi-noauth; at least one of them; X-Roles,
     comma-separated, defaults to no role as in Gnocchi) win over an Authorization header
-    (gnocchi-basic). Raises Unauthorized when neither is usable.
+    (gnocchi-basic). A request with neither is ``anonymous`` (a RequestContext) when given;
+    otherwise, as for an unusable Authorization header, Unauthorized is raised.
     """
     user_id = _header(environ, 'X-User-Id')
     project_id = _header(environ, 'X-Project-Id')
@@ -141,6 +143,8 @@ def noauth_context(environ):
     authorization = _header(environ, 'Authorization')
     if authorization:
         return _basic_context(authorization)
+    if anonymous is not None:
+        return anonymous
     raise Unauthorized('Authentication required: send X-User-Id and X-Project-Id headers '
                        '(gnocchi-noauth) or an "Authorization: basic" header (gnocchi-basic)')
 
@@ -225,8 +229,11 @@ def _keystone_protected(app, conf):
     return protected
 
 
-def make_auth_middleware(app, conf, exempt_paths=DEFAULT_EXEMPT_PATHS):
+def make_auth_middleware(app, conf, exempt_paths=DEFAULT_EXEMPT_PATHS, anonymous=None):
     """``app`` behind the authentication of ``conf.api.auth_strategy``.
+
+    With ``noauth``, a request without credentials is ``anonymous`` (a RequestContext, the
+    all-in-one's admin) if given, else answered 401.
 
     Every request but a GET or HEAD of ``exempt_paths`` reaches ``app`` with its
     RequestContext in ``environ['telewatch.context']`` (``context_of``); the others are
@@ -239,9 +246,12 @@ def make_auth_middleware(app, conf, exempt_paths=DEFAULT_EXEMPT_PATHS):
     if strategy == 'keystone':
         protected = _keystone_protected(app, conf)
     else:
-        protected = ContextMiddleware(app, noauth_context,
-                                      challenge='Basic realm="telewatch"')
-    LOG.info('API authentication: %s; exempt paths: %s', strategy,
+        protected = ContextMiddleware(
+            app, functools.partial(noauth_context, anonymous=anonymous),
+            challenge='Basic realm="telewatch"')
+    LOG.info('API authentication: %s%s; exempt paths: %s', strategy,
+             ' (without credentials: %s)' % anonymous.creator
+             if anonymous and strategy != 'keystone' else '',
              ', '.join(sorted(exempt_paths)) or 'none')
     return ExemptPaths(app, protected, exempt_paths)
 

@@ -306,12 +306,14 @@ class ArchivePolicy:
 _DAY = 86400
 
 
+def _policy(name, items, methods=None, back_window=0):
+    return ArchivePolicy(name, back_window, methods,
+                         [{'granularity': g, 'timespan': t} for g, t in items])
+
+
 def builtin_policies():
     """Gnocchi's default policies and Ceilometer's, by name (see the reference, section 2)."""
-    def policy(name, items, methods=None, back_window=0):
-        return ArchivePolicy(name, back_window, methods,
-                             [{'granularity': g, 'timespan': t} for g, t in items])
-
+    policy = _policy
     high = [(1, 3600), (60, 7 * _DAY), (3600, 365 * _DAY)]
     ceilometer_high = [(1, 3600), (60, _DAY), (3600, 365 * _DAY)]
     policies = [
@@ -325,3 +327,22 @@ def builtin_policies():
         policy('ceilometer-high-rate', ceilometer_high, ['mean', 'rate:mean']),
     ]
     return {p.name: p for p in policies}
+
+
+#: The policies the all-in-one adds 1-minute points to: the 5-minute ones that the default
+#: rule and the shipped archive_resources.yaml name.
+MINUTE_POINTS_POLICIES = ('low', 'ceilometer-low', 'ceilometer-low-rate')
+
+
+def all_in_one_policies():
+    """builtin_policies, where those of MINUTE_POINTS_POLICIES also keep 1-minute points for
+    a day: a person watching the all-in-one sees a curve within minutes, and
+    ``granularity=60`` reads work. telewatch-upgrade keeps Gnocchi's and Ceilometer's."""
+    policies = builtin_policies()
+    for name in MINUTE_POINTS_POLICIES:
+        policy = policies[name]
+        items = [(60, _DAY)] + [(item.granularity, item.timespan)
+                                for item in policy.definition]
+        policies[name] = _policy(name, items, sorted(policy.aggregation_methods),
+                                 policy.back_window)
+    return policies

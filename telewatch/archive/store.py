@@ -80,15 +80,17 @@ class ArchiveStore:
         return cls(indexer_mod.Indexer(index_url(conf)),
                    storage_from_url(storage_url, archive.sacks), archive.operation_timeout)
 
-    def upgrade(self, default_policies=True):
+    def upgrade(self, default_policies=True, policies=None):
         """Create or upgrade the index and the storage; with ``default_policies``, create
-        Gnocchi's and Ceilometer's archive policies and the rule ``default`` (* -> low)
-        when missing, as gnocchi-upgrade does."""
+        ``policies`` (default: Gnocchi's and Ceilometer's archive policies) and the rule
+        ``default`` (* -> low) when missing, as gnocchi-upgrade does. A policy that exists
+        is left as it is (its metrics' series follow it)."""
         self.indexer.upgrade()
         self.storage.upgrade()
         if not default_policies:
             return
-        for policy in policy_mod.builtin_policies().values():
+        policies = policies or policy_mod.builtin_policies()
+        for policy in policies.values():
             with contextlib.suppress(errors.ArchivePolicyAlreadyExists):
                 self.indexer.create_archive_policy(policy)
         if not self.indexer.list_archive_policy_rules():

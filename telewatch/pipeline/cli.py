@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 
+from telewatch import cli_output
 from telewatch import config_file
 from telewatch import sample as sample_mod
 from telewatch import service
@@ -19,12 +20,35 @@ OUTPUT_FIELDS = ('name', 'type', 'unit', 'volume', 'user_id', 'project_id', 'res
                  'timestamp', 'resource_metadata')
 
 
+class ReplayOutput:
+    """The replay's standard output, shared by the recorders of every sink. A publisher's
+    exception is caught and logged by the pipeline, so a recorder that finds the reader gone
+    only notes it here (``closed``), for the replay loop to stop."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.closed = False
+
+    def write(self, text):
+        if self.closed:
+            return
+        try:
+            self.stream.write(text)
+        except BrokenPipeError:
+            self.closed = True
+
+    def check(self):
+        """OutputClosed once the reader went away."""
+        if self.closed:
+            raise cli_output.OutputClosed()
+
+
 class ReplayRecorder:
     """Stands in for a sink's publishers during a replay: writes what they would receive."""
 
-    def __init__(self, sink_name, stream):
+    def __init__(self, sink_name, output):
         self.sink_name = sink_name
-        self._stream = stream
+        self._output = output
 
     def start(self):
         pass
@@ -33,7 +57,7 @@ class ReplayRecorder:
         pass
 
     def publish(self, samples):
-        write = self._stream.write
+        write = self._output.write
         for sample in samples:
             record = {field: getattr(sample, field) for field in OUTPUT_FIELDS}
             record['timestamp'] = sample_mod.format_timestamp(sample.timestamp)
@@ -82,11 +106,13 @@ def replay(args, conf, stdout, stderr):
     definition = _load(args.pipeline, conf, stderr)
     if definition is None:
         return 1
+    output = ReplayOutput(stdout)
     manager = engine.PipelineManager(
-        definition, conf, publishers_for=lambda sink: [ReplayRecorder(sink.name, stdout)])
+        definition, conf, publishers_for=lambda sink: [ReplayRecorder(sink.name, output)])
     bad_lines = 0
     try:
         for number, text in _read_lines(args.samples, sys.stdin):
+            output.check()
             try:
                 item = _parse_line(text)
             except ValueError as exc:
@@ -101,6 +127,7 @@ def replay(args, conf, stdout, stderr):
         stderr.write('%s: %s\n' % (args.samples, exc))
         return 1
     manager.flush()
+    output.check()
     return 2 if bad_lines else 0
 
 
@@ -128,7 +155,8 @@ def main(argv=None, stdout=None, stderr=None):
     for path in args.config_file:
         conf_args += ['--config-file', path]
     conf = service.prepare_service(conf_args)
-    return args.run(args, conf, stdout or sys.stdout, stderr or sys.stderr)
+    stdout = stdout or sys.stdout
+    return cli_output.run(lambda: args.run(args, conf, stdout, stderr or sys.stderr), stdout)
 
 
 if __name__ == '__main__':

@@ -48,6 +48,8 @@ class Pipeline:
         self.publishers = publishers
         self.inbox = []
         self.errors = collections.Counter()
+        #: samples handed to the publishers (out of the transformers, if any)
+        self.published = 0
 
     def run(self, samples):
         """Transform and publish; False when a publisher handed samples back."""
@@ -98,6 +100,7 @@ class Pipeline:
         return kept
 
     def _publish(self, samples):
+        self.published += len(samples)
         accepted = True
         for publisher in self.publishers:
             accepted = publisher.publish(samples) and accepted

@@ -40,8 +40,12 @@ OPTS = [
 
 
 class PollingAgent:
-    def __init__(self, conf, sender=None):
+    """``first_poll_delay``: seconds to the first cycle of each interval group (None: a
+    random part of the interval, so that a fleet does not poll in lock-step)."""
+
+    def __init__(self, conf, sender=None, first_poll_delay=None):
         self.conf = conf
+        self.first_poll_delay = first_poll_delay
         self.pollsters = loader.load_pollsters(conf, conf.namespace)
         self.discoveries = loader.load_discoveries(conf)
         self.manager = self._load()
@@ -89,7 +93,8 @@ class PollingAgent:
     def start(self):
         if self._sender is None:
             self._sender = sender_mod.make_sender(self.conf)
-        self._scheduler = manager_mod.Scheduler(self.manager, self._cycle)
+        self._scheduler = manager_mod.Scheduler(self.manager, self._cycle,
+                                                first_delay=self.first_poll_delay)
         self._scheduler.start()
 
     def reload(self):
@@ -102,7 +107,8 @@ class PollingAgent:
             return False
         self._scheduler.stop()
         self.manager = manager
-        self._scheduler = manager_mod.Scheduler(self.manager, self._cycle)
+        self._scheduler = manager_mod.Scheduler(self.manager, self._cycle,
+                                                first_delay=self.first_poll_delay)
         self._scheduler.start()
         return True
 

@@ -5,6 +5,7 @@ import sys
 
 from oslo_config import cfg
 
+from telewatch import cli_output
 from telewatch import config_file
 from telewatch import service
 from telewatch.polling import agent as agent_mod
@@ -47,7 +48,7 @@ def main(argv=None, stdout=None, stderr=None):
         stderr.write('telewatch-polling: %s\n' % exc)
         return 1
     if conf.test:
-        return agent.test(stdout, stderr)
+        return cli_output.run(lambda: agent.test(stdout, stderr), stdout)
     service.run_agents('telewatch-polling', agent_mod.PollingAgent, conf)
     return 0
 

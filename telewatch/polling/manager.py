@@ -126,13 +126,14 @@ class PollingManager:
 
 class Scheduler:
     """One thread per interval group, each starting at a random offset (so a fleet does not
-    poll in lock-step) and never overlapping itself; ``stop()`` lets the cycles in flight
-    finish."""
+    poll in lock-step), or after ``first_delay`` seconds when given, and never overlapping
+    itself; ``stop()`` lets the cycles in flight finish."""
 
-    def __init__(self, manager, run_cycle, clock=time.monotonic):
+    def __init__(self, manager, run_cycle, clock=time.monotonic, first_delay=None):
         self._manager = manager
         self._run_cycle = run_cycle
         self._clock = clock
+        self._first_delay = first_delay
         self._stop = threading.Event()
         self._threads = []
 
@@ -144,7 +145,9 @@ class Scheduler:
             self._threads.append(thread)
 
     def _loop(self, interval, tasks):
-        if self._stop.wait(random.uniform(0, interval)):
+        first_delay = self._first_delay
+        if self._stop.wait(random.uniform(0, interval) if first_delay is None
+                           else first_delay):
             return
         due = self._clock()
         while not self._stop.is_set():

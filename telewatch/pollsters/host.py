@@ -50,6 +50,9 @@ READS = {
     'virtual_memory': lambda: psutil.virtual_memory(),
     'disks': _read_disks,
     'net_io_counters': lambda: psutil.net_io_counters(pernic=True),
+    # The whole node: psutil sums the disks and leaves their partitions out. None on a host
+    # without block devices psutil can read (some containers).
+    'disk_io_counters': lambda: psutil.disk_io_counters(perdisk=False),
     'loadavg': lambda: os.getloadavg(),
 }
 
@@ -118,6 +121,12 @@ def _per_nic(field):
     return lambda: rows
 
 
+def _all_disks(field):
+    def rows(counters):
+        return [] if counters is None else [(None, getattr(counters, field), {})]
+    return lambda: rows
+
+
 class Meter(collections.namedtuple('Meter', 'type unit reads rows')):
     """One host meter: type, unit, the READS entry it uses and its ``rows`` factory."""
 
@@ -137,6 +146,19 @@ METERS = {
                                              _per_nic('bytes_recv')),
     'hardware.network.outgoing.bytes': Meter(CUMULATIVE, 'B', 'net_io_counters',
                                              _per_nic('bytes_sent')),
+    'hardware.network.incoming.packets': Meter(CUMULATIVE, 'packet', 'net_io_counters',
+                                               _per_nic('packets_recv')),
+    'hardware.network.outgoing.packets': Meter(CUMULATIVE, 'packet', 'net_io_counters',
+                                               _per_nic('packets_sent')),
+    # Reads and writes of all the node's disks, since boot.
+    'hardware.disk.read.bytes': Meter(CUMULATIVE, 'B', 'disk_io_counters',
+                                      _all_disks('read_bytes')),
+    'hardware.disk.read.requests': Meter(CUMULATIVE, 'request', 'disk_io_counters',
+                                         _all_disks('read_count')),
+    'hardware.disk.write.bytes': Meter(CUMULATIVE, 'B', 'disk_io_counters',
+                                       _all_disks('write_bytes')),
+    'hardware.disk.write.requests': Meter(CUMULATIVE, 'request', 'disk_io_counters',
+                                          _all_disks('write_count')),
     'hardware.system_stats.load.1': Meter(GAUGE, 'process', 'loadavg',
                                           _whole_node(lambda load: load[0])),
 }
@@ -147,8 +169,9 @@ class HostPollster(base.Pollster):
 
     Resources are the names this node is reported under: ``local_node`` gives
     ``socket.gethostname()``; a source's static ``resources`` may give another (a FQDN).
-    psutil always reads the node the agent runs on. A meter of the whole node has the
-    resource id ``<host>``; per filesystem ``<host>.<mountpoint>`` (physical filesystems
+    psutil always reads the node the agent runs on. A meter of the whole node (the disk
+    I/O counters included: all disks together) has the resource id ``<host>``; per
+    filesystem ``<host>.<mountpoint>`` (physical filesystems
     only: psutil.disk_partitions(all=False)); per network interface ``<host>.<nic>`` (all
     but ``lo``). Every sample carries ``host`` in its metadata, and the time of the reading
     (timestamp in UTC and monotonic_time, for rates of the cumulative byte counters).

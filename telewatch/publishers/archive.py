@@ -69,6 +69,8 @@ class ArchivePublisher(base.Publisher):
         # resource id -> (attributes, {metric name: metric id}), oldest first out
         self._known = collections.OrderedDict()
         self.unmapped = collections.Counter()
+        #: measures durably written into the archive's incoming buffer
+        self.archived = 0
 
     def start(self):
         self.store = store_mod.ArchiveStore.from_conf(self.conf)
@@ -120,6 +122,7 @@ class ArchivePublisher(base.Publisher):
             raise base.RetryablePublishError(str(exc), len(samples)) from exc
         except (errors.ArchiveError, ValueError) as exc:
             raise base.PermanentPublishError(str(exc), len(samples)) from exc
+        self.archived += sum(len(values) for _, values in measures.values())
 
     # -- resources and metrics -----------------------------------------------------------
 

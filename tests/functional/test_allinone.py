@@ -113,12 +113,22 @@ def test_host_samples_of_two_cycles_then_a_clean_sigterm(tmp_path):
         chain.data, chain.data) in output
     assert '  publisher:      archive://' in output
     assert '  pipeline:       %s' % (REPO / 'etc' / 'pipeline.yaml') in output
-    assert any(line.startswith('  polling:        host every 1 s, ') and
+    assert any(line.startswith('  polling:        host every 1 s, the first cycle now, ') and
                line.endswith('(%s)' % (REPO / 'etc' / 'polling.yaml')) for line in output)
-    assert any(line.startswith('  compute:        not polled: libvirt at test://')
-               for line in output)
-    assert '  API:            http://127.0.0.1:%d/ (no authentication; try: gnocchi ' \
-           '--endpoint http://127.0.0.1:%d resource list)' % (chain.port, chain.port) in output
+    assert any(line.startswith('  instances:      not polled: libvirt at test://') and
+               'absent-node.xml' in line and line.endswith('no cpu_util, no disk.*.rate or '
+                                                           'network.*.rate') for line in output)
+    assert '  host:           this node\'s hardware.* (the shipped pipeline.yaml derives ' \
+           'hardware.disk.*.rate and hardware.network.*.rate)' in output
+    assert '  policies:       low, ceilometer-low, ceilometer-low-rate keep 1-minute points ' \
+           'for a day, then 5-minute points for 30 days' in output
+    api = output.index('  API:            %s/ with no authentication (a request without '
+                       'credentials is an admin)' % chain.api)
+    assert output[api + 1:api + 5] == [
+        '  try:            curl %s/v1/resource/host' % chain.api,
+        '                  gnocchi --endpoint %s resource list' % chain.api,
+        '  progress:       a line in the log every 60 s',
+        'Ctrl-C to stop.']
     assert output[-1].startswith('stopped: ') and output[-1].endswith(
         ' measures archived, 0 rejected as too late')
     assert ' 0 processed again, 0 dropped; ' in output[-1]
@@ -179,3 +189,78 @@ def test_probe_with_the_libvirt_test_driver(tmp_path):
     assert allinone.probe_libvirt('test://%s' % NODE) is None
     failure = allinone.probe_libvirt('test://%s/absent-node.xml' % tmp_path)
     assert 'absent-node.xml' in failure
+
+
+def test_on_a_host_without_libvirt_the_hosts_rates_are_derived_and_archived(tmp_path):
+    chain = AllInOne(tmp_path, '--interval', '1', '--progress-interval', '1')
+    try:
+        # rate_of_change needs two cycles of a counter: then every counter has its rate.
+        assert chain.wait_for(lambda: any(
+            name.startswith('hardware.') and name.endswith('.rate')
+            for name in chain.timestamps())), chain.stderr.read_text()
+        assert chain.wait_for(lambda: 'telewatch.allinone_progress' in
+                              chain.stderr.read_text())
+        assert chain.stop() == 0, chain.stderr.read_text()
+    finally:
+        chain.kill()
+    found = chain.timestamps()
+    rates = {name for name in found if name.endswith('.rate')}
+    assert rates <= {'hardware.%s.rate' % name for name in (
+        'network.incoming.bytes', 'network.outgoing.bytes', 'network.incoming.packets',
+        'network.outgoing.packets', 'disk.read.bytes', 'disk.read.requests',
+        'disk.write.bytes', 'disk.write.requests')}
+    with_counters = {name for name in found if name.startswith(('hardware.network.',
+                                                                'hardware.disk.read',
+                                                                'hardware.disk.write'))}
+    assert {name[:-len('.rate')] for name in rates} == with_counters - rates
+    progress = [line.partition('telewatch.allinone_progress [-] ')[2]
+                for line in chain.stderr.read_text().splitlines()
+                if 'telewatch.allinone_progress' in line]
+    assert progress[0].startswith('last 1 s: polled ')
+    assert all(' measures wait to be aggregated' in line for line in progress)
+
+
+def test_plain_requests_without_credentials_are_an_admins_and_minutes_are_kept(tmp_path):
+    chain = AllInOne(tmp_path, '--interval', '1')
+    try:
+        assert chain.wait_for(lambda: chain.timestamps()['hardware.memory.used']), \
+            chain.stderr.read_text()
+        # What `curl http://127.0.0.1:8041/v1/resource/host` sends: no credentials at all.
+        hosts = requests.get(chain.api + '/v1/resource/host', timeout=10)
+        assert hosts.status_code == 200, hosts.text
+        host, = [r for r in hosts.json() if r['original_resource_id'] == socket.gethostname()]
+        assert requests.get(chain.api + '/v1/status', timeout=10).status_code == 200  # admin
+        metric = host['metrics']['hardware.memory.used']
+        policy = requests.get('%s/v1/metric/%s' % (chain.api, metric),
+                              timeout=10).json()['archive_policy']
+        assert policy['name'] == 'ceilometer-low'
+        assert [(d['granularity'], d['timespan']) for d in policy['definition']] == [
+            ('0:01:00', '1 day, 0:00:00'), ('0:05:00', '30 days, 0:00:00')]
+        rows = requests.get('%s/v1/metric/%s/measures?granularity=60&refresh=true'
+                            % (chain.api, metric), timeout=10)
+        assert rows.status_code == 200, rows.text
+        assert rows.json() and all(granularity == 60.0 for _, granularity, _ in rows.json())
+        # Credentials that are sent still decide: a plain user sees no host of telewatch's.
+        mine = requests.get(chain.api + '/v1/resource/host', timeout=10,
+                            headers={'X-User-Id': 'u1', 'X-Project-Id': 'p1'})
+        assert (mine.status_code, mine.json()) == (200, [])
+        assert chain.stop() == 0, chain.stderr.read_text()
+    finally:
+        chain.kill()
+
+
+def test_a_port_in_use_is_named_and_ends_start_up_without_a_traceback(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(BIN / 'telewatch-all-in-one'), '--config-dir', str(REPO / 'etc'),
+             '--data-dir', str(tmp_path / 'data'), '--no-polling', '--port', str(port)],
+            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert ('telewatch-all-in-one: the API cannot listen on 127.0.0.1:%d: Address already '
+            'in use (another telewatch-all-in-one or telewatch-api? --port PORT chooses '
+            'another port)\n' % port) in result.stderr
+    assert 'Traceback' not in result.stderr
+    assert result.stdout == ''

@@ -2,7 +2,10 @@
 dropped and counted), the libvirt probe, and the interval applied to every source."""
 
 import logging
+import socket
 import threading
+
+import pytest
 
 from telewatch import allinone
 from telewatch import config_file
@@ -42,7 +45,7 @@ def test_an_accepted_batch_is_handed_over_once():
     batch = [make(), make(volume=2)]
     sender.send(batch)
     assert manager.batches == [batch]
-    assert sender.counters == {'accepted': 2}
+    assert sender.counters == {'polled': 2, 'accepted': 2}
     assert sleeps == []
 
 
@@ -54,7 +57,7 @@ def test_a_handed_back_batch_is_processed_again_after_a_backoff(caplog):
         sender.send(batch)
     assert manager.batches == [batch] * 3
     assert sleeps == [1.0, 2.0]
-    assert sender.counters == {'retried': 6, 'accepted': 3}
+    assert sender.counters == {'polled': 3, 'retried': 6, 'accepted': 3}
     assert 'processing it again in 1.0 s (retry 1 of 3)' in caplog.text
 
 
@@ -65,10 +68,10 @@ def test_a_batch_handed_back_every_time_is_dropped_and_counted(caplog):
         sender.send([make(), make(volume=2)])
     assert len(manager.batches) == 4
     assert sleeps == [1.0, 2.0, 4.0]
-    assert sender.counters == {'retried': 6, 'dropped': 2}
+    assert sender.counters == {'polled': 2, 'retried': 6, 'dropped': 2}
     assert 'handed back a batch of 2 samples 4 times: dropped' in caplog.text
     sender.send([make()])  # the next batch is not affected
-    assert sender.counters == {'retried': 6, 'dropped': 2, 'accepted': 1}
+    assert sender.counters == {'polled': 3, 'retried': 6, 'dropped': 2, 'accepted': 1}
 
 
 def test_with_a_real_pipeline_a_failing_publisher_is_given_another_chance(conf):
@@ -94,7 +97,7 @@ def test_with_a_real_pipeline_a_failing_publisher_is_given_another_chance(conf):
     sender.send([make()])
     assert [s.name for s in flaky.received] == ['hardware.memory.used']
     assert sleeps == [1.0]
-    assert sender.counters == {'retried': 1, 'accepted': 1}
+    assert sender.counters == {'polled': 1, 'retried': 1, 'accepted': 1}
 
 
 def test_senders_from_several_threads_are_all_counted():
@@ -105,7 +108,7 @@ def test_senders_from_several_threads_are_all_counted():
         thread.start()
     for thread in threads:
         thread.join()
-    assert sender.counters == {'accepted': 800}
+    assert sender.counters == {'polled': 800, 'accepted': 800}
 
 
 def test_close_is_safe_twice():
@@ -169,3 +172,14 @@ def test_interval_applies_to_every_source(conf, tmp_path):
     manager = manager_mod.PollingManager(conf, sources, pollsters, {})
     allinone._override_interval(manager, 7)
     assert {interval: len(tasks) for interval, tasks in manager.groups().items()} == {7: 3}
+
+
+def test_a_port_in_use_is_a_listen_error_naming_host_and_port():
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(allinone.ListenError) as raised:
+            allinone._listen(lambda environ, start_response: [], '127.0.0.1', port)
+    assert str(raised.value).startswith(
+        'the API cannot listen on 127.0.0.1:%d: Address already in use (' % port)

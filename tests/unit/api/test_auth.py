@@ -138,6 +138,22 @@ def test_no_credentials_is_401_json(client):
                'Authentication required')
 
 
+def test_an_anonymous_context_is_who_a_request_without_credentials_is(noauth_conf):
+    anonymous = auth.RequestContext('admin', 'admin', ('admin',), auth.HEADERS)
+    client = webtest.TestApp(auth.make_auth_middleware(echo_app, noauth_conf,
+                                                       anonymous=anonymous))
+    for method in (client.get, client.post, client.delete):
+        context = method('/v1/metric').json
+        assert (context['user_id'], context['project_id'], context['roles'],
+                context['is_admin']) == ('admin', 'admin', ['admin'], True)
+    # Credentials that are sent still decide, and bad ones are still refused.
+    assert client.get('/v1/metric', headers={'X-User-Id': 'u1', 'X-Project-Id': 'p1'}
+                      ).json['creator'] == 'u1:p1'
+    assert client.get('/v1/metric', headers=basic(b'bob:')).json['is_admin'] is False
+    assert_401(client.get('/v1/metric', headers={'Authorization': 'Bearer x'}, status=401),
+               'only basic is accepted')
+
+
 def test_exempt_paths_need_no_credentials_and_carry_no_context(client):
     assert client.get('/').json is None
     assert client.get('/', headers={'X-User-Id': 'u1'}).json is None

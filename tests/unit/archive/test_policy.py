@@ -150,6 +150,21 @@ def test_derived_attributes():
                         {'granularity': 60, 'points': 60}], ['max', 'rate:mean'], 2)
 
 
+def test_all_in_one_policies_add_a_day_of_minutes_to_the_five_minute_ones():
+    builtin = policy_mod.builtin_policies()
+    minutes = policy_mod.all_in_one_policies()
+    assert set(minutes) == set(builtin)
+    for name in ('low', 'ceilometer-low', 'ceilometer-low-rate'):
+        assert [i.to_dict() for i in minutes[name].definition] == [
+            {'granularity': 60.0, 'points': 1440, 'timespan': 86400.0},
+            {'granularity': 300.0, 'points': 8640, 'timespan': 30 * 86400.0}], name
+        assert minutes[name].aggregation_methods == builtin[name].aggregation_methods
+        assert minutes[name].back_window == builtin[name].back_window
+    for name in set(builtin) - {'low', 'ceilometer-low', 'ceilometer-low-rate'}:
+        assert minutes[name] == builtin[name], name
+    assert [i.granularity for i in builtin['ceilometer-low'].definition] == [300.0]
+
+
 def test_builtin_policies_are_gnocchis_and_ceilometers():
     builtin = policy_mod.builtin_policies()
     assert builtin['low'].definition[0].points == 8640

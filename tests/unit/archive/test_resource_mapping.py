@@ -200,14 +200,16 @@ DERIVED = {'cpu_util', 'cpu.delta'} | {
     '%s.%s.%s.rate' % (prefix, way, unit)
     for prefix in ('disk', 'disk.device') for way in ('read', 'write')
     for unit in ('bytes', 'requests')} | {
-    'network.%s.%s.rate' % (way, unit)
-    for way in ('incoming', 'outgoing') for unit in ('bytes', 'packets')}
+    '%snetwork.%s.%s.rate' % (prefix, way, unit) for prefix in ('', 'hardware.')
+    for way in ('incoming', 'outgoing') for unit in ('bytes', 'packets')} | {
+    'hardware.disk.%s.%s.rate' % (way, unit)
+    for way in ('read', 'write') for unit in ('bytes', 'requests')}
 
 
 def test_shipped_file_maps_every_meter_telewatch_ships_and_nothing_else():
     mapping = resource_mapping.ResourceMapping.load(SHIPPED)
     meters = shipped_meters()
-    assert len(meters) == 38  # 25 compute, 8 host, 5 more from meters.yaml
+    assert len(meters) == 44  # 25 compute, 14 host, 5 more from meters.yaml
     assert set(mapping.metric_names()) == meters | DERIVED
 
 

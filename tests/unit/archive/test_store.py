@@ -4,6 +4,7 @@ import numpy
 import pytest
 
 from telewatch.archive import errors
+from telewatch.archive import policy as policy_mod
 from telewatch.archive import processor as processor_mod
 from telewatch.archive import store as store_mod
 from telewatch.archive import upgrade
@@ -40,6 +41,26 @@ def test_upgrade_creates_the_default_policies_and_rule(store):
     names = {p.name for p in store.indexer.list_archive_policies()}
     assert {'low', 'medium', 'high', 'bool', 'ceilometer-low-rate'} <= names
     assert store.indexer.archive_policy_for('anything') == 'low'
+
+
+def test_upgrade_with_other_policies_creates_them_and_leaves_existing_ones(conf):
+    store = store_mod.ArchiveStore.from_conf(conf)
+    try:
+        store.upgrade()
+        store.upgrade(policies=policy_mod.all_in_one_policies())
+        assert store.indexer.get_archive_policy('low', fresh=True).granularities == (
+            300 * 10 ** 9,), 'an existing policy is left as it is'
+    finally:
+        store.close()
+    conf.set_override('data_dir', conf.data_dir + '/new')
+    store = store_mod.ArchiveStore.from_conf(conf)
+    try:
+        store.upgrade(policies=policy_mod.all_in_one_policies())
+        assert store.indexer.get_archive_policy('ceilometer-low-rate').granularities == (
+            60 * 10 ** 9, 300 * 10 ** 9)
+        assert store.indexer.archive_policy_for('anything') == 'low'
+    finally:
+        store.close()
 
 
 def test_measures_are_read_coarsest_granularity_first_after_refresh(store):

@@ -78,3 +78,37 @@ def test_shipped_sample_file_replays_through_shipped_pipeline():
     assert len(names) == 60 + 2 * 2 * 9
     assert names.count('cpu_util') == 4
     assert names.count('disk.device.read.bytes.rate') == 4
+
+
+class ClosingReader(io.StringIO):
+    """Standard output whose reader goes away after ``lines`` lines (``| head``)."""
+
+    def __init__(self, lines):
+        super().__init__()
+        self.lines = lines
+        self.writes_after_close = 0
+
+    def write(self, text):
+        if self.getvalue().count('\n') >= self.lines:
+            self.writes_after_close += 1
+            raise BrokenPipeError(32, 'Broken pipe')
+        return super().write(text)
+
+
+def test_replay_into_a_closed_pipe_stops_quietly_with_sigpipes_status(caplog):
+    stdout, stderr = ClosingReader(3), io.StringIO()
+    repo = CASES.parents[1]
+    code = cli.main(['replay', '--pipeline', str(repo / 'etc' / 'pipeline.yaml'),
+                     str(repo / 'etc' / 'samples' / 'compute.jsonl')], stdout=stdout,
+                    stderr=stderr)
+    assert code == 141
+    assert stdout.getvalue().count('\n') == 3
+    assert stderr.getvalue() == ''
+    assert not [r for r in caplog.records if r.levelname in ('ERROR', 'WARNING')]
+    # It stopped reading its input: a few sinks of the line in flight at most, not 60 lines.
+    assert stdout.writes_after_close <= 5
+
+
+def test_validate_into_a_closed_pipe_exits_with_sigpipes_status():
+    pipeline = CASES.parents[1] / 'etc' / 'pipeline.yaml'
+    assert cli.main(['validate', str(pipeline)], stdout=ClosingReader(0)) == 141

@@ -6,6 +6,7 @@ import os
 import pathlib
 
 import pytest
+import yaml
 
 from telewatch import config_file
 from telewatch.pipeline import cli
@@ -35,9 +36,19 @@ def test_shipped_pipeline_is_valid(conf):
     names = [name for name, _, _ in definition.pipelines]
     assert names == ['meter_source:meter_sink', 'cpu_source:cpu_sink',
                      'cpu_source:cpu_delta_sink', 'disk_source:disk_sink',
-                     'network_source:network_sink']
+                     'network_source:network_sink', 'host_source:host_sink']
     # One publisher instance per distinct URL, shared by the sinks.
     assert len(definition.publishers()) == 1
+
+
+def test_the_host_rates_case_runs_the_shipped_host_sink():
+    def parts(path):
+        document = yaml.safe_load(path.read_text())
+        source, = (s for s in document['sources'] if s['name'] == 'host_source')
+        sink, = (s for s in document['sinks'] if s['name'] == 'host_sink')
+        return source, sink['transformers']
+    assert parts(REPO / 'tests' / 'cases' / 'host_rates' / 'pipeline.yaml') == parts(
+        REPO / 'etc' / 'pipeline.yaml')
 
 
 def test_validate_prints_ok(capsys):

@@ -162,3 +162,19 @@ def test_scheduler_never_overlaps_a_slow_cycle_and_stop_waits_for_it():
     scheduler.stop()
     assert overlaps == [] and len(finished) >= 2
     assert running == []  # stop() returned only after the cycle in flight ended
+
+
+def test_scheduler_with_a_first_delay_starts_then_and_not_at_random():
+    manager = manager_mod.PollingManager(None, [source('s', ['a'], interval=3600)],
+                                         {'a': FakePollster('a')}, {})
+    cycles = []
+    started = time.monotonic()
+    scheduler = manager_mod.Scheduler(manager, lambda tasks: cycles.append(time.monotonic()),
+                                      first_delay=0)
+    scheduler.start()
+    deadline = started + 5
+    while not cycles and time.monotonic() < deadline:
+        time.sleep(0.01)
+    scheduler.stop()
+    # A random offset in an hour-long interval would almost never come within 5 s.
+    assert len(cycles) == 1 and cycles[0] - started < 5

@@ -20,7 +20,10 @@ CpuTimes = collections.namedtuple('CpuTimes', 'user nice system idle iowait gues
 Memory = collections.namedtuple('Memory', 'total available used free')
 Partition = collections.namedtuple('Partition', 'device mountpoint fstype opts')
 Usage = collections.namedtuple('Usage', 'total used free percent')
-NicCounters = collections.namedtuple('NicCounters', 'bytes_sent bytes_recv')
+NicCounters = collections.namedtuple('NicCounters',
+                                     'bytes_sent bytes_recv packets_sent packets_recv')
+DiskCounters = collections.namedtuple('DiskCounters',
+                                      'read_count write_count read_bytes write_bytes')
 
 GIB = 1024 ** 3
 HOST = 'node-1'
@@ -41,10 +44,12 @@ class FakePsutil:
                            Partition('/dev/sdc1', '/mnt/gone', 'ext4', 'rw')]
         self.usage = {'/': Usage(100 * GIB, 40 * GIB, 60 * GIB, 40.0),
                       '/srv/data': Usage(2048, 1024, 1024, 50.0)}
-        self.nics = {'lo': NicCounters(5, 5), 'eth0': NicCounters(2000, 1000),
-                     'br-ex': NicCounters(20, 10)}
+        self.nics = {'lo': NicCounters(5, 5, 1, 1), 'eth0': NicCounters(2000, 1000, 4, 3),
+                     'br-ex': NicCounters(20, 10, 2, 1)}
+        self.disk_io = DiskCounters(read_count=30, write_count=40, read_bytes=3 * GIB,
+                                    write_bytes=4 * GIB)
         for name in ('cpu_times', 'virtual_memory', 'disk_partitions', 'disk_usage',
-                     'net_io_counters'):
+                     'net_io_counters', 'disk_io_counters'):
             monkeypatch.setattr(psutil, name, getattr(self, name))
         monkeypatch.setattr(os, 'getloadavg', self.getloadavg)
 
@@ -72,6 +77,11 @@ class FakePsutil:
         self.calls['net_io_counters'] += 1
         assert pernic
         return self.nics
+
+    def disk_io_counters(self, perdisk=True):
+        self.calls['disk_io_counters'] += 1
+        assert perdisk is False, 'the whole node: the disks without their partitions'
+        return self.disk_io
 
     def getloadavg(self):
         self.calls['getloadavg'] += 1
@@ -125,6 +135,24 @@ EXPECTED = {
          {'host': HOST, 'name': 'br-ex'}),
         ('hardware.network.outgoing.bytes', 'cumulative', 'B', 2000, 'node-1.eth0',
          {'host': HOST, 'name': 'eth0'})],
+    'hardware.network.incoming.packets': [
+        ('hardware.network.incoming.packets', 'cumulative', 'packet', 1, 'node-1.br-ex',
+         {'host': HOST, 'name': 'br-ex'}),
+        ('hardware.network.incoming.packets', 'cumulative', 'packet', 3, 'node-1.eth0',
+         {'host': HOST, 'name': 'eth0'})],
+    'hardware.network.outgoing.packets': [
+        ('hardware.network.outgoing.packets', 'cumulative', 'packet', 2, 'node-1.br-ex',
+         {'host': HOST, 'name': 'br-ex'}),
+        ('hardware.network.outgoing.packets', 'cumulative', 'packet', 4, 'node-1.eth0',
+         {'host': HOST, 'name': 'eth0'})],
+    'hardware.disk.read.bytes': [
+        ('hardware.disk.read.bytes', 'cumulative', 'B', 3 * GIB, HOST, {'host': HOST})],
+    'hardware.disk.read.requests': [
+        ('hardware.disk.read.requests', 'cumulative', 'request', 30, HOST, {'host': HOST})],
+    'hardware.disk.write.bytes': [
+        ('hardware.disk.write.bytes', 'cumulative', 'B', 4 * GIB, HOST, {'host': HOST})],
+    'hardware.disk.write.requests': [
+        ('hardware.disk.write.requests', 'cumulative', 'request', 40, HOST, {'host': HOST})],
     'hardware.system_stats.load.1': [
         ('hardware.system_stats.load.1', 'gauge', 'process', 1.5, HOST, {'host': HOST})],
 }
@@ -159,9 +187,15 @@ def test_each_psutil_function_is_read_once_per_cycle(fake, conf):
     for meter in sorted(EXPECTED):
         poll(conf, meter, context=context)
     assert fake.calls == {'cpu_times': 1, 'virtual_memory': 1, 'disk_partitions': 1,
-                          'disk_usage': 3, 'net_io_counters': 1, 'getloadavg': 1}
+                          'disk_usage': 3, 'net_io_counters': 1, 'disk_io_counters': 1,
+                          'getloadavg': 1}
     poll(conf, 'hardware.memory.used', context=base.PollContext(conf))
     assert fake.calls['virtual_memory'] == 2, 'the next cycle reads again'
+
+
+def test_a_host_without_readable_disks_gives_no_disk_io_samples(fake, conf):
+    fake.disk_io = None  # psutil's answer when /proc/diskstats lists nothing
+    assert poll(conf, 'hardware.disk.read.bytes') == []
 
 
 def test_every_resource_is_a_name_of_this_node(fake, conf):
@@ -246,3 +280,9 @@ def test_real_readings_are_plausible(conf):
     assert name + '.lo' not in incoming
     assert set(incoming) == set(_real(conf, 'hardware.network.outgoing.bytes'))
     assert all(sample.volume >= 0 for sample in incoming.values())
+    packets = _real(conf, 'hardware.network.incoming.packets')
+    assert set(packets) == set(incoming)
+    assert all(sample.volume >= 0 for sample in packets.values())
+    if psutil.disk_io_counters(perdisk=False) is not None:  # a container may list no disk
+        reads = _real(conf, 'hardware.disk.read.requests')[name].volume
+        assert reads >= 0 and _real(conf, 'hardware.disk.write.bytes')[name].volume >= 0
