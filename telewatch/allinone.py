@@ -16,6 +16,7 @@ from oslo_config import cfg
 
 from telewatch import allinone_progress
 from telewatch import config_file
+from telewatch import loops
 from telewatch import plugins
 from telewatch import service
 from telewatch.api import app as api_app
@@ -43,6 +44,8 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 # Who a request without credentials is: the operator at the console, an admin.
 ANONYMOUS = auth.RequestContext(user_id='admin', project_id='admin', roles=('admin',),
                                 auth_method=auth.HEADERS)
+WATCH_INTERVAL = 1.0  # seconds between two checks that every thread still runs
+THREAD_ENDED = 2  # the exit status when one did not
 
 CLI_OPTS = [
     cfg.StrOpt('data-dir', dest='data_dir_argument', metavar='DIR',
@@ -198,12 +201,13 @@ class AllInOne:
         self.archive = archive_store.ArchiveStore.from_conf(conf)
         self.archive.upgrade(policies=policy_mod.all_in_one_policies())
         self.processor = processor_mod.ArchiveProcessor(conf, self.archive)
-        self._processor_thread = threading.Thread(
-            target=self.processor.start, name='archive-processor', daemon=True)
+        self._stopping = threading.Event()
+        self._processor_thread = loops.LoopThread(
+            'archive-processor', self.processor.start, self._stopping)
         conf.set_override('auth_strategy', 'noauth', group='api')
         self.api = _listen(api_app.make_app(conf, self.archive, self._processor_counters,
                                             anonymous=ANONYMOUS), conf.host, conf.port)
-        self._api_thread = threading.Thread(target=self.api.run, name='api', daemon=True)
+        self._api_thread = loops.LoopThread('api', self.api.run, self._stopping)
         self.pipeline_file = pipeline_config.find_pipeline_file(conf)
         self.definition = pipeline_config.load_pipeline(self.pipeline_file, conf)
         self.pipeline = engine.PipelineManager(self.definition, conf)
@@ -235,6 +239,7 @@ class AllInOne:
         """Producers first: polling (cycles in flight finish and are handed on), then the
         pipeline (transformers flushed, publishers stopped)."""
         self.progress.stop()
+        self._stopping.set()
         if self.agent is not None:
             self.agent.stop()
         self.pipeline.stop()
@@ -243,6 +248,18 @@ class AllInOne:
         self._processor_thread.join()
         self.processor.run_once()  # what the pipeline wrote last
         self.archive.close()
+
+    def threads(self):
+        """Every thread that runs until ``stop`` (see ``wait_for_stop``)."""
+        threads = [self._processor_thread, self._api_thread] + self.pipeline.threads()
+        return threads + (self.agent.threads() if self.agent is not None else [])
+
+    def loop_errors(self):
+        """The unexpected errors the loops of every part outlived, by loop."""
+        errors = self.processor.loop_errors + self.pipeline.loop_errors
+        if self.agent is not None:
+            errors += self.agent.loop_errors
+        return dict(errors)
 
     def describe(self):
         """What runs and where the data goes, a few lines for the operator."""
@@ -298,7 +315,8 @@ class AllInOne:
     def _processor_counters(self):
         return {'measures_processed': self.processor.processed,
                 'measures_rejected_late': self.processor.rejected,
-                'measures_of_deleted_metrics': self.processor.orphaned}
+                'measures_of_deleted_metrics': self.processor.orphaned,
+                'loop_errors': self.loop_errors()}
 
     def counts(self):
         """allinone_progress.Counts since start-up."""
@@ -332,6 +350,22 @@ def _start(conf):
     return chain
 
 
+def wait_for_stop(chain, interval=None):
+    """The name of the stop signal received; or, as soon as a thread of the chain ended
+    without being asked to, None (it is logged). Checked every ``interval`` seconds
+    (WATCH_INTERVAL)."""
+    while True:
+        received = signal.sigtimedwait(STOP_SIGNALS, interval or WATCH_INTERVAL)
+        if received is not None:
+            return signal.Signals(received.si_signo).name
+        ended = loops.ended(chain.threads())
+        if ended:
+            LOG.error('thread %s ended unexpectedly: stopping, exit status %d, for a '
+                      'supervisor to start telewatch-all-in-one again',
+                      ', '.join(ended), THREAD_ENDED)
+            return None
+
+
 def _run(conf, stdout, stderr):
     try:
         chain = _start(conf)
@@ -345,16 +379,28 @@ def _run(conf, stdout, stderr):
         return 1
     stdout.write('\n'.join(chain.describe()) + '\n')
     stdout.flush()
-    received = signal.Signals(signal.sigwait(STOP_SIGNALS)).name
+    received = wait_for_stop(chain)
     # From here a second Ctrl-C (or SIGTERM) ends the process at once.
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    if received is None:
+        return _stop_after_thread_ended(chain, stderr)
     LOG.info('%s received: stopping polling, then flushing the pipeline', received)
     chain.stop()
     stdout.write(chain.summary() + '\n')
     stdout.flush()
     return 0
+
+
+def _stop_after_thread_ended(chain, stderr):
+    stderr.write('telewatch-all-in-one: a thread ended unexpectedly (see the log); '
+                 'stopping with exit status %d\n' % THREAD_ENDED)
+    try:
+        chain.stop()  # what can still be flushed is
+    except Exception:
+        LOG.exception('stopping after a thread ended failed too')
+    return THREAD_ENDED
 
 
 def main(argv=None, stdout=None, stderr=None):

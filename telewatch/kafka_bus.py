@@ -27,6 +27,7 @@ from kafka.structs import OffsetAndMetadata
 import oslo_messaging
 
 from telewatch import bus
+from telewatch import loops
 from telewatch import messages
 
 LOG = logging.getLogger(__name__)
@@ -75,14 +76,14 @@ class KafkaSender:
             linger_ms=5, compression_type=None)
 
     def send(self, samples):
-        delay = 0.5
+        backoff = loops.Backoff(0.5, self._max_backoff)
         while True:
             try:
                 return self._send(samples)
             except kafka.errors.KafkaError as exc:
+                delay = backoff.next()
                 LOG.warning('Kafka does not take the batch (%s); again in %.1f s', exc, delay)
                 time.sleep(delay)
-                delay = min(delay * 2, self._max_backoff)
 
     def submit(self, samples):
         """Sends at once (as ``send``); a future already done, as the Batcher takes."""
@@ -147,10 +148,13 @@ class KafkaListener:
 
     A new consumer group starts every topic at its earliest retained offset: nothing sent
     before the first agent started is lost (oslo.messaging's consumers start at the latest).
+    An unexpected error rewinds to the poll's first offsets too, is counted in
+    ``loop_errors['kafka-listener']`` and the loop goes on after a backoff.
     """
 
-    def __init__(self, conf, endpoints, reject, retry_delay=1.0):
+    def __init__(self, conf, endpoints, reject, retry_delay=1.0, loop_errors=None):
         self._reject = reject
+        self.loop_errors = collections.Counter() if loop_errors is None else loop_errors
         self._retry_delay = retry_delay
         self._batch_size = conf.notification.batch_size
         self._samples_topic = conf.bus.samples_topic
@@ -163,17 +167,26 @@ class KafkaListener:
             group_id=consumer_group(conf), enable_auto_commit=False,
             auto_offset_reset='earliest')
         self._stop = threading.Event()
-        self._thread = None
+        self.thread = None
 
     def start(self):
-        self._thread = threading.Thread(target=self._run, name='kafka-listener', daemon=True)
-        self._thread.start()
+        self.thread = loops.start_thread('kafka-listener', self._run, self._stop)
 
     def _run(self):
-        while not self._stop.is_set():
-            polled = self._consumer.poll(timeout_ms=500, max_records=self._batch_size)
-            if polled:
+        loops.run('kafka-listener', self._poll_once, self._stop, self.loop_errors)
+
+    def _poll_once(self):
+        polled = self._consumer.poll(timeout_ms=500, max_records=self._batch_size)
+        if polled:
+            try:
                 self._deliver(polled)
+            except Exception:
+                self._rewind(polled)  # at-least-once: read again after the backoff
+                raise
+
+    def _rewind(self, polled):
+        for tp, records in polled.items():
+            self._consumer.seek(tp, records[0].offset)
 
     def _deliver(self, polled):
         batches = collections.defaultdict(list)
@@ -192,8 +205,7 @@ class KafkaListener:
                 # A rebalance took these partitions: another member gets them again.
                 LOG.warning('cannot commit offsets (%s): they will be delivered again', exc)
             return
-        for tp, records in polled.items():
-            self._consumer.seek(tp, records[0].offset)
+        self._rewind(polled)
         self._stop.wait(self._retry_delay)
 
     def _message(self, tp, record):
@@ -218,8 +230,8 @@ class KafkaListener:
     def stop(self):
         """Stop polling once the batch in hand is handled and committed."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        if self.thread is not None:
+            self.thread.join()
         self._consumer.close(autocommit=False)
 
 

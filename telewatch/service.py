@@ -1,10 +1,13 @@
 """Options every telewatch process shares, and the set-up of its configuration and logging."""
 
+import threading
+
 import cotyledon
 from oslo_config import cfg
 from oslo_log import log
 
 from telewatch import bus
+from telewatch import loops
 
 OPTS = [
     cfg.StrOpt('data_dir', default='/var/lib/telewatch',
@@ -23,19 +26,34 @@ PUBLISHER_OPTS = [
 
 class AgentService(cotyledon.Service):
     """A cotyledon worker running one agent: ``start()`` on run, ``reload()`` on SIGHUP,
-    ``stop()`` on SIGTERM."""
+    ``stop()`` on SIGTERM.
+
+    An agent's ``start()`` either runs its loop until ``stop()`` (``start_blocks = True``)
+    or starts its threads (telewatch.loops.LoopThread) and returns, naming them in
+    ``threads()``. A loop or thread that ends without ``stop()`` raises ThreadEnded out of
+    ``run``: cotyledon logs it, exits the worker with status 2 and starts a new one.
+    """
+
+    watch_interval = 1.0
 
     def __init__(self, worker_id, make_agent, conf):
         super().__init__(worker_id)
         self._agent = make_agent(conf)
+        self._terminating = threading.Event()
 
     def run(self):
         self._agent.start()
+        if getattr(self._agent, 'start_blocks', False):
+            if not self._terminating.is_set():
+                raise loops.ThreadEnded(['the loop of %s' % self.name])
+            return
+        loops.watch(self._agent.threads, self._terminating, self.watch_interval)
 
     def reload(self):
         self._agent.reload()
 
     def terminate(self):
+        self._terminating.set()
         self._agent.stop()
 
 

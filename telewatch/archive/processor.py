@@ -3,13 +3,16 @@
 Each worker loops over the sacks with pending measures, skipping those another worker
 (on this host or, with the postgresql storage, any host) holds, and sleeps
 ``[archive] processing_delay`` when it found nothing to do. A worker killed at any moment
-loses nothing: the measures it was working on stay in the incoming buffer.
+loses nothing: the measures it was working on stay in the incoming buffer. An unexpected
+error is logged, counted (``loop_errors``) and retried after a backoff (telewatch.loops).
 """
 
+import collections
 import logging
 import sys
 import threading
 
+from telewatch import loops
 from telewatch import service
 from telewatch.archive import errors
 from telewatch.archive import store as store_mod
@@ -20,6 +23,8 @@ LOG = logging.getLogger(__name__)
 class ArchiveProcessor:
     """One processing loop over an ArchiveStore (``start`` blocks until ``stop``)."""
 
+    start_blocks = True  # see service.AgentService
+
     def __init__(self, conf, store=None):
         self.delay = conf.archive.processing_delay
         self.store = store or store_mod.ArchiveStore.from_conf(conf)
@@ -27,6 +32,7 @@ class ArchiveProcessor:
         self.processed = 0
         self.rejected = 0
         self.orphaned = 0
+        self.loop_errors = collections.Counter()
 
     def run_once(self):
         """Process every sack with pending measures once; the ProcessReport."""
@@ -43,14 +49,17 @@ class ArchiveProcessor:
         return report
 
     def start(self):
-        while not self._stopping.is_set():
-            try:
-                report = self.run_once()
-            except errors.StorageUnavailable as exc:
-                LOG.warning('Archive storage unavailable, retrying: %s', exc)
-                report = None
-            if report is None or not report.measures:
-                self._stopping.wait(self.delay)
+        loops.run('archive-processor', self._step, self._stopping, self.loop_errors,
+                  loops.Backoff.at_least(self.delay))
+
+    def _step(self):
+        """One round; how long to wait before the next (none while there is work)."""
+        try:
+            report = self.run_once()
+        except errors.StorageUnavailable as exc:
+            LOG.warning('Archive storage unavailable, retrying: %s', exc)
+            return self.delay
+        return 0 if report.measures else self.delay
 
     def stop(self):
         self._stopping.set()

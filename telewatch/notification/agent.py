@@ -1,5 +1,7 @@
 """The notification agent: listens on the bus, runs pipeline.yaml, reloads pipeline.yaml and
-meters.yaml on SIGHUP (or when they change), and reports what it did."""
+meters.yaml on SIGHUP (or when they change), and reports what it did. Its periodic loops
+(status, reload, membership) outlive an unexpected error, counted in the status'
+``loop_errors`` (telewatch.loops)."""
 
 import collections
 import gc
@@ -15,6 +17,7 @@ from oslo_config import cfg
 from telewatch import bus
 from telewatch import config_file
 from telewatch import kafka_bus
+from telewatch import loops
 from telewatch.notification import endpoints
 from telewatch.notification import meter_definitions
 from telewatch.notification import partitioning
@@ -83,6 +86,7 @@ class NotificationAgent:
         self.conf = conf
         self.secret = conf.publisher.telemetry_secret
         self.rejected = collections.Counter()
+        self.loop_errors = collections.Counter()
         self._current = Pipelines(conf)
         self._transport = transport
         self._lock = threading.Lock()
@@ -151,7 +155,8 @@ class NotificationAgent:
     def _start_listener(self):
         handlers = [endpoints.SamplesEndpoint(self), endpoints.NotificationsEndpoint(self)]
         if kafka_bus.is_kafka(self.conf):
-            self._listener = kafka_bus.KafkaListener(self.conf, handlers, self.reject)
+            self._listener = kafka_bus.KafkaListener(self.conf, handlers, self.reject,
+                                                     loop_errors=self.loop_errors)
             self._listener.start()
             LOG.info('consuming Kafka topics %s as group %s', ', '.join(self._listener.topics),
                      kafka_bus.consumer_group(self.conf))
@@ -174,22 +179,29 @@ class NotificationAgent:
             self._listener = None
 
     def _watch_membership(self):
-        while not self._stopping.wait(self.conf.coordination.check_watchers):
-            try:
-                owned = self._coordinator.owned()
-            except Exception:
-                LOG.exception('cannot read the group membership; keeping the partitions')
-                continue
-            if owned != self.partitions:
-                LOG.info('partitions %s -> %s', self.partitions, owned)
-                self._stop_listener()
-                self.partitions = owned
-                self._start_listener()
+        loops.run_every('membership', self.conf.coordination.check_watchers,
+                        self._follow_membership, self._stopping, self.loop_errors)
+
+    def _follow_membership(self):
+        try:
+            owned = self._coordinator.owned()
+        except Exception:
+            LOG.exception('cannot read the group membership; keeping the partitions')
+            return
+        if owned != self.partitions:
+            LOG.info('partitions %s -> %s', self.partitions, owned)
+            self._stop_listener()
+            self.partitions = owned
+            self._start_listener()
 
     def _start_thread(self, target, name):
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._threads.append(loops.start_thread(name, target, self._stopping))
+
+    def threads(self):
+        """The threads that run as long as the agent (see service.AgentService)."""
+        threads = list(self._threads) + self._current.manager.threads()
+        listener_thread = getattr(self._listener, 'thread', None)
+        return threads + ([listener_thread] if listener_thread is not None else [])
 
     def stop(self):
         """Stop consuming, finish and acknowledge the batch in hand, flush every pipeline."""
@@ -219,10 +231,12 @@ class NotificationAgent:
         return True
 
     def _watch_files(self):
-        interval = self.conf.notification.pipeline_reload_interval
-        while not self._stopping.wait(interval):
-            if self._current.files_stamp() != self._current.stamp:
-                self.reload()
+        loops.run_every('reload', self.conf.notification.pipeline_reload_interval,
+                        self._reload_if_changed, self._stopping, self.loop_errors)
+
+    def _reload_if_changed(self):
+        if self._current.files_stamp() != self._current.stamp:
+            self.reload()
 
     # -- status ----------------------------------------------------------------------------------
 
@@ -231,6 +245,8 @@ class NotificationAgent:
         status['partitions'] = self.partitions
         status['rejected'] = dict(self.rejected)
         status['meter_definitions'] = dict(self._current.meter_definitions.counters)
+        status['loop_errors'] = dict(collections.Counter(status.get('loop_errors', {}))
+                                     + self.loop_errors)
         return status
 
     def report(self):
@@ -244,8 +260,11 @@ class NotificationAgent:
             os.replace(temporary, path)
 
     def _report_periodically(self):
-        while not self._stopping.wait(self.conf.notification.status_interval):
-            try:
-                self.report()
-            except OSError as exc:
-                LOG.error('cannot write the status: %s', exc)
+        loops.run_every('status', self.conf.notification.status_interval, self._report,
+                        self._stopping, self.loop_errors)
+
+    def _report(self):
+        try:
+            self.report()
+        except OSError as exc:
+            LOG.error('cannot write the status: %s', exc)

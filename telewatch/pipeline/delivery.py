@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 
+from telewatch import loops
 from telewatch.publishers import base as publisher_base
 
 LOG = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class PublisherRunner:
 
     def _attempts(self, samples):
         """None once published; else the last error."""
-        delay = self._backoff
+        backoff = loops.Backoff(self._backoff, maximum=None)  # the retries bound it
         for attempt in range(self._retries + 1):
             try:
                 self.publisher.publish(samples)
@@ -87,10 +88,10 @@ class PublisherRunner:
                     return exc
                 # The whole batch again: at-least-once, a few duplicates are allowed.
                 self.counters['retried'] += len(samples)
+                delay = backoff.next()
                 LOG.warning('%r failed (%s); retry %d of %d in %.1f s', self.publisher, exc,
                             attempt + 1, self._retries, delay)
                 self._sleep(delay)
-                delay *= 2
             except Exception as exc:  # a plugin's bug must not stop the pipeline
                 return exc
             else:

@@ -8,6 +8,7 @@ import threading
 
 from oslo_config import cfg
 
+from telewatch import loops
 from telewatch.pipeline import delivery
 
 LOG = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ class PipelineManager:
         self._stopping = threading.Event()
         self._route_cache = {}
         self.received = 0
+        self.loop_errors = collections.Counter()
         runners = {}
 
         def runner(publisher):
@@ -192,16 +194,16 @@ class PipelineManager:
         for runner in self.runners:
             runner.publisher.start()
         self._stopping.clear()
-        self._timer = threading.Thread(target=self._flush_periodically,
-                                       name='pipeline-flush', daemon=True)
-        self._timer.start()
+        self._timer = loops.start_thread('pipeline-flush', self._flush_periodically,
+                                         self._stopping)
 
     def _flush_periodically(self):
-        while not self._stopping.wait(self._conf.pipeline.flush_interval):
-            try:
-                self.flush()
-            except Exception:
-                LOG.exception('periodic flush failed')
+        loops.run_every('pipeline-flush', self._conf.pipeline.flush_interval, self.flush,
+                        self._stopping, self.loop_errors)
+
+    def threads(self):
+        """The flush timer, while started."""
+        return [self._timer] if self._timer is not None else []
 
     def stop(self):
         """Stop the timer, flush what transformers hold, then stop the publishers."""
@@ -223,4 +225,5 @@ class PipelineManager:
             'pipelines': {p.name: {'transformers': [dict(t.counters) for t in p.transformers],
                                    'errors': dict(p.errors)} for p in self.pipelines},
             'publishers': {repr(r.publisher): r.status() for r in self.runners},
+            'loop_errors': dict(self.loop_errors),
         }

@@ -1,6 +1,7 @@
 """The polling agent as a whole: plugins, polling.yaml, schedule and sender, with start,
 reload (a bad new file keeps the old one running), stop, and the one-shot test mode."""
 
+import collections
 import json
 import logging
 import time
@@ -51,6 +52,7 @@ class PollingAgent:
         self.manager = self._load()
         self._sender = sender
         self._scheduler = None
+        self.loop_errors = collections.Counter()  # cycles that raised, kept across reloads
 
     def _load(self):
         """A PollingManager for the current polling file; ConfigErrors if it is bad."""
@@ -94,7 +96,8 @@ class PollingAgent:
         if self._sender is None:
             self._sender = sender_mod.make_sender(self.conf)
         self._scheduler = manager_mod.Scheduler(self.manager, self._cycle,
-                                                first_delay=self.first_poll_delay)
+                                                first_delay=self.first_poll_delay,
+                                                loop_errors=self.loop_errors)
         self._scheduler.start()
 
     def reload(self):
@@ -108,9 +111,14 @@ class PollingAgent:
         self._scheduler.stop()
         self.manager = manager
         self._scheduler = manager_mod.Scheduler(self.manager, self._cycle,
-                                                first_delay=self.first_poll_delay)
+                                                first_delay=self.first_poll_delay,
+                                                loop_errors=self.loop_errors)
         self._scheduler.start()
         return True
+
+    def threads(self):
+        """The polling threads, one per interval group (see service.AgentService)."""
+        return list(self._scheduler.threads) if self._scheduler is not None else []
 
     def stop(self):
         """Let the cycles in flight finish and send what they polled."""

@@ -2,11 +2,13 @@
 each group on its own schedule, the samples handed on in signed batches.
 """
 
+import collections
 import logging
 import random
 import threading
 import time
 
+from telewatch import loops
 from telewatch.pollsters import base
 
 LOG = logging.getLogger(__name__)
@@ -127,22 +129,24 @@ class PollingManager:
 class Scheduler:
     """One thread per interval group, each starting at a random offset (so a fleet does not
     poll in lock-step), or after ``first_delay`` seconds when given, and never overlapping
-    itself; ``stop()`` lets the cycles in flight finish."""
+    itself; ``stop()`` lets the cycles in flight finish. A cycle that raises is logged and
+    counted in ``loop_errors`` (a Counter), and the next one comes one interval later, or more
+    after several errors in a row."""
 
-    def __init__(self, manager, run_cycle, clock=time.monotonic, first_delay=None):
+    def __init__(self, manager, run_cycle, clock=time.monotonic, first_delay=None,
+                 loop_errors=None):
         self._manager = manager
         self._run_cycle = run_cycle
         self._clock = clock
         self._first_delay = first_delay
+        self.loop_errors = collections.Counter() if loop_errors is None else loop_errors
         self._stop = threading.Event()
-        self._threads = []
+        self.threads = []
 
     def start(self):
         for interval, tasks in sorted(self._manager.groups().items()):
-            thread = threading.Thread(target=self._loop, args=(interval, tasks),
-                                      name='polling-%ss' % interval, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            self.threads.append(loops.start_thread('polling-%ss' % interval, self._loop,
+                                                   self._stop, interval, tasks))
 
     def _loop(self, interval, tasks):
         first_delay = self._first_delay
@@ -150,21 +154,22 @@ class Scheduler:
                            else first_delay):
             return
         due = self._clock()
-        while not self._stop.is_set():
+
+        def cycle():
+            nonlocal due
             started = self._clock()
-            try:
-                self._run_cycle(tasks)
-            except Exception:
-                LOG.exception('polling cycle every %s s failed', interval)
+            self._run_cycle(tasks)
             took = self._clock() - started
             if took > interval:
                 LOG.warning('the polling cycle every %s s took %.1f s: longer than its '
                             'interval, the next one starts now', interval, took)
             due = max(due + interval, self._clock())
-            self._stop.wait(due - self._clock())
+            return due - self._clock()
+        loops.run('polling cycle every %s s' % interval, cycle, self._stop, self.loop_errors,
+                  loops.Backoff.at_least(interval), key='polling')
 
     def stop(self):
         self._stop.set()
-        for thread in self._threads:
+        for thread in self.threads:
             thread.join()
-        self._threads = []
+        self.threads = []

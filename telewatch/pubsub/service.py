@@ -13,6 +13,11 @@ and logged with its topic, partition and offset; the worker goes on.
 A second thread looks every ``refresh_interval`` for changed subscriptions (a cheap
 fingerprint query; the index is rebuilt only on a change) and reports the delivery counters
 every ``report_interval`` to the database, where the API adds them up.
+
+Every loop (the consumer's, the control thread's, each delivery's) outlives an unexpected
+error: logged, counted in the status' ``loop_errors``, retried after a backoff; a batch
+whose dispatch failed is read again. A thread that ends anyway ends the worker (status 2),
+and cotyledon starts a new one.
 """
 
 import collections
@@ -31,6 +36,7 @@ from kafka.structs import OffsetAndMetadata
 
 from telewatch import firehose
 from telewatch import kafka_bus
+from telewatch import loops
 from telewatch import messages
 from telewatch import sample as sample_mod
 from telewatch import service
@@ -64,6 +70,9 @@ class Routing:
 class PubSubWorker:
     """One consumer of the firehose (``start`` blocks until ``stop``)."""
 
+    start_blocks = True  # see service.AgentService
+    watch_interval = 1.0
+
     def __init__(self, conf, registry=None, consumer=None):
         self.conf = conf
         self.worker = '%s:%d' % (socket.gethostname(), os.getpid())
@@ -76,7 +85,9 @@ class PubSubWorker:
         self._tickets = collections.deque()
         self._stopping = threading.Event()
         self._control = None
+        self._next_refresh = self._next_report = self._next_watch = 0.0
         self.counters = collections.Counter()
+        self.loop_errors = collections.Counter()
         self.rejected = collections.Counter()
         self._logged_rejections = 0
 
@@ -132,7 +143,8 @@ class PubSubWorker:
         else:
             sender, release = targets.UdpSender(target), None
         delivery = targets.Delivery(subscription, sender, retries=self.conf.pubsub.retries,
-                                    backoff=self.conf.pubsub.retry_backoff, on_close=release)
+                                    backoff=self.conf.pubsub.retry_backoff, on_close=release,
+                                    loop_errors=self.loop_errors)
         delivery.start()
         return delivery
 
@@ -167,25 +179,26 @@ class PubSubWorker:
         status['rejected'] = dict(self.rejected)
         status['subscriptions'] = len(self._routing.index)
         status['pending_batches'] = len(self._tickets)
+        status['loop_errors'] = dict(self.loop_errors)
         return status
 
     def _control_loop(self):
+        loops.run('pubsub-control', self._control_step, self._stopping, self.loop_errors)
+
+    def _control_step(self):
+        """Refresh and report when due; the seconds until the next is."""
         conf = self.conf.pubsub
-        next_refresh = next_report = time.monotonic()
-        while not self._stopping.is_set():
-            now = time.monotonic()
-            try:
-                if now >= next_refresh:
-                    next_refresh = now + conf.refresh_interval
-                    self.refresh()
-                if now >= next_report:
-                    next_report = now + conf.report_interval
-                    self.report()
-            except errors.StorageUnavailable as exc:
-                LOG.warning('subscriptions unavailable, trying again: %s', exc)
-            except Exception:  # the control loop must outlive a bug in one round
-                LOG.exception('pubsub control round failed')
-            self._stopping.wait(max(0.05, min(next_refresh, next_report) - time.monotonic()))
+        now = time.monotonic()
+        try:
+            if now >= self._next_refresh:
+                self._next_refresh = now + conf.refresh_interval
+                self.refresh()
+            if now >= self._next_report:
+                self._next_report = now + conf.report_interval
+                self.report()
+        except errors.StorageUnavailable as exc:
+            LOG.warning('subscriptions unavailable, trying again: %s', exc)
+        return max(0.05, min(self._next_refresh, self._next_report) - time.monotonic())
 
     # -- the firehose ----------------------------------------------------------------------
 
@@ -317,16 +330,33 @@ class PubSubWorker:
                                     max_records=self.conf.pubsub.batch_size)
         if not polled:
             return 0
-        self._tickets.append(self.dispatch(polled))
+        try:
+            ticket = self.dispatch(polled)
+        except Exception:
+            # Read again: the batches after it would otherwise commit past it.
+            for tp, records in polled.items():
+                self.consumer.seek(tp, records[0].offset)
+            raise
+        self._tickets.append(ticket)
         return sum(len(records) for records in polled.values())
+
+    def threads(self):
+        """The threads that run as long as the worker: control and deliveries."""
+        deliveries = [d.thread for d in self._routing.deliveries.values()]
+        return [t for t in [self._control] + deliveries if t is not None]
+
+    def _consume_step(self):
+        now = time.monotonic()
+        if now >= self._next_watch:
+            self._next_watch = now + self.watch_interval
+            loops.check(self.threads())
+        self.run_once()
 
     def start(self):
         self.refresh()
-        self._control = threading.Thread(target=self._control_loop, name='pubsub-control',
-                                         daemon=True)
-        self._control.start()
-        while not self._stopping.is_set():
-            self.run_once()
+        self._control = loops.start_thread('pubsub-control', self._control_loop,
+                                           self._stopping)
+        loops.run('pubsub-consumer', self._consume_step, self._stopping, self.loop_errors)
         self._shutdown()
 
     def _shutdown(self):

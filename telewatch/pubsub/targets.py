@@ -32,6 +32,8 @@ import kafka
 import kafka.errors
 from kafka.partitioner import murmur2
 
+from telewatch import loops
+
 LOG = logging.getLogger(__name__)
 MAX_BACKOFF = 30.0
 MAX_DATAGRAM = 65507
@@ -292,15 +294,19 @@ class _Chunk:
 
 
 class Delivery:
-    """Sends one subscription's chunks to its target from its own thread (``start``)."""
+    """Sends one subscription's chunks to its target from its own thread (``start``); an
+    unexpected error in that thread is counted in ``loop_errors['pubsub-delivery']`` (a
+    Counter, shared by a worker's deliveries) and the thread goes on."""
 
-    def __init__(self, subscription, sender, retries=3, backoff=0.5, on_close=None):
+    def __init__(self, subscription, sender, retries=3, backoff=0.5, on_close=None,
+                 loop_errors=None):
         self.subscription = subscription
         self.policy = subscription.target.policy
         self.max_queue_length = subscription.target.max_queue_length
+        self.loop_errors = collections.Counter() if loop_errors is None else loop_errors
         self._sender = sender
         self._retries = retries
-        self._backoff = backoff
+        self._backoff = loops.Backoff(backoff, MAX_BACKOFF)
         self._on_close = on_close
         self._chunks = collections.deque()
         self._queued = 0
@@ -308,13 +314,12 @@ class Delivery:
         self._retry_at = 0.0
         self._counters = collections.Counter()
         self._condition = threading.Condition()
-        self._stopping = False
-        self._thread = None
+        self._stopping = threading.Event()
+        self.thread = None
 
     def start(self):
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name='delivery-%s' % self.subscription.id)
-        self._thread.start()
+        self.thread = loops.start_thread('delivery-%s' % self.subscription.id, self._run,
+                                         self._stopping)
 
     @property
     def queue_length(self):
@@ -334,7 +339,7 @@ class Delivery:
         """Queue ``values`` (the ticket is held until they are settled); what does not fit
         in the queue is dropped and counted."""
         with self._condition:
-            if self._stopping:
+            if self._stopping.is_set():
                 return
             room = self.max_queue_length - self._queued
             if room < len(values):
@@ -351,26 +356,27 @@ class Delivery:
             self._condition.notify()
 
     def _run(self):
-        delay = self._backoff
-        while True:
-            with self._condition:
-                while not self._chunks and not self._stopping:
-                    self._condition.wait()
-                if self._stopping:
-                    return
-                chunk = self._chunks[0]
-            if self.policy == 'drop' and time.monotonic() < self._retry_at:
-                # A target that just failed is not tried again before its backoff is over.
-                self._finish(chunk, dropped=len(chunk.values))
-                continue
-            if self._attempt(chunk):
-                delay = self._backoff
-                continue
-            self._retry_at = time.monotonic() + delay
-            if self.policy != 'drop':
-                with self._condition:
-                    self._condition.wait_for(lambda: self._stopping, timeout=delay)
-            delay = min(delay * 2, MAX_BACKOFF)
+        loops.run('delivery of subscription %s' % self.subscription.id, self._step,
+                  self._stopping, self.loop_errors, key='pubsub-delivery')
+
+    def _step(self):
+        """Send the oldest chunk; the backoff to wait when its target failed."""
+        with self._condition:
+            while not self._chunks and not self._stopping.is_set():
+                self._condition.wait()
+            if self._stopping.is_set():
+                return None
+            chunk = self._chunks[0]
+        if self.policy == 'drop' and time.monotonic() < self._retry_at:
+            # A target that just failed is not tried again before its backoff is over.
+            self._finish(chunk, dropped=len(chunk.values))
+            return None
+        if self._attempt(chunk):
+            self._backoff.reset()
+            return None
+        delay = self._backoff.next()
+        self._retry_at = time.monotonic() + delay
+        return None if self.policy == 'drop' else delay
 
     def _attempt(self, chunk):
         """Send the chunk; False when the target failed (back off before the next try)."""
@@ -426,12 +432,12 @@ class Delivery:
         """Stop sending; whatever waits is dropped and its batches settled (they are the
         subscription's no more)."""
         with self._condition:
-            self._stopping = True
+            self._stopping.set()
             self._condition.notify_all()
             chunks, self._chunks = list(self._chunks), collections.deque()
             self._queued = 0
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=60)
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout=60)
         for chunk in chunks:
             chunk.settle()
         self._sender.close()

@@ -168,11 +168,11 @@ class FileSeriesStorage(base.SeriesStorage):
                 _fsync_dir(sack_dir)
 
     def _sacks_with_pending(self):
+        # Without a lock: a claim may rename a listed log before it is looked at.
         self._check()
         for sack in range(self.sacks):
             with os.scandir(self._sack_dir(sack)) as entries:
-                if any((e.name == 'log' and e.stat().st_size)
-                       or e.name.startswith('round-') for e in entries):
+                if any(_may_be_pending(entry) for entry in entries):
                     yield sack
 
     @contextlib.contextmanager
@@ -211,6 +211,20 @@ class FileSeriesStorage(base.SeriesStorage):
                     with contextlib.suppress(FileNotFoundError):
                         with open(os.path.join(sack_dir, name), 'rb') as f:
                             yield from incoming.unframe(f.read())[0]
+
+
+def _may_be_pending(entry):
+    """Whether an entry of a sack's directory may hold measures to process. A log renamed
+    since the listing (another processor, or a read with refresh, claimed it) counts: a
+    superset is fine, the claim sees under the locks what is really there."""
+    if entry.name.startswith('round-'):
+        return True
+    if entry.name != 'log':
+        return False
+    try:
+        return entry.stat().st_size > 0
+    except FileNotFoundError:
+        return True
 
 
 def _replace_series(tmp, path):

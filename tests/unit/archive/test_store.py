@@ -1,8 +1,11 @@
+import logging
+import threading
 import uuid
 
 import numpy
 import pytest
 
+from telewatch import loops
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
 from telewatch.archive import processor as processor_mod
@@ -114,6 +117,34 @@ def test_the_processor_aggregates_and_counts_late_measures(conf, store):
     assert report.rejected == {metric_id: 1}
     assert (processor.processed, processor.rejected) == (1, 1)
     assert store.storage.get(metric_id).rejected == 1
+
+
+def test_the_processor_loop_outlives_an_unexpected_error(conf, store, monkeypatch, caplog):
+    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    conf.set_override('processing_delay', 0.01, group='archive')
+    processor = processor_mod.ArchiveProcessor(conf, store)
+    metric_id = make_metric(store)
+    store.add_measures({metric_id: ([T0], [1.0])})
+    process, rounds = store.process, []
+
+    def process_failing_once(*args, **kwargs):
+        rounds.append(True)
+        if len(rounds) == 1:
+            raise FileNotFoundError(2, 'No such file or directory', 'incoming/1/log')
+        report = process(*args, **kwargs)
+        if report.measures:
+            processor.stop()
+        return report
+    monkeypatch.setattr(store, 'process', process_failing_once)
+    running = threading.Thread(target=processor.start)
+    with caplog.at_level(logging.ERROR, logger='telewatch.loops'):
+        running.start()
+        running.join(timeout=10)
+    assert not running.is_alive()
+    assert len(rounds) == 2 and processor.processed == 1
+    assert processor.loop_errors == {'archive-processor': 1}
+    assert 'archive-processor: unexpected error (1 so far)' in caplog.text
+    assert 'FileNotFoundError' in caplog.text
 
 
 def test_telewatch_upgrade_reports_where_the_store_is(tmp_path, capsys):

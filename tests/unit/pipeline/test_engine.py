@@ -1,9 +1,11 @@
 """The running pipeline: routing, chains, flush, publisher failures and counters."""
 
+import logging
 import threading
-
+import time
 
 from telewatch import config_file
+from telewatch import loops
 from telewatch import sample as sample_mod
 from telewatch.pipeline import config
 from telewatch.pipeline import engine
@@ -170,3 +172,29 @@ def test_route_cache_is_per_meter_name(conf):
     pipelines.process([make(), make(), make('memory', type='gauge')])
     assert sorted(pipelines._route_cache) == ['cpu', 'memory']
     assert len(pipelines._route_cache['cpu']) == 2
+
+
+def test_the_flush_timer_outlives_a_failed_flush(conf, monkeypatch, caplog):
+    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    conf.set_override('flush_interval', 0.1, group='pipeline')
+    pipelines, _ = manager(conf, TWO_SOURCES)
+    flush, flushes = pipelines.flush, []
+
+    def flush_failing_once():
+        flushes.append(True)
+        if len(flushes) == 1:
+            raise RuntimeError('a bug')
+        return flush()
+    monkeypatch.setattr(pipelines, 'flush', flush_failing_once)
+    with caplog.at_level(logging.ERROR, logger='telewatch.loops'):
+        pipelines.start()
+        try:
+            deadline = time.monotonic() + 10
+            while len(flushes) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert [t.ended for t in pipelines.threads()] == [False]
+        finally:
+            pipelines.stop()
+    assert len(flushes) >= 3  # the failed one, the next, and stop's
+    assert pipelines.counters()['loop_errors'] == {'pipeline-flush': 1}
+    assert 'pipeline-flush: unexpected error (1 so far)' in caplog.text

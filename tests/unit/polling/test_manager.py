@@ -1,9 +1,11 @@
 """Polling cycles: resources, discovery, failures that do not stop the cycle, the
 blacklist, interval groups and a schedule that never overlaps itself."""
 
+import logging
 import threading
 import time
 
+from telewatch import loops
 from telewatch import meter_filter
 from telewatch import sample as sample_mod
 from telewatch.polling import config
@@ -178,3 +180,29 @@ def test_scheduler_with_a_first_delay_starts_then_and_not_at_random():
     scheduler.stop()
     # A random offset in an hour-long interval would almost never come within 5 s.
     assert len(cycles) == 1 and cycles[0] - started < 5
+
+
+def test_a_polling_thread_outlives_a_cycle_that_raises(monkeypatch, caplog):
+    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    monkeypatch.setattr(manager_mod.random, 'uniform', lambda low, high: 0)
+    manager = manager_mod.PollingManager(None, [source('s', ['a'], interval=0.05)],
+                                         {'a': FakePollster('a')}, {})
+    cycles = []
+
+    def cycle(tasks):
+        cycles.append(tasks)
+        if len(cycles) == 1:
+            raise RuntimeError('a bug')
+    scheduler = manager_mod.Scheduler(manager, cycle)
+    with caplog.at_level(logging.ERROR, logger='telewatch.loops'):
+        scheduler.start()
+        try:
+            deadline = time.monotonic() + 10
+            while len(cycles) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert loops.ended(scheduler.threads) == []
+        finally:
+            scheduler.stop()
+    assert len(cycles) >= 2
+    assert scheduler.loop_errors == {'polling': 1}
+    assert 'polling cycle every 0.05 s: unexpected error (1 so far)' in caplog.text

@@ -1,6 +1,7 @@
 """The pubsub worker around a fake consumer: dispatch, settling, commits, refresh."""
 
 import collections
+import logging
 import socket
 import threading
 import time
@@ -9,6 +10,7 @@ import pytest
 from kafka.structs import TopicPartition
 
 from telewatch import firehose
+from telewatch import loops
 from telewatch import sample as sample_mod
 from telewatch.archive.index import migration
 from telewatch.pubsub import registry as registry_mod
@@ -22,6 +24,7 @@ class FakeConsumer:
     def __init__(self):
         self.polls = collections.deque()
         self.commits = []
+        self.seeks = []
 
     def poll(self, timeout_ms, max_records):
         return self.polls.popleft() if self.polls else {}
@@ -31,6 +34,9 @@ class FakeConsumer:
 
     def commit(self, offsets):
         self.commits.append({tp: offset.offset for tp, offset in offsets.items()})
+
+    def seek(self, tp, offset):
+        self.seeks.append((tp, offset))
 
     def close(self, autocommit=False):
         pass
@@ -165,3 +171,65 @@ def test_a_changed_subscription_gets_a_new_delivery_and_the_old_one_reports(work
     worker.registry.delete(subscription_id)
     assert worker.refresh()
     assert worker.status()['subscriptions'] == 0
+
+
+def _failing_once(function, error=RuntimeError('a bug')):
+    """``function`` that raises ``error`` on its first call; ``calls`` counts them."""
+    def wrapper(*args, **kwargs):
+        wrapper.calls += 1
+        if wrapper.calls == 1:
+            raise error
+        return function(*args, **kwargs)
+    wrapper.calls = 0
+    return wrapper
+
+
+def test_the_consumer_loop_outlives_a_failed_dispatch_and_reads_the_batch_again(
+        worker, receiver, monkeypatch, caplog):
+    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    _subscribe(worker, receiver)
+    batch = {TP: [_record(0, secret='k'), _record(1, secret='k')]}
+    consumer = worker.consumer
+    # The fake's seek puts the batch back, as a real consumer reads it again.
+    monkeypatch.setattr(consumer, 'seek', lambda tp, offset: (
+        consumer.seeks.append((tp, offset)), consumer.polls.appendleft(batch)))
+    consumer.polls.append(batch)
+    monkeypatch.setattr(worker, 'dispatch', _failing_once(worker.dispatch))
+    running = threading.Thread(target=worker.start)
+    with caplog.at_level(logging.ERROR, logger='telewatch.loops'):
+        running.start()
+        try:
+            volumes = [firehose.decode(receiver.recv(65535)).volume for _ in range(2)]
+        finally:
+            worker.stop()
+            running.join(timeout=30)
+    assert volumes == [0.0, 1.0]
+    assert consumer.seeks == [(TP, 0)]
+    assert worker.dispatch.calls == 2
+    assert worker.status()['loop_errors'] == {'pubsub-consumer': 1}
+    assert 'pubsub-consumer: unexpected error (1 so far)' in caplog.text
+    assert 'RuntimeError: a bug' in caplog.text
+    assert consumer.commits == [{TP: 2}]
+
+
+def test_the_control_loop_outlives_a_failed_refresh(worker, conf, monkeypatch, caplog):
+    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    conf.set_override('refresh_interval', 0.1, group='pubsub')
+    monkeypatch.setattr(worker, 'refresh', _failing_once(worker.refresh))
+    running = threading.Thread(target=worker._control_loop)
+    with caplog.at_level(logging.ERROR, logger='telewatch.loops'):
+        running.start()
+        try:
+            assert _until(lambda: worker.refresh.calls >= 2)
+        finally:
+            worker.stop()
+            running.join(timeout=30)
+    assert worker.loop_errors == {'pubsub-control': 1}
+    assert 'pubsub-control: unexpected error (1 so far)' in caplog.text
+
+
+def test_a_thread_of_the_worker_that_ended_ends_its_consumer_loop(worker):
+    worker._control = loops.start_thread('pubsub-control', lambda: None, threading.Event())
+    worker._control.join()
+    with pytest.raises(loops.ThreadEnded, match='pubsub-control ended unexpectedly'):
+        worker._consume_step()

@@ -1,3 +1,4 @@
+import logging
 import socket
 import threading
 import time
@@ -6,6 +7,7 @@ import kafka.errors
 import pytest
 from kafka.partitioner import murmur2
 
+from telewatch import loops
 from telewatch.pubsub import subscription as subscription_mod
 from telewatch.pubsub import targets
 
@@ -225,3 +227,27 @@ def test_the_kafka_sender_reports_which_values_were_not_taken():
         sender.send([b'%d' % i for i in range(6)], [b'k'] * 6)
     assert caught.value.failed == [2, 4]
     assert not caught.value.permanent
+
+
+def test_the_delivery_thread_outlives_a_bug_and_sends_the_chunk_after_a_backoff(
+        make_delivery, monkeypatch, caplog):
+    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    sender = FakeSender()
+    delivery = make_delivery(sender)
+    attempt = delivery._attempt
+    calls = []
+
+    def buggy_once(chunk):
+        calls.append(chunk)
+        if len(calls) == 1:
+            raise RuntimeError('a bug')
+        return attempt(chunk)
+    monkeypatch.setattr(delivery, '_attempt', buggy_once)
+    with caplog.at_level(logging.ERROR, logger='telewatch.loops'):
+        ticket = _offer(delivery, [b'a', b'b'])
+        assert _eventually(lambda: ticket.done)
+    assert len(calls) == 2
+    assert sender.sent == [b'a', b'b']
+    assert delivery.loop_errors == {'pubsub-delivery': 1}
+    assert 'delivery of subscription s1: unexpected error (1 so far)' in caplog.text
+    assert delivery.thread.is_alive() and not delivery.thread.ended
