@@ -43,7 +43,8 @@ class FilePublisher(base.Publisher):
         vol.Optional('max_bytes', default=0): _COUNT,
         vol.Optional('backup_count', default=5): _COUNT,
     }
-    EXAMPLE_URL = 'file:///tmp/telewatch-example/samples.jsonl'
+    # Under data_dir, so that starting it (as the tests do) writes nowhere else.
+    EXAMPLE_URL = 'file://samples.jsonl'
 
     def __init__(self, url, conf):
         super().__init__(url, conf)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import urllib.parse
-import uuid
 
 import kombu
 import pytest
@@ -18,6 +17,7 @@ from telewatch import bus
 from telewatch import sample as sample_mod
 from telewatch import service
 from telewatch.polling import sender as sender_mod
+from tests.functional import services
 
 BIN = pathlib.Path(sys.executable).parent
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -31,35 +31,32 @@ class Deployment:
     """A configuration with its own topic (so tests do not share queues), a pipeline that
     archives every sample to a file, and the processes started with it."""
 
-    def __init__(self, tmp_path, rabbitmq_url, pipeline=ARCHIVE_ALL, extra=''):
+    def __init__(self, tmp_path, rabbitmq_url, pipeline=ARCHIVE_ALL, extra='',
+                 kafka_bootstrap=None):
         self.dir = tmp_path
         self.output = tmp_path / 'samples.jsonl'
         self.status = tmp_path / 'status.json'
         (tmp_path / 'pipeline.yaml').write_text(pipeline % {'dir': tmp_path})
+        # Its own notifications topic too: tests never read each other's notifications, and
+        # every queue or topic of the deployment has a name of its own, deleted at its end.
+        self.notifications_topic = services.unique('test-notifications')
         self.conf_file = tmp_path / 'telewatch.conf'
         self.conf_file.write_text((
             '[DEFAULT]\ntransport_url = %s\n'
             '[publisher]\ntelemetry_secret = %s\n'
-            '[bus]\nsamples_topic = test-%s\n'
+            '[bus]\nsamples_topic = %s\n'
             '[pipeline]\npipeline_cfg_file = %s\n'
             '[notification]\nmeters_cfg_file = %s\nbatch_size = 50\nbatch_timeout = 0.2\n'
-            'status_interval = 1\nstatus_file = %s\n'
+            'status_interval = 1\nstatus_file = %s\nnotifications_topic = %s\n'
             '[compute]\nlibvirt_uri = test://%s\n' % (
-                rabbitmq_url, SECRET, uuid.uuid4().hex, tmp_path / 'pipeline.yaml',
-                REPO / 'etc' / 'meters.yaml', self.status, NODE)) + extra)
+                'kafka://%s/' % kafka_bootstrap if kafka_bootstrap else rabbitmq_url,
+                SECRET, services.unique('test'), tmp_path / 'pipeline.yaml',
+                REPO / 'etc' / 'meters.yaml', self.status, self.notifications_topic,
+                NODE)) + extra)
         self.conf = service.prepare_service(['--config-file', str(self.conf_file)])
         self.rabbitmq_url = rabbitmq_url
-        self.notifications_topic = None
+        self.kafka_bootstrap = kafka_bootstrap
         self.processes = []
-
-    def own_notifications_topic(self):
-        """Give the agents a notifications topic of their own (so that tests never read each
-        other's notifications); its name."""
-        self.notifications_topic = 'test-notifications-%s' % uuid.uuid4().hex
-        with open(self.conf_file, 'a') as conf_file:
-            conf_file.write('[notification]\nnotifications_topic = %s\n'
-                            % self.notifications_topic)
-        return self.notifications_topic
 
     def start(self, command, *args, conf_text=None):
         """Start a process; ``conf_text`` goes into a second configuration file of its own,
@@ -93,15 +90,22 @@ class Deployment:
         return found
 
     def stop_all(self):
-        """Kill the processes, then delete this deployment's queues from RabbitMQ: left
-        behind, they add up to hundreds, and a broker restart recovers each of them."""
+        """Kill the processes, then delete this deployment's queues from RabbitMQ (left
+        behind, they add up to hundreds, and a broker restart recovers each of them), or its
+        topics from Kafka."""
         for process in self.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        topics = bus.topics(self.conf) + [self.notifications_topic or '']
-        delete_queues(self.rabbitmq_url, ['%s.%s' % (topic, priority) for topic in topics
-                                          if topic for priority in PRIORITIES])
+        topics = bus.topics(self.conf) + [self.notifications_topic]
+        names = ['%s.%s' % (topic, priority) for topic in topics for priority in PRIORITIES]
+        if self.kafka_bootstrap is None:
+            delete_queues(self.rabbitmq_url, names)
+        else:
+            # On Kafka the samples travel on the topic itself, notifications on topic.priority.
+            kafka_topics = services.KafkaTopics(self.kafka_bootstrap)
+            kafka_topics.add(*topics, *names)
+            kafka_topics.delete()
 
 
 PRIORITIES = ('sample', 'info', 'warn', 'error')  # the notification agent's queues per topic
@@ -131,8 +135,7 @@ def deployment(tmp_path, rabbitmq_url):
 @pytest.fixture
 def kafka_deployment(tmp_path, rabbitmq_url, kafka_bootstrap):
     """A Deployment on the Kafka broker (transport_url = kafka://...)."""
-    deployment = Deployment(tmp_path, rabbitmq_url, extra=(
-        '[DEFAULT]\ntransport_url = kafka://%s/\n' % kafka_bootstrap))
+    deployment = Deployment(tmp_path, rabbitmq_url, kafka_bootstrap=kafka_bootstrap)
     yield deployment
     deployment.stop_all()
 

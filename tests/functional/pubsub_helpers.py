@@ -4,7 +4,6 @@ import contextlib
 import socket
 import threading
 import time
-import uuid
 
 import kafka
 
@@ -14,18 +13,21 @@ from telewatch import service
 from telewatch.archive.index import migration
 from telewatch.pubsub import registry as registry_mod
 from telewatch.pubsub import service as pubsub_service
+from tests.functional import services
 
 
 def unique(prefix):
-    return '%s-%s' % (prefix, uuid.uuid4().hex[:10])
+    return services.unique(prefix)
 
 
-def make_conf(tmp_path, kafka_bootstrap, secret='', **pubsub):
+def make_conf(tmp_path, kafka_topics, secret='', **pubsub):
+    """A configuration of telewatch-pubsub with a firehose topic of its own (one of the
+    test's ``kafka_topics``, deleted at its end)."""
     conf = service.prepare_service([])
     conf.set_override('data_dir', str(tmp_path))
     conf.set_override('telemetry_secret', secret, group='publisher')
-    conf.set_override('firehose_url', 'kafka://' + kafka_bootstrap, group='pubsub')
-    conf.set_override('firehose_topic', unique('firehose'), group='pubsub')
+    conf.set_override('firehose_url', 'kafka://' + kafka_topics.bootstrap, group='pubsub')
+    conf.set_override('firehose_topic', kafka_topics.new('firehose'), group='pubsub')
     conf.set_override('consumer_group', unique('pubsub'), group='pubsub')
     conf.set_override('refresh_interval', 0.5, group='pubsub')
     conf.set_override('report_interval', 0.5, group='pubsub')

@@ -9,6 +9,9 @@ the script's output: it is never skipped. The services are shared (between test 
 with the benchmarks) and stay up at the end of the session; ``tools/services/stop-all`` stops
 them.
 
+What a test makes on a service it removes at its end (``kafka_topics`` for Kafka topics;
+tests.functional.leaks fails the session when something stays).
+
 ``restart_service(name)`` restarts one of them (``tools/services/<name> restart``) for tests
 of what happens when a broker goes away mid-stream, and returns how long that took.
 """
@@ -19,6 +22,8 @@ import subprocess
 import time
 import uuid
 
+import kafka
+import kafka.errors
 import psycopg2
 import pytest
 
@@ -36,6 +41,16 @@ REDIS_URL = 'redis://127.0.0.1:6379'
 POSTGRESQL_URL = 'postgresql://telewatch@127.0.0.1:5433/telewatch'
 KAFKA_BOOTSTRAP = '127.0.0.1:9092'
 GNOCCHI_ENDPOINT = 'http://127.0.0.1:8051'
+
+
+# The first hex digits of every name unique() makes in this session: the leak check tells the
+# names of this session from those of another one running at the same time by them.
+SESSION = uuid.uuid4().hex[:8]
+
+
+def unique(prefix):
+    """A name of this session that no other test uses: PREFIX-<32 hex digits>."""
+    return '%s-%s%s' % (prefix, SESSION, uuid.uuid4().hex[:24])
 
 
 def _run(name, action):
@@ -119,6 +134,50 @@ def keystone():
     tests.functional.keystone_helpers.Keystone (credentials, tokens, authtoken options)."""
     _start('keystone')
     return keystone_helpers.Keystone()
+
+
+class KafkaTopics:
+    """The Kafka topics of one test: ``new(prefix)`` names a new one, ``add(*names)`` counts
+    those the code under test makes of its own; ``delete()`` deletes every one that exists."""
+
+    def __init__(self, bootstrap):
+        self.bootstrap = bootstrap
+        self.names = set()
+
+    def new(self, prefix):
+        name = unique(prefix)
+        self.names.add(name)
+        return name
+
+    def add(self, *names):
+        self.names.update(names)
+
+    def delete(self):
+        """Delete them (quietly: a clean-up must not hide the test's own result; what stays
+        is reported by the leak check)."""
+        try:
+            delete_kafka_topics(self.bootstrap, self.names)
+        except kafka.errors.KafkaError as exc:
+            print('cannot delete the Kafka topics of the test: %r' % exc)
+
+
+def delete_kafka_topics(bootstrap, names):
+    """Delete those of these topics that exist."""
+    admin = kafka.KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    try:
+        existing = sorted(set(names) & set(admin.list_topics()))
+        if existing:
+            admin.delete_topics(existing, timeout_ms=30000)
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def kafka_topics(kafka_bootstrap):
+    """The test's KafkaTopics, deleted at its end."""
+    topics = KafkaTopics(kafka_bootstrap)
+    yield topics
+    topics.delete()
 
 
 @contextlib.contextmanager

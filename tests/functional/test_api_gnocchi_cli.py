@@ -97,7 +97,7 @@ def test_resource_types_resources_history_and_search(endpoint):
     gnocchi(endpoint, 'resource-type', 'delete', 'cli_vm')
 
 
-def test_metrics_measures_batches_and_aggregates(endpoint):
+def test_metrics_measures_batches_and_aggregates(endpoint, tmp_path):
     gnocchi(endpoint, 'archive-policy', 'create', 'cli-1m', '-d', 'granularity:1m,points:60',
             '-m', 'mean', '-m', 'max', '-m', 'sum', '-f', 'json')
     a = gnocchi(endpoint, 'metric', 'create', 'a', '-a', 'cli-1m', '-f', 'json')['id']
@@ -111,7 +111,7 @@ def test_metrics_measures_batches_and_aggregates(endpoint):
     rows = gnocchi(endpoint, 'measures', 'show', a, '--aggregation', 'max', '--utc',
                    '-f', 'json')
     assert [r['value'] for r in rows] == [3.0, 10.0]
-    batch = pathlib.Path('/tmp/telewatch-cli-batch-%s.json' % b)
+    batch = tmp_path / 'batch.json'
     batch.write_text(json.dumps({b: [{'timestamp': '2024-01-01T00:00:00', 'value': 5},
                                      {'timestamp': '2024-01-01T00:01:00', 'value': 6}]}))
     gnocchi(endpoint, 'measures', 'batch-metrics', str(batch))

@@ -4,7 +4,6 @@ restart mid-stream under the queue policy loses nothing."""
 
 import collections
 import threading
-import uuid
 
 import kafka
 import pytest
@@ -31,10 +30,6 @@ def _conf():
     conf = service.prepare_service([])
     conf.set_override('telemetry_secret', SECRET, group='publisher')
     return conf
-
-
-def _topic():
-    return 'test-publisher-%s' % uuid.uuid4().hex
 
 
 def _samples(count, resources=13, start=0):
@@ -68,8 +63,8 @@ def read_topic(bootstrap, topic):
 
 
 def test_a_pipeline_sink_publishes_each_sample_once_keyed_signed_and_in_order(
-        kafka_bootstrap, tmp_path):
-    topic = _topic()
+        kafka_bootstrap, kafka_topics, tmp_path):
+    topic = kafka_topics.new('test-publisher')
     url = 'kafka://%s?topic=%s' % (kafka_bootstrap, topic)
     (tmp_path / 'pipeline.yaml').write_text(PIPELINE % url)
     conf = _conf()
@@ -101,8 +96,8 @@ def test_a_pipeline_sink_publishes_each_sample_once_keyed_signed_and_in_order(
         assert series == sorted(series)
 
 
-def test_a_record_too_large_is_refused_alone(kafka_bootstrap):
-    topic = _topic()
+def test_a_record_too_large_is_refused_alone(kafka_bootstrap, kafka_topics):
+    topic = kafka_topics.new('test-publisher')
     publisher = kafka_publisher.KafkaPublisher(
         base.PublisherURL('kafka://%s?topic=%s' % (kafka_bootstrap, topic)), _conf())
     samples = _samples(10)
@@ -120,8 +115,9 @@ def test_a_record_too_large_is_refused_alone(kafka_bootstrap):
     assert sorted(s.id for s in received) == sorted(s.id for s in samples[:4] + samples[5:])
 
 
-def test_a_broker_restart_mid_stream_under_the_queue_policy_loses_nothing(kafka_bootstrap):
-    topic = _topic()
+def test_a_broker_restart_mid_stream_under_the_queue_policy_loses_nothing(
+        kafka_bootstrap, kafka_topics):
+    topic = kafka_topics.new('test-publisher')
     # Short timeouts, so that publishes fail (and queue) while the broker is away.
     publisher = kafka_publisher.KafkaPublisher(base.PublisherURL(
         'kafka://%s?topic=%s&policy=queue&max_queue_length=1000000&request_timeout_ms=1500'

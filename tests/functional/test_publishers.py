@@ -50,8 +50,10 @@ def _build(cls, url):
 
 @pytest.mark.parametrize('cls', [file_publisher.FilePublisher, udp_publisher.UdpPublisher,
                                  http_publisher.HttpPublisher, log_publisher.LogPublisher])
-def test_example_url_starts_and_stops(cls):
-    publisher = _build(cls, cls.EXAMPLE_URL)
+def test_example_url_starts_and_stops(cls, tmp_path):
+    conf = _conf()
+    conf.set_override('data_dir', str(tmp_path))  # where file://samples.jsonl goes
+    publisher = cls(base.PublisherURL(cls.EXAMPLE_URL), conf)
     publisher.start()
     publisher.stop()
     publisher.stop()

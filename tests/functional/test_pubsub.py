@@ -47,10 +47,10 @@ def _wait_counters(registry, ids, expected, timeout=30):
 
 
 def test_each_subscription_gets_exactly_what_its_filters_and_project_allow(
-        tmp_path, kafka_bootstrap):
-    conf = helpers.make_conf(tmp_path, kafka_bootstrap, secret='s3cret')
+        tmp_path, kafka_bootstrap, kafka_topics):
+    conf = helpers.make_conf(tmp_path, kafka_topics, secret='s3cret')
     registry = helpers.make_registry(tmp_path)
-    topic_a = helpers.unique('sub-a')
+    topic_a = kafka_topics.new('sub-a')
     udp = helpers.UdpReceiver()
     ids = {
         # a member of project-a: every cpu sample of the project, to a Kafka topic
@@ -109,8 +109,8 @@ def test_each_subscription_gets_exactly_what_its_filters_and_project_allow(
         assert counters[subscription_id]['failed'] == 0
 
 
-def test_a_target_that_is_down_does_not_stop_the_others(tmp_path, kafka_bootstrap):
-    conf = helpers.make_conf(tmp_path, kafka_bootstrap)
+def test_a_target_that_is_down_does_not_stop_the_others(tmp_path, kafka_bootstrap, kafka_topics):
+    conf = helpers.make_conf(tmp_path, kafka_topics)
     registry = helpers.make_registry(tmp_path)
     udp = helpers.UdpReceiver()
     healthy = _create(registry, 'healthy', 'p', udp.url, ['cpu'])
@@ -142,8 +142,8 @@ def test_a_target_that_is_down_does_not_stop_the_others(tmp_path, kafka_bootstra
     assert 1 <= counters[dropping]['failed'] <= 400
 
 
-def test_subscriptions_take_effect_without_a_restart(tmp_path, kafka_bootstrap):
-    conf = helpers.make_conf(tmp_path, kafka_bootstrap)
+def test_subscriptions_take_effect_without_a_restart(tmp_path, kafka_bootstrap, kafka_topics):
+    conf = helpers.make_conf(tmp_path, kafka_topics)
     registry = helpers.make_registry(tmp_path)
     udp = helpers.UdpReceiver()
     first = [helpers.sample('cpu', 'p', 'vm-1', volume=i) for i in range(10)]
@@ -172,8 +172,9 @@ def test_subscriptions_take_effect_without_a_restart(tmp_path, kafka_bootstrap):
     assert all(s.resource_id == 'vm-2' for s in udp.samples())
 
 
-def test_bad_records_are_rejected_counted_and_the_worker_goes_on(tmp_path, kafka_bootstrap):
-    conf = helpers.make_conf(tmp_path, kafka_bootstrap, secret='s3cret')
+def test_bad_records_are_rejected_counted_and_the_worker_goes_on(
+        tmp_path, kafka_bootstrap, kafka_topics):
+    conf = helpers.make_conf(tmp_path, kafka_topics, secret='s3cret')
     registry = helpers.make_registry(tmp_path)
     udp = helpers.UdpReceiver()
     _create(registry, 'all', 'p', udp.url, ['*'])
@@ -197,10 +198,10 @@ def test_bad_records_are_rejected_counted_and_the_worker_goes_on(tmp_path, kafka
 
 
 def test_a_pipeline_sink_feeds_the_firehose_and_pubsub_delivers_to_a_subscriber_topic(
-        tmp_path, kafka_bootstrap):
+        tmp_path, kafka_bootstrap, kafka_topics):
     from telewatch.pipeline import config
     from telewatch.pipeline import engine
-    conf = helpers.make_conf(tmp_path, kafka_bootstrap, secret='s3cret')
+    conf = helpers.make_conf(tmp_path, kafka_topics, secret='s3cret')
     firehose_url = 'kafka://%s?topic=%s' % (kafka_bootstrap, conf.pubsub.firehose_topic)
     (tmp_path / 'pipeline.yaml').write_text(
         'sources: [{name: all, meters: ["*"], sinks: [firehose]}]\n'
@@ -208,7 +209,7 @@ def test_a_pipeline_sink_feeds_the_firehose_and_pubsub_delivers_to_a_subscriber_
     manager = engine.PipelineManager(
         config.load_pipeline(str(tmp_path / 'pipeline.yaml'), conf), conf)
     registry = helpers.make_registry(tmp_path)
-    topic = helpers.unique('subscriber')
+    topic = kafka_topics.new('subscriber')
     subscription_id = _create(registry, 'mine', 'project-a',
                               'kafka://%s?topic=%s' % (kafka_bootstrap, topic), ['disk.*'])
     samples = _firehose()

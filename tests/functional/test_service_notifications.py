@@ -68,7 +68,7 @@ def check_nova_samples(deployment, agent):
 def test_over_kafka_nova_notifications_become_samples_and_bad_records_are_counted(
         kafka_deployment, kafka_bootstrap):
     deployment = kafka_deployment
-    topic = deployment.own_notifications_topic()
+    topic = deployment.notifications_topic
     # Published before any agent ran: a new consumer group starts at the earliest offset.
     raw = kafka.KafkaProducer(bootstrap_servers=kafka_bootstrap, acks='all')
     raw.send(topic + '.info', b'not JSON').get(timeout=30)
@@ -100,7 +100,7 @@ def test_over_kafka_nova_notifications_become_samples_and_bad_records_are_counte
 
 
 def test_over_rabbitmq_nova_notifications_become_samples(deployment, rabbitmq_url):
-    topic = deployment.own_notifications_topic()
+    topic = deployment.notifications_topic
     agent = deployment.start('telewatch-agent-notification')
     assert wait_for(lambda: 'consuming' in agent.log.read_text()), agent.log.read_text()
     transport, notifier = nova_notifier(rabbitmq_url, topic)

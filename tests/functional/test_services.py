@@ -29,7 +29,7 @@ def _kombu_url(rabbitmq_url):
 
 
 def test_rabbitmq_publish_consume(rabbitmq_url):
-    name = 'telewatch-test-%s' % uuid.uuid4().hex
+    name = services.unique('telewatch-test')
     payload = {'counter_name': 'cpu', 'counter_volume': 42, 'id': name}
     with kombu.Connection(_kombu_url(rabbitmq_url), connect_timeout=10) as conn:
         queue = conn.SimpleQueue(name, queue_opts={'auto_delete': True},
@@ -46,7 +46,7 @@ def test_rabbitmq_publish_consume(rabbitmq_url):
 
 def test_redis_set_get(redis_url):
     client = redis.Redis.from_url(redis_url, socket_timeout=10)
-    key = 'telewatch-test-%s' % uuid.uuid4().hex
+    key = services.unique('telewatch-test')
     try:
         assert client.ping()
         assert client.set(key, b'value', px=60000)
@@ -91,9 +91,9 @@ def test_postgresql_table_survives_restart(postgresql_url):
         conn.close()
 
 
-def test_kafka_produce_consume_group(kafka_bootstrap):
-    topic = 'telewatch-test-%s' % uuid.uuid4().hex
-    group = 'telewatch-test-%s' % uuid.uuid4().hex
+def test_kafka_produce_consume_group(kafka_bootstrap, kafka_topics):
+    topic = kafka_topics.new('telewatch-test')
+    group = services.unique('telewatch-test')
     sent = {('key-%d' % i).encode(): ('value-%d' % i).encode() for i in range(100)}
 
     producer = kafka.KafkaProducer(bootstrap_servers=kafka_bootstrap, acks='all',

@@ -1,0 +1,1 @@
+"""The archive index's alembic revisions, oldest first by number."""
