@@ -42,15 +42,42 @@ def list_opts():
     return [('api', OPTS)]
 
 
-def _error(status, description):
+# Seconds a client is told to wait before trying a write the storage could not take.
+RETRY_AFTER = 10
+
+
+def _error(status, description, retry_after=None):
     title = webob.Response(status=status).status.split(' ', 1)[1]
-    return webob.Response(status=status, content_type='application/json', charset='utf-8',
-                          body=json.dumps({'code': status, 'title': title,
-                                           'description': description}).encode())
+    response = webob.Response(
+        status=status, content_type='application/json', charset='utf-8',
+        body=json.dumps({'code': status, 'title': title,
+                         'description': description}).encode())
+    if retry_after is not None:
+        response.headers['Retry-After'] = str(retry_after)
+    return response
+
+
+def _server_error(exc):
+    """Errors of the server's own storage: retryable (507, 503) or damage (500), each
+    with Gnocchi's JSON body and, for damage, a log that says what is broken."""
+    if isinstance(exc, errors.InsufficientStorage):
+        LOG.warning('Storage full, write refused (nothing acknowledged): %s', exc)
+        return _error(507, {'cause': 'Insufficient storage', 'detail': str(exc)},
+                      RETRY_AFTER)
+    if isinstance(exc, errors.StorageUnavailable):
+        LOG.warning('Storage unavailable: %s', exc)
+        return _error(503, 'The archive is unavailable, try again later.', RETRY_AFTER)
+    if isinstance(exc, (errors.InvalidState, errors.InvalidIncoming)):
+        LOG.error('Damaged archive data: %s: %s', type(exc).__name__, exc)
+        return _error(500, exc.to_dict())
+    return None
 
 
 def error_response(exc):
     """The response of a typed error raised by a controller; None for other exceptions."""
+    server = _server_error(exc)
+    if server is not None:
+        return server
     if isinstance(exc, errors.IndexEntryError):
         return _error(exc.status, exc.description)
     if isinstance(exc, aggregates.AggregatesError):
@@ -62,9 +89,6 @@ def error_response(exc):
         return _error(400, exc.to_dict())
     if isinstance(exc, errors.MetricLocked):
         return _error(503, str(exc))
-    if isinstance(exc, errors.StorageUnavailable):
-        LOG.warning('Storage unavailable: %s', exc)
-        return _error(503, 'The archive is unavailable, try again later.')
     return None
 
 
