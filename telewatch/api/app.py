@@ -12,6 +12,7 @@ from oslo_config import cfg
 
 from telewatch.api import auth
 from telewatch.api import framework
+from telewatch.api import middleware
 from telewatch.api import policy
 from telewatch.api import rest
 from telewatch.api.controllers import root
@@ -39,7 +40,7 @@ _BODY_METHODS = ('POST', 'PUT', 'PATCH', 'DELETE')
 
 
 def list_opts():
-    return [('api', OPTS)]
+    return [('api', OPTS)] + middleware.list_opts()
 
 
 # Seconds a client is told to wait before trying a write the storage could not take.
@@ -94,8 +95,8 @@ def error_response(exc):
 
 class ErrorHook(pecan.hooks.PecanHook):
     def on_error(self, state, exc):
-        if isinstance(exc, webob.exc.HTTPException):  # rest.abort: already the response
-            return exc
+        if isinstance(exc, webob.exc.HTTPException):  # rest.abort's, or Pecan's (404, 405)
+            return rest.gnocchi_error(exc)
         response = error_response(exc)
         if response is None:
             LOG.exception('Unexpected error on %s %s', state.request.method,
@@ -141,7 +142,7 @@ def make_app(conf, store=None, counters=None, anonymous=None):
     app = framework.make_pecan_app(
         root.RootController(), hooks=[BodyTypeHook(), ErrorHook()], debug=False,
         force_canonical=False, guess_content_type_from_ext=False)
-    app = auth.make_auth_middleware(app, conf, anonymous=anonymous)
+    app = middleware.wrap(auth.make_auth_middleware(app, conf, anonymous=anonymous), conf)
     return _Environ(app, {'telewatch.store': store,
                           'telewatch.enforcer': policy.make_enforcer(conf),
                           'telewatch.counters': counters, 'telewatch.conf': conf,
