@@ -16,16 +16,22 @@ _dpkg_present() {
     awk '$1 != "not-installed" && $1 != "config-files" {print $2}' | sort -u
 }
 
+# apt_missing PACKAGE...: prints those that are not installed, one a line.
+apt_missing() {
+  local package
+  for package in "$@"; do
+    [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" = 'install ok installed' ] ||
+      echo "$package"
+  done
+}
+
 # apt_install LOG PACKAGE...: installs those of PACKAGE... that are not installed yet, quietly
 # (apt's output goes to LOG), without letting a package's init script start a daemon of its
 # own. Returns non-zero, with LOG's tail on stderr, when apt fails.
 apt_install() {
-  local log=$1 package missing=() policy= rc=0 before
+  local log=$1 missing policy= rc=0 before
   shift
-  for package in "$@"; do
-    [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" = 'install ok installed' ] ||
-      missing+=("$package")
-  done
+  mapfile -t missing < <(apt_missing "$@")
   [ ${#missing[@]} -gt 0 ] || return 0
   mkdir -p "$RUN_DIR" "$STATE_DIR" "$(dirname "$log")"
   # dpkg allows one apt at a time.
