@@ -22,6 +22,13 @@ Signature (``signature``)
 
     A message in Ceilometer's form (``counter_name`` ...) is verified with Ceilometer's own
     algorithm (see ``ceilometer_signature``), so signed Ceilometer producers are accepted.
+
+Texts
+    Every text of a sample (its string fields, and the keys and strings of its
+    resource_metadata) must be one every archive backend can store: no NUL (U+0000), which
+    PostgreSQL refuses in text and jsonb where SQLite keeps it, and no lone UTF-16 surrogate,
+    which is no character. ``Sample.create`` (so ``from_dict``) refuses them as InvalidSample,
+    so that a bad sample is rejected where it enters, not by one backend and not another.
 """
 
 import collections
@@ -32,6 +39,7 @@ import itertools
 import math
 import operator
 import os
+import re
 
 import rfc8785
 
@@ -51,6 +59,8 @@ _TO_CEILOMETER = {ours: theirs for theirs, ours in CEILOMETER_NAMES.items()}
 SIGNATURE_KEY = 'signature'
 CEILOMETER_SIGNATURE_KEY = 'message_signature'
 
+# The API's rule for its input too (NUL, lone surrogates): what no backend can store.
+_UNSTORABLE = re.compile('[\x00\ud800-\udfff]')
 _UTC = datetime.timezone.utc
 _INFINITY = float('inf')
 _last_timestamp = (None, None)  # (text, datetime) of the latest from_wire timestamp
@@ -141,8 +151,11 @@ class Sample(collections.namedtuple('_SampleFields', FIELDS)):
             resource_metadata = {}
         elif not isinstance(resource_metadata, dict):
             raise InvalidSample('resource_metadata', 'expected an object')
+        unit = '' if unit is None else str(unit)
+        _check_texts(name, unit, resource_id, user_id, project_id, source, id)
+        _check_metadata(resource_metadata)
         return tuple.__new__(cls, (
-            name, type, '' if unit is None else str(unit), _volume(volume),
+            name, type, unit, _volume(volume),
             _optional_str('user_id', user_id), _optional_str('project_id', project_id),
             resource_id,
             datetime.datetime.now(_UTC) if timestamp is None else parse_timestamp(timestamp),
@@ -180,9 +193,12 @@ class Sample(collections.namedtuple('_SampleFields', FIELDS)):
     def from_wire(cls, record, metadata=None):
         """``from_dict`` for records in telewatch's own wire form with every key present,
         several times faster: what is not plainly that form (Ceilometer's names, a missing
-        or odd field) goes through ``from_dict``, so the checks and errors are the same.
-        ``metadata``, when given, is the sample's resource_metadata in place of the
-        record's (a version 2 envelope lists each batch's metadata apart)."""
+        or odd field) goes through ``from_dict``, so the checks and errors are the same but
+        one: this fast path does not look for texts no backend can store (see Texts above),
+        and its callers make sure there are none (telewatch.messages sends a batch whose
+        JSON holds a ``\\u0000`` through ``from_dict``; JSON parsed by orjson holds no lone
+        surrogate). ``metadata``, when given, is the sample's resource_metadata in place of
+        the record's (a version 2 envelope lists each batch's metadata apart)."""
         try:
             (name, kind, unit, volume, user_id, project_id, resource_id, timestamp,
              own_metadata, source, id_, monotonic) = _WIRE_VALUES(record)
@@ -233,6 +249,58 @@ class Sample(collections.namedtuple('_SampleFields', FIELDS)):
 
 _FIELD_SET = frozenset(FIELDS)
 _WIRE_VALUES = operator.itemgetter(*FIELDS)
+
+
+def unstorable_reason(text):
+    """Why no archive backend can store the str ``text``, or None when every one can."""
+    if text.isascii():  # the common case, ten times cheaper than the expression
+        return 'NUL (U+0000) is not allowed in a text' if '\x00' in text else None
+    match = _UNSTORABLE.search(text)
+    if match is None:
+        return None
+    if match.group() == '\x00':
+        return 'NUL (U+0000) is not allowed in a text'
+    return 'a lone surrogate (U+%04X) is no character' % ord(match.group())
+
+
+_TEXT_FIELDS = ('name', 'unit', 'resource_id', 'user_id', 'project_id', 'source', 'id')
+
+
+def _storable(text):
+    return type(text) is not str or (text.isascii() and '\x00' not in text) or (
+        _UNSTORABLE.search(text) is None)
+
+
+def _check_texts(*values):
+    """InvalidSample for the first of ``values`` (in _TEXT_FIELDS' order) no backend can
+    store."""
+    for field, value in zip(_TEXT_FIELDS, values):
+        if not _storable(value):
+            raise InvalidSample(field, '%s: %r' % (unstorable_reason(value), value[:80]))
+
+
+def _check_metadata(metadata):
+    """InvalidSample naming the first key or string of ``metadata`` no backend can store."""
+    pending = [metadata]
+    while pending:  # no recursion: metadata may nest as deep as its decoder allowed
+        value = pending.pop()
+        if type(value) is dict:
+            for key, item in value.items():
+                if not _storable(key):
+                    raise InvalidSample('resource_metadata', 'key %r: %s' % (
+                        key[:80], unstorable_reason(key)))
+                if type(item) is str:
+                    if not _storable(item):
+                        raise InvalidSample('resource_metadata', '%s: %r' % (
+                            unstorable_reason(item), item[:80]))
+                elif isinstance(item, (dict, list, tuple)):
+                    pending.append(item)
+        elif isinstance(value, (list, tuple)):
+            pending.extend(item for item in value if isinstance(item, (dict, list, tuple)))
+            for item in value:
+                if type(item) is str and not _storable(item):
+                    raise InvalidSample('resource_metadata', '%s: %r' % (
+                        unstorable_reason(item), item[:80]))
 
 
 def _volume(value):
