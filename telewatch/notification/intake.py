@@ -187,8 +187,8 @@ class Intake:
         """(samples, refused) of one message; ([], []) when it is rejected."""
         if self._settled.get(key) in ('rejected', 'dead-lettered'):
             return [], []  # read again (a rewound Kafka poll)
-        decode = self._decoders.get(priority)
         try:
+            decode = self._decoders.get(priority) if isinstance(priority, str) else None
             if decode is None:
                 raise messages.InvalidMessage('format', 'priority %r is not one of %s' % (
                     priority, ', '.join(self._decoders)))

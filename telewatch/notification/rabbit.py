@@ -48,10 +48,9 @@ class Dispatcher(oslo_dispatcher.DispatcherBase):
         for raw in incoming:
             try:
                 priority, message = _message(raw)
+                groups[priority].append((raw, message))
             except Exception as exc:  # a message no dict can describe
                 self._intake.reject('malformed', {}, None, exc)
-                continue
-            groups[priority].append((raw, message))
         requeue = set()
         for priority, pairs in groups.items():
             again = self._intake.handle(priority, [message for _, message in pairs])
@@ -63,7 +62,8 @@ def _message(raw):
     """(priority, message shaped as oslo.messaging's dispatcher hands it to endpoints)."""
     body = raw.message
     priority = body.get('priority')
-    return (priority.lower() if isinstance(priority, str) else priority), {
+    # Any other value is no priority: the intake rejects the message (format).
+    return (priority.lower() if isinstance(priority, str) else None), {
         'ctxt': raw.ctxt, 'publisher_id': body.get('publisher_id'),
         'event_type': body.get('event_type'), 'payload': body.get('payload'),
         'metadata': {'message_id': body.get('message_id'),

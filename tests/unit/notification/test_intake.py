@@ -98,7 +98,9 @@ def test_any_exception_of_a_decoder_rejects_only_its_message(tmp_path):
 def test_a_message_of_a_priority_nobody_handles_is_rejected(tmp_path):
     intake = make_intake(tmp_path, Pipeline())
     assert intake.handle('audit', [envelope(make_samples(1))]) == set()
-    assert intake.rejected == {'format': 1}
+    assert intake.handle(None, [envelope(make_samples(1))]) == set()
+    assert intake.handle(['unhashable'], [envelope(make_samples(1))]) == set()
+    assert intake.rejected == {'format': 3}
 
 
 def test_a_ceilometer_message_loses_only_its_bad_meters(tmp_path):

@@ -47,9 +47,10 @@ def test_only_the_messages_handed_back_are_requeued():
 
 def test_a_message_of_an_unknown_priority_goes_to_the_intake_to_be_rejected():
     intake = FakeIntake()
-    messages = [incoming(None, 1), incoming('critical', 2), incoming(7, 3)]
+    messages = [incoming(None, 1), incoming('critical', 2), incoming(7, 3),
+                incoming(['unhashable'], 4)]
     assert rabbit.Dispatcher(intake).dispatch(messages) == set()
-    assert intake.handled == [(None, [1]), ('critical', [2]), (7, [3])]
+    assert intake.handled == [(None, [1, 3, 4]), ('critical', [2])]
 
 
 def test_a_message_no_dict_can_describe_is_rejected_not_requeued():
