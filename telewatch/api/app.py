@@ -12,6 +12,7 @@ from oslo_config import cfg
 
 from telewatch.api import auth
 from telewatch.api import framework
+from telewatch.api import middleware
 from telewatch.api import policy
 from telewatch.api import rest
 from telewatch.api.controllers import root
@@ -39,18 +40,45 @@ _BODY_METHODS = ('POST', 'PUT', 'PATCH', 'DELETE')
 
 
 def list_opts():
-    return [('api', OPTS)]
+    return [('api', OPTS)] + middleware.list_opts()
 
 
-def _error(status, description):
+# Seconds a client is told to wait before trying a write the storage could not take.
+RETRY_AFTER = 10
+
+
+def _error(status, description, retry_after=None):
     title = webob.Response(status=status).status.split(' ', 1)[1]
-    return webob.Response(status=status, content_type='application/json', charset='utf-8',
-                          body=json.dumps({'code': status, 'title': title,
-                                           'description': description}).encode())
+    response = webob.Response(
+        status=status, content_type='application/json', charset='utf-8',
+        body=json.dumps({'code': status, 'title': title,
+                         'description': description}).encode())
+    if retry_after is not None:
+        response.headers['Retry-After'] = str(retry_after)
+    return response
+
+
+def _server_error(exc):
+    """Errors of the server's own storage: retryable (507, 503) or damage (500), each
+    with Gnocchi's JSON body and, for damage, a log that says what is broken."""
+    if isinstance(exc, errors.InsufficientStorage):
+        LOG.warning('Storage full, write refused (nothing acknowledged): %s', exc)
+        return _error(507, {'cause': 'Insufficient storage', 'detail': str(exc)},
+                      RETRY_AFTER)
+    if isinstance(exc, errors.StorageUnavailable):
+        LOG.warning('Storage unavailable: %s', exc)
+        return _error(503, 'The archive is unavailable, try again later.', RETRY_AFTER)
+    if isinstance(exc, (errors.InvalidState, errors.InvalidIncoming)):
+        LOG.error('Damaged archive data: %s: %s', type(exc).__name__, exc)
+        return _error(500, exc.to_dict())
+    return None
 
 
 def error_response(exc):
     """The response of a typed error raised by a controller; None for other exceptions."""
+    server = _server_error(exc)
+    if server is not None:
+        return server
     if isinstance(exc, errors.IndexEntryError):
         return _error(exc.status, exc.description)
     if isinstance(exc, aggregates.AggregatesError):
@@ -62,16 +90,13 @@ def error_response(exc):
         return _error(400, exc.to_dict())
     if isinstance(exc, errors.MetricLocked):
         return _error(503, str(exc))
-    if isinstance(exc, errors.StorageUnavailable):
-        LOG.warning('Storage unavailable: %s', exc)
-        return _error(503, 'The archive is unavailable, try again later.')
     return None
 
 
 class ErrorHook(pecan.hooks.PecanHook):
     def on_error(self, state, exc):
-        if isinstance(exc, webob.exc.HTTPException):  # rest.abort: already the response
-            return exc
+        if isinstance(exc, webob.exc.HTTPException):  # rest.abort's, or Pecan's (404, 405)
+            return rest.gnocchi_error(exc)
         response = error_response(exc)
         if response is None:
             LOG.exception('Unexpected error on %s %s', state.request.method,
@@ -117,7 +142,7 @@ def make_app(conf, store=None, counters=None, anonymous=None):
     app = framework.make_pecan_app(
         root.RootController(), hooks=[BodyTypeHook(), ErrorHook()], debug=False,
         force_canonical=False, guess_content_type_from_ext=False)
-    app = auth.make_auth_middleware(app, conf, anonymous=anonymous)
+    app = middleware.wrap(auth.make_auth_middleware(app, conf, anonymous=anonymous), conf)
     return _Environ(app, {'telewatch.store': store,
                           'telewatch.enforcer': policy.make_enforcer(conf),
                           'telewatch.counters': counters, 'telewatch.conf': conf,

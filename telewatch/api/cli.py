@@ -4,12 +4,20 @@ For uwsgi or another WSGI server, serve ``telewatch.api.wsgi:application`` inste
 the configuration files named by ``TELEWATCH_CONFIG_FILES``).
 """
 
+import ctypes
+import ctypes.util
+import json
+import os
+import signal
 import sys
 
+import gunicorn.util
 from gunicorn.app import base as gunicorn_base
 
 from telewatch import service
 from telewatch.api import app as app_mod
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class _Server(gunicorn_base.BaseApplication):
@@ -29,13 +37,19 @@ class _Server(gunicorn_base.BaseApplication):
 def main(argv=None):
     conf = service.prepare_service(sys.argv[1:] if argv is None else argv)
     application = app_mod.make_app(conf)
+    gunicorn.util.write_error = write_json_error
     _Server(application, {
         'bind': '%s:%d' % (conf.api.host, conf.api.port), 'workers': conf.api.workers,
         'worker_class': 'sync', 'accesslog': '-', 'proc_name': 'telewatch-api',
         # The app is built before forking; each worker opens its own database connections.
-        'preload_app': True, 'post_fork': lambda server, worker: _reset_pools(application),
+        'preload_app': True, 'post_fork': lambda server, worker: _post_fork(worker, application),
     }).run()
     return 0
+
+
+def _post_fork(worker, application):
+    die_with_parent(worker.ppid)
+    _reset_pools(application)
 
 
 def _reset_pools(application):
@@ -44,6 +58,44 @@ def _reset_pools(application):
     engine = getattr(store.storage, 'engine', None)
     if engine is not None:
         engine.dispose(close=False)
+
+
+def _prctl():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+def die_with_parent(parent_pid, sig=signal.SIGTERM):
+    """Have the kernel send ``sig`` to this process when its parent ``parent_pid`` dies
+    (Linux; nothing elsewhere).
+
+    A gunicorn sync worker looks at its parent only between requests and after each wait
+    for one, up to half ``timeout`` (15 s): after a SIGKILL of the master, its workers
+    went on serving for that long, on a socket no master watches. On SIGTERM a worker
+    finishes the request it is serving, then exits.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return
+    prctl(_PR_SET_PDEATHSIG, int(sig))
+    if os.getppid() != parent_pid:  # it died before prctl: no signal will come
+        os.kill(os.getpid(), sig)
+
+
+def write_json_error(sock, status_int, reason, mesg):
+    """``gunicorn.util.write_error`` with Gnocchi's JSON error body instead of an HTML page.
+
+    gunicorn answers the requests it cannot parse itself, before the application sees them
+    (a request line over 4094 bytes: 414; a malformed request line or header: 400; a
+    header section too large: 431), and has no hook for their body: its workers call
+    ``gunicorn.util.write_error``, replaced by this in telewatch-api.
+    """
+    body = json.dumps({'code': status_int, 'title': reason, 'description': mesg}).encode()
+    head = ('HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: application/json\r\n'
+            'Content-Length: %d\r\n\r\n' % (status_int, reason, len(body)))
+    gunicorn.util.write_nonblock(sock, head.encode('latin-1') + body)
 
 
 if __name__ == '__main__':

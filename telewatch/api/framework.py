@@ -17,6 +17,8 @@ import pecan.routing
 import pecan.util
 import webob.multidict
 
+from telewatch import text as text_mod
+
 # Pecan's routing asks for the argument spec of every controller it passes through, on every
 # request (about ten per metric read, each building a namedtuple class: 2 ms of a 5 ms read).
 # A function's spec never changes, so it is computed once per function. Pecan's modules
@@ -24,8 +26,10 @@ import webob.multidict
 _PECAN_GETARGSPEC = pecan.util.getargspec
 _ROUTING_MODULES = (pecan.core, pecan.rest, pecan.routing)
 _ARGSPECS = weakref.WeakKeyDictionary()
-_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
-_BODY_KEY = 'telewatch.json_body'
+# How a NUL or a surrogate appears in a JSON text (a raw one does not decode): where none
+# does, no string of the body needs a look.
+_UNSTORABLE_ESCAPE = re.compile(rb'\\u(?:0000|[dD][89a-fA-F])')
+BODY_KEY = 'telewatch.json_body'
 
 
 # Deeper than any body the API reads (operations and search queries stop at 64 levels), and
@@ -33,21 +37,33 @@ _BODY_KEY = 'telewatch.json_body'
 MAX_DEPTH = 256
 
 
+class UnstorableText(ValueError):
+    """A body holding a text no backend can store (``telewatch.text``): ``path`` to it in
+    the body (keys and indexes), ``reason``."""
+
+    def __init__(self, path, reason):
+        super().__init__('%s: %s' % ('.'.join(map(str, path)) or 'body', reason))
+        self.path = path
+        self.reason = reason
+
+
 def decode_json(data):
     """The value of a JSON body (bytes; empty is null); ValueError saying what is wrong,
-    for a body nested deeper than ``MAX_DEPTH`` too."""
+    for a body nested deeper than ``MAX_DEPTH`` too, and UnstorableText (a ValueError) for
+    one holding a NUL or a lone surrogate."""
     data = data or b'null'
     too_deep = ValueError('nested deeper than %d levels' % MAX_DEPTH)
     try:
-        text = data.decode('utf-8')
-        value = json.loads(text)
+        value = json.loads(data.decode('utf-8'))
     except RecursionError:
         raise too_deep from None
     # ValueError (UnicodeError included) passes through.
     if data.count(b'[') + data.count(b'{') > MAX_DEPTH and not _within_depth(value):
         raise too_deep
-    if _SURROGATE_ESCAPE.search(text):  # a lone surrogate is no character
-        json.dumps(value, ensure_ascii=False).encode('utf-8')
+    if _UNSTORABLE_ESCAPE.search(data):
+        found = text_mod.find_unstorable(value)
+        if found is not None:
+            raise UnstorableText(*found)
     return value
 
 
@@ -78,16 +94,16 @@ class Request(pecan.Request):
         """The body's JSON value (null when empty), decoded on the first call; ValueError
         when it does not decode or nests deeper than ``MAX_DEPTH`` (``rest.json_body``
         answers it with a 400)."""
-        decoded = self.environ.get(_BODY_KEY)
+        decoded = self.environ.get(BODY_KEY)
         if decoded is None:
             try:
                 decoded = (decode_json(self.body), None)
             except ValueError as exc:
                 decoded = (None, exc)
-            self.environ[_BODY_KEY] = decoded
+            self.environ[BODY_KEY] = decoded
         value, error = decoded
         if error is not None:
-            raise ValueError(str(error))
+            raise error.with_traceback(None)
         return value
 
     @property

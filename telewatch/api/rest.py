@@ -14,6 +14,7 @@ import voluptuous as vol
 import webob.exc
 
 from telewatch.api import auth
+from telewatch.api import framework
 from telewatch.api import policy
 from telewatch.archive import calendar
 
@@ -37,9 +38,20 @@ def abort(status, description, headers=None):
     raise error
 
 
+def gnocchi_error(error):
+    """A webob HTTP error (``abort``'s, or Pecan's own: a path no controller serves is a
+    404, a method it does not take a 405) with Gnocchi's JSON body, its headers kept."""
+    description = error.detail or error.explanation
+    error.content_type = 'application/json'
+    error.charset = 'utf-8'
+    error.text = json.dumps({'code': error.code, 'title': error.title,
+                             'description': description})
+    return error
+
+
 class NotFoundController:
     """What a ``_lookup`` returns for an id that does not exist: Gnocchi's 404 on any
-    method (an abort inside ``_lookup`` would become Pecan's own HTML 404)."""
+    method (an abort inside ``_lookup`` would become Pecan's own 404, which says less)."""
 
     def __init__(self, description):
         self.description = description
@@ -98,6 +110,8 @@ def json_body(schema=None):
     """The request's JSON body, checked against a voluptuous ``schema`` when given."""
     try:
         body = pecan.request.decoded_json()  # framework.Request: decoded once
+    except framework.UnstorableText as exc:
+        invalid_input(exc.reason, [str(p) for p in exc.path])
     except ValueError as exc:
         abort(400, 'Unable to decode body: %s' % exc)
     if schema is None:

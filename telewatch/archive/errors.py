@@ -3,6 +3,8 @@
 The REST layer turns ``to_dict()`` into the body of a 400 without parsing any message.
 """
 
+import errno
+
 
 class ArchiveError(ValueError):
     """Base class: ``cause`` is a short fixed text, ``detail`` is JSON-serialisable."""
@@ -99,13 +101,38 @@ class PolicyMismatch(ArchiveError):
 
 
 class InvalidState(ArchiveError):
-    """Bytes that are not a serialised metric state of a version this code reads."""
+    """Bytes that are not a serialised metric state of a version this code reads.
+
+    Always the server's problem, never the client's (the API answers 500). ``damaged``:
+    the bytes are broken (truncated, garbled), as opposed to written by another version.
+    """
 
     cause = 'Invalid metric state'
+    damaged = True
 
     def __init__(self, reason):
         self.reason = reason
         super().__init__(reason, reason)
+
+
+class UnsupportedState(InvalidState):
+    """A metric state written by a version of telewatch this one does not read."""
+
+    damaged = False
+
+
+class CorruptSeries(InvalidState):
+    """The stored series of ``metric_id`` cannot be read (``reason``, ``damaged`` as the
+    InvalidState that said so)."""
+
+    cause = 'Corrupt series'
+
+    def __init__(self, metric_id, cause):
+        self.metric_id = str(metric_id)
+        self.damaged = cause.damaged
+        super().__init__(cause.reason)
+        self.detail = {'metric_id': self.metric_id, 'reason': cause.reason}
+        self.args = ('metric %s: %s' % (self.metric_id, cause.reason),)
 
 
 class InvalidIncoming(ArchiveError):
@@ -121,6 +148,21 @@ class InvalidIncoming(ArchiveError):
 class StorageUnavailable(Exception):
     """The series storage or the index cannot be reached now; the same call may succeed
     later (retry, do not acknowledge)."""
+
+
+class InsufficientStorage(StorageUnavailable):
+    """The storage has no room for a write now (a full disk or quota): nothing of the call
+    was acknowledged, and it may succeed once space is freed (HTTP 507)."""
+
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def from_os_error(exc, what):
+    """The retryable error of an ``OSError`` met by ``what`` (a storage): a full disk is
+    InsufficientStorage, anything else StorageUnavailable."""
+    kind = InsufficientStorage if exc.errno in _NO_SPACE else StorageUnavailable
+    return kind('%s: %s' % (what, exc))
 
 
 class MetricLocked(Exception):

@@ -7,8 +7,8 @@ Pure: no I/O. A write of measures for many metrics becomes, per sack, one record
     data     every metric's timestamps i64 ns, in index order, then every value f64
 
 A log (the file driver's incoming buffer) holds records as frames, ``length u32 | crc32 u32
-| record``; a frame cut short by a crash, or whose checksum fails, ends the log: its write
-was never acknowledged.
+| record``; a frame cut short by a crash or a full disk, or whose checksum fails, was never
+acknowledged: readers skip it and go on with the frames after it.
 """
 
 import functools
@@ -92,17 +92,45 @@ def frame(record):
 
 
 def unframe(data):
-    """The records of a log's bytes, and the length of its valid part (a torn tail is cut)."""
-    records, offset = [], 0
-    view = memoryview(data)
+    """The records of a log's bytes, and how many bytes were skipped as damaged.
+
+    A frame cut short or failing its checksum (a write that failed or was killed half way,
+    never acknowledged) is skipped, and reading goes on at the next frame whose length,
+    checksum and record magic agree: frames written behind a tear are never lost.
+    """
+    records, offset, skipped = [], 0, 0
     while offset + _FRAME.size <= len(data):
-        length, crc = _FRAME.unpack_from(data, offset)
-        end = offset + _FRAME.size + length
-        if end > len(data):
-            break
-        record = bytes(view[offset + _FRAME.size:end])
-        if zlib.crc32(record) != crc:
-            break
-        records.append(record)
-        offset = end
-    return records, offset
+        record = _frame_at(data, offset)
+        if record is None:
+            following = _next_frame(data, offset)
+            skipped += following - offset
+            offset = following
+        else:
+            records.append(record)
+            offset += _FRAME.size + len(record)
+    return records, skipped + len(data) - offset
+
+
+def _frame_at(data, offset):
+    """The record of the frame at ``offset``, None when there is no whole, valid one."""
+    if offset + _FRAME.size > len(data):
+        return None
+    length, crc = _FRAME.unpack_from(data, offset)
+    end = offset + _FRAME.size + length
+    if end > len(data):
+        return None
+    record = bytes(memoryview(data)[offset + _FRAME.size:end])
+    return record if zlib.crc32(record) == crc else None
+
+
+def _next_frame(data, damaged):
+    """The offset of the first valid frame after the damaged one at ``damaged``, else the
+    end of ``data``. Every record starts with MAGIC, so only those places are tried."""
+    search = damaged + _FRAME.size + 1
+    while True:
+        found = data.find(MAGIC, search)
+        if found < 0:
+            return len(data)
+        if _frame_at(data, found - _FRAME.size) is not None:
+            return found - _FRAME.size
+        search = found + 1

@@ -3,14 +3,21 @@
 Each worker loops over the sacks with pending measures, skipping those another worker
 (on this host or, with the postgresql storage, any host) holds, and sleeps
 ``[archive] processing_delay`` when it found nothing to do. A worker killed at any moment
-loses nothing: the measures it was working on stay in the incoming buffer. An unexpected
-error is logged, counted (``loop_errors``) and retried after a backoff (telewatch.loops).
+loses nothing: the measures it was working on stay in the incoming buffer. A sack that
+fails (a full disk...) stays as it was and is tried again later, backing off up to
+``MAX_BACKOFF`` seconds, while the other sacks go on; each worker reports its state for
+``/v1/status`` every round. An unexpected error is logged, counted (``loop_errors``) and
+retried after a backoff (telewatch.loops).
 """
 
 import collections
+import dataclasses
 import logging
+import os
+import socket
 import sys
 import threading
+import time
 
 from telewatch import loops
 from telewatch import service
@@ -18,6 +25,25 @@ from telewatch.archive import errors
 from telewatch.archive import store as store_mod
 
 LOG = logging.getLogger(__name__)
+
+MAX_BACKOFF = 10.0
+_ERROR_CHARS = 300  # of an error in the status: it must fit in a few kilobytes
+
+
+@dataclasses.dataclass
+class SackFailure:
+    error: Exception
+    since: float  # time.time()
+    attempts: int = 1
+    retry_at: float = 0.0  # time.monotonic()
+
+
+def _state(errors_seen):
+    if not errors_seen:
+        return 'ok'
+    if any(isinstance(e, errors.InsufficientStorage) for e in errors_seen):
+        return 'insufficient_storage'
+    return 'error'
 
 
 class ArchiveProcessor:
@@ -33,10 +59,24 @@ class ArchiveProcessor:
         self.rejected = 0
         self.orphaned = 0
         self.loop_errors = collections.Counter()
+        self.quarantined = 0
+        self.failing = {}  # sack -> SackFailure
+        self.storage_error = None  # the storage as a whole failed (StorageUnavailable)
 
     def run_once(self):
-        """Process every sack with pending measures once; the ProcessReport."""
-        report = self.store.process()
+        """Process every sack with pending measures once, but those backing off; the
+        ProcessReport. StorageUnavailable when the storage cannot even be listed."""
+        now = time.monotonic()
+        skip = {sack for sack, failure in self.failing.items() if failure.retry_at > now}
+        try:
+            report = self.store.process(skip=skip)
+        except errors.StorageUnavailable as exc:
+            self.storage_error = exc
+            self._report_status()
+            raise
+        self.storage_error = None
+        self._note_failures(report, skip)
+        self._report_status()
         self.processed += report.measures
         self.orphaned += report.orphaned
         for metric_id, count in report.rejected.items():
@@ -48,9 +88,55 @@ class ArchiveProcessor:
                       report.metrics, report.sacks)
         return report
 
+    def _note_failures(self, report, skipped):
+        for corrupt in report.quarantined:
+            self.quarantined += 1
+            LOG.error('Series of metric %s is damaged (%s): moved aside into the '
+                      "storage's corrupt/ place; the metric starts afresh from its pending "
+                      'measures', corrupt.metric_id, corrupt.reason)
+        now = time.monotonic()
+        for sack in [s for s in self.failing if s not in skipped and s not in report.failed]:
+            failure = self.failing.pop(sack)
+            LOG.info('Sack %d processed again after %d failed attempts (%.0f s)', sack,
+                     failure.attempts, time.time() - failure.since)
+        for sack, error in report.failed.items():
+            failure = self.failing.get(sack)
+            if failure is None:
+                failure = self.failing[sack] = SackFailure(error, time.time(), 0)
+                LOG.warning('Sack %d left as it is, tried again later: %s', sack, error)
+            else:
+                LOG.debug('Sack %d failed again: %s', sack, error)
+            failure.error = error
+            failure.attempts += 1
+            failure.retry_at = now + min(self.delay * 2 ** failure.attempts, MAX_BACKOFF)
+
+    @property
+    def name(self):
+        return '%s-%d' % (socket.gethostname(), os.getpid())
+
+    def status(self):
+        """This worker's state for ``/v1/status`` (a few small fields)."""
+        seen = [f.error for f in self.failing.values()]
+        seen += [self.storage_error] if self.storage_error is not None else []
+        first = seen[0] if seen else None
+        return {'state': _state(seen), 'updated': time.time(),
+                'failing_sacks': sorted(self.failing)[:100],
+                'error': None if first is None else str(first)[:_ERROR_CHARS],
+                'measures_processed': self.processed,
+                'corrupt_series_moved_aside': self.quarantined}
+
+    def _report_status(self):
+        try:
+            self.store.report_processor(self.name, self.status())
+        except Exception as exc:  # a status that cannot be told must not stop processing
+            LOG.debug('Could not report the processor status: %s', exc)
+
     def start(self):
-        loops.run('archive-processor', self._step, self._stopping, self.loop_errors,
-                  loops.Backoff.at_least(self.delay))
+        try:
+            loops.run('archive-processor', self._step, self._stopping, self.loop_errors,
+                      loops.Backoff.at_least(self.delay))
+        finally:
+            self.store.forget_processor(self.name)
 
     def _step(self):
         """One round; how long to wait before the next (none while there is work)."""

@@ -100,7 +100,7 @@ def loads(data):
     if magic != MAGIC:
         raise errors.InvalidState('not a telewatch archive state')
     if version != VERSION:
-        raise errors.InvalidState('unsupported state version %d' % version)
+        raise errors.UnsupportedState('unsupported state version %d' % version)
     floats = _Reader(data, _HEADER.size)
     integers = floats.raw(length)
     if flags & _ZLIB:

@@ -31,12 +31,38 @@ def _sqlite_pragmas(dbapi_connection, record):
     cursor.close()
 
 
+_PG_DISK_FULL = '53100'
+_SQLITE_FULL = 13
+
+
+def disk_full(exc):
+    """Whether a SQLAlchemy DBAPIError says the database has no room (PostgreSQL's
+    disk_full, SQLite's SQLITE_FULL)."""
+    orig = getattr(exc, 'orig', None)
+    return (getattr(orig, 'pgcode', None) == _PG_DISK_FULL
+            or getattr(orig, 'sqlite_errorcode', None) == _SQLITE_FULL
+            or 'database or disk is full' in str(orig))
+
+
+@contextlib.contextmanager
+def retryable_errors(what):
+    """Turns SQLAlchemy's errors that a later try may not meet into StorageUnavailable
+    naming ``what`` (InsufficientStorage for a full disk); the transaction they broke was
+    rolled back, so nothing of it was acknowledged."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        if disk_full(exc):
+            raise errors.InsufficientStorage('%s: %s' % (what, exc.orig)) from exc
+        if isinstance(exc, sa.exc.OperationalError):
+            raise errors.StorageUnavailable('%s: %s' % (what, exc.orig)) from exc
+        raise
+
+
 @contextlib.contextmanager
 def transaction(engine, what):
-    """A connection in a transaction; a database that cannot be reached raises
+    """A connection in a transaction; a database that cannot be reached or is full raises
     StorageUnavailable naming ``what`` (retry later) instead of SQLAlchemy's error."""
-    try:
+    with retryable_errors(what):
         with engine.begin() as conn:
             yield conn
-    except sa.exc.OperationalError as exc:
-        raise errors.StorageUnavailable('%s: %s' % (what, exc.orig)) from exc

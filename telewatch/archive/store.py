@@ -8,7 +8,9 @@ need them (``refresh``, Gnocchi's).
 """
 
 import contextlib
+import logging
 import os
+import time
 
 from oslo_config import cfg
 
@@ -16,6 +18,11 @@ from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
 from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.storage import file as file_storage
+
+LOG = logging.getLogger(__name__)
+
+# Processors report every round; one silent for longer has stopped (or is stuck).
+PROCESSOR_REPORT_SECONDS = 60
 
 OPTS = [
     cfg.StrOpt('index_url', default='',
@@ -100,14 +107,19 @@ class ArchiveStore:
         """Durably append ``{metric_id: (timestamps, values)}`` of existing metrics."""
         return self.storage.add_measures(measures)
 
-    def process(self, sacks=None, wait=None):
-        return self.storage.process(self.indexer.archive_policies_of, sacks, wait)
+    def process(self, sacks=None, wait=None, skip=()):
+        """Process the pending measures of ``sacks`` (default: all but ``skip``); the
+        storage's ProcessReport (failing sacks in ``failed``, the others done)."""
+        return self.storage.process(self.indexer.archive_policies_of, sacks, wait, skip)
 
     def refresh(self, metric_ids):
         """Process the pending measures of these metrics now; MetricLocked after
-        ``operation_timeout`` if another processor holds one of their sacks."""
+        ``operation_timeout`` if another processor holds one of their sacks, the sack's
+        error (InsufficientStorage...) if it failed."""
         sacks = sorted({self.storage.sack_of(m) for m in metric_ids})
         report = self.process(sacks, wait=self.operation_timeout)
+        for error in report.failed.values():
+            raise error
         if report.busy:
             locked = [m for m in metric_ids if self.storage.sack_of(m) in report.busy]
             raise errors.MetricLocked(locked[0])
@@ -165,6 +177,33 @@ class ArchiveStore:
         summary = {'metrics': len(pending), 'measures': sum(pending.values())}
         return {'summary': summary, 'measures_to_process': pending} if details else {
             'summary': summary}
+
+    def report_processor(self, name, status):
+        """Publish a processor's status for ``health`` (see SeriesStorage)."""
+        self.storage.report_processor(name, status)
+
+    def forget_processor(self, name):
+        with contextlib.suppress(Exception):
+            self.storage.forget_processor(name)
+
+    def health(self, now=None):
+        """The ``telewatch`` part of ``/v1/status`` about storage: ``state`` (``ok``;
+        ``insufficient_storage`` when a processor met a full disk; ``error`` for other
+        failures), ``free_bytes``, ``corrupt_series`` and each processor's report
+        (``ArchiveProcessor.status``) of the last ``PROCESSOR_REPORT_SECONDS``."""
+        now = time.time() if now is None else now
+        try:
+            health = dict(self.storage.health())
+            processors = {name: status for name, status in self.storage.processors().items()
+                          if status.get('updated', 0) >= now - PROCESSOR_REPORT_SECONDS}
+        except Exception as exc:  # the status page must answer whatever the storage does
+            LOG.warning('Could not read the storage health: %s', exc)
+            return {'state': 'error', 'error': str(exc)}
+        states = {s.get('state', 'ok') for s in processors.values()}
+        health['state'] = next((s for s in ('insufficient_storage', 'error') if s in states),
+                               'ok')
+        health['processors'] = processors
+        return health
 
     def close(self):
         self.indexer.close()

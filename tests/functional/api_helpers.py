@@ -24,6 +24,13 @@ def free_port():
 def running_api(data, extra_config=''):
     """The root URL of a telewatch-api (noauth unless ``extra_config`` says otherwise)
     and a telewatch-archive-processor, both stopped at the end."""
+    with running_api_process(data, extra_config) as (url, _api):
+        yield url
+
+
+@contextlib.contextmanager
+def running_api_process(data, extra_config=''):
+    """``running_api``'s URL, and the Popen of telewatch-api (the gunicorn master)."""
     port = free_port()
     config = data / 'telewatch.conf'
     config.write_text('[DEFAULT]\ndata_dir = %s\n[api]\nauth_strategy = noauth\nport = %d\n'
@@ -39,7 +46,7 @@ def running_api(data, extra_config=''):
         try:
             url = 'http://127.0.0.1:%d' % port
             _wait_until_up(url, api, log_path)
-            yield url
+            yield url, api
         finally:
             for process in (api, processor):
                 process.terminate()

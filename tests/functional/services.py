@@ -161,13 +161,29 @@ class KafkaTopics:
             print('cannot delete the Kafka topics of the test: %r' % exc)
 
 
-def delete_kafka_topics(bootstrap, names):
-    """Delete those of these topics that exist."""
+def delete_kafka_topics(bootstrap, names, timeout=15):
+    """Delete those of these topics that exist, and wait until the broker lists none of them
+    (a topic whose creation was not visible yet, or that a closing client's last metadata
+    request made again, is deleted once it shows)."""
+    names = set(names)
     admin = kafka.KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    deadline = time.monotonic() + timeout
+    settled = False
     try:
-        existing = sorted(set(names) & set(admin.list_topics()))
-        if existing:
-            admin.delete_topics(existing, timeout_ms=30000)
+        while time.monotonic() < deadline:
+            existing = sorted(names & set(admin.list_topics()))
+            if not existing:
+                if settled:
+                    return
+                settled = True  # look once more in a moment: a late metadata request
+                time.sleep(0.5)  # of a closed client makes an auto-created topic again
+                continue
+            settled = False
+            try:
+                admin.delete_topics(existing, timeout_ms=30000)
+            except kafka.errors.UnknownTopicOrPartitionError:
+                pass  # being deleted already
+            time.sleep(0.2)
     finally:
         admin.close()
 

@@ -11,7 +11,9 @@ import uuid
 
 import numpy
 import pytest
+import sqlalchemy as sa
 
+from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
 from telewatch.archive import serialization
 from telewatch.archive import state as state_mod
@@ -50,6 +52,7 @@ def storage_place(request, tmp_path):
     with storage.engine.begin() as conn:  # each test starts empty
         conn.execute(pg_storage.incoming_table.delete())
         conn.execute(pg_storage.series_table.delete())
+        conn.execute(pg_storage.corrupt_table.delete())
     storage.close()
     return 'postgresql', url
 
@@ -170,6 +173,33 @@ def test_a_sack_held_by_another_processor_is_skipped(storage):
         finally:
             other.close()
     assert storage.process(policies({metric_id})).measures == 1
+
+
+def _damage(storage, metric_id):
+    if isinstance(storage, file_storage.FileSeriesStorage):
+        with open(storage._series_path(metric_id), 'r+b') as f:
+            f.truncate(60)
+        return
+    table = pg_storage.series_table
+    with storage.engine.begin() as conn:
+        conn.execute(table.update().where(table.c.metric_id == metric_id).values(
+            data=sa.func.substring(table.c.data, 1, 60)))
+
+
+def test_a_damaged_series_is_moved_aside_and_the_metric_starts_afresh(storage):
+    metric_id = str(uuid.uuid4())
+    writes = batches([metric_id], calls=2, per_call=30)
+    storage.add_measures(writes[0])
+    storage.process(policies({metric_id}))
+    _damage(storage, metric_id)
+    with pytest.raises(errors.CorruptSeries):
+        storage.get(metric_id)
+    storage.add_measures(writes[1])
+    report = storage.process(policies({metric_id}))
+    assert [c.metric_id for c in report.quarantined] == [metric_id]
+    assert report.failed == {} and report.measures == 30
+    assert_same_series(storage.get(metric_id), expected_state(writes[1:], metric_id))
+    assert storage.health()['corrupt_series'] == 1
 
 
 def _place_of(storage):

@@ -1,4 +1,5 @@
-"""``/v1/status`` (admin: what waits for processing, processors, telewatch's counters) and
+"""``/v1/status`` (admin: what waits for processing, processors, telewatch's counters and
+the storage's health: ``telewatch.storage``, see ``ArchiveStore.health``) and
 ``/v1/capabilities`` (every aggregation method an archive policy may use)."""
 
 import pecan
@@ -13,11 +14,12 @@ class StatusController(framework.RestController):
     def get_all(self):
         rest.enforce('get status')
         details = rest.query_bool('details')
-        storage = rest.store().status(details=details)
+        store = rest.store()
         counters = pecan.request.environ.get('telewatch.counters')
-        return {'storage': storage,
+        telewatch = dict(counters() if counters else {}, storage=store.health())
+        return {'storage': store.status(details=details),
                 'metricd': {'processors': None, 'statistics': {}},
-                'telewatch': counters() if counters else {}}
+                'telewatch': telewatch}
 
 
 class CapabilitiesController(framework.RestController):

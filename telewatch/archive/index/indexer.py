@@ -86,10 +86,8 @@ class Indexer:
 
     def upgrade(self):
         """Create or upgrade the schema, and the ``generic`` resource type."""
-        try:
+        with sql.retryable_errors('archive index'):
             migration.upgrade(self.engine)
-        except sa.exc.OperationalError as exc:
-            raise errors.StorageUnavailable('archive index: %s' % (exc.orig,)) from exc
         with contextlib.suppress(errors.ResourceTypeAlreadyExists):
             self.create_resource_type(GENERIC, {})
 

@@ -6,9 +6,8 @@ from alembic import command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
-import sqlalchemy as sa
 
-from telewatch.archive import errors
+from telewatch.archive import sql
 
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), 'migrations')
 
@@ -27,11 +26,9 @@ def head():
 
 def current(engine):
     """The revision of the database's schema; None when it has none yet."""
-    try:
+    with sql.retryable_errors('archive index'):
         with engine.connect() as conn:
             return alembic_migration.MigrationContext.configure(conn).get_current_revision()
-    except sa.exc.OperationalError as exc:
-        raise errors.StorageUnavailable('archive index: %s' % (exc.orig,)) from exc
 
 
 def upgrade(engine):

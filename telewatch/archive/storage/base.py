@@ -13,7 +13,14 @@
     On a clean exit its changes are committed; if the process dies inside, nothing was
     lost: the sack's records are processed again, and ``round`` (see ``SackClaim``) makes
     that harmless.
-``_load(metric_ids)``, ``_delete(metric_id)``, ``_pending_records()``, ``close()``.
+``_load(metric_ids)`` (the stored bytes), ``_delete(metric_id)``, ``_pending_records()``,
+``close()``.
+
+Errors: a primitive raises StorageUnavailable (InsufficientStorage for a full disk) or an
+OSError, which the public operations turn into those; a write that raised was not made
+durable and is not acknowledged. A processor meeting a failing sack goes on with the others
+(``ProcessReport.failed``); a series whose bytes are damaged is moved aside
+(``SackClaim.quarantine``) and the metric starts afresh, as Gnocchi does.
 
 Measures are grouped into sacks by metric id (``incoming.sack_of``) so that processors,
 on one host or many, split the work by sack without ever updating one metric twice at once.
@@ -32,6 +39,15 @@ from telewatch.archive import state as state_mod
 
 _SERIES = struct.Struct('<4sQQ')
 _SERIES_MAGIC = b'TWSR'
+
+
+def _decode(metric_id, data):
+    try:
+        return StoredSeries.loads(data)
+    except errors.InvalidState as exc:
+        raise errors.CorruptSeries(metric_id, exc) from None
+    except ValueError as exc:  # bytes no check above foresaw
+        raise errors.CorruptSeries(metric_id, errors.InvalidState(str(exc))) from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +87,12 @@ class SackClaim(abc.ABC):
 
     @abc.abstractmethod
     def load(self, metric_ids):
-        """``{metric_id: StoredSeries}`` of those that exist."""
+        """``{metric_id: bytes}`` of the stored series of those that exist."""
+
+    @abc.abstractmethod
+    def quarantine(self, metric_id):
+        """Move the stored series of ``metric_id`` out of the way, kept for the operator
+        (its bytes are damaged); it is stored afresh by ``commit``."""
 
     @abc.abstractmethod
     def commit(self, series):
@@ -88,6 +109,8 @@ class ProcessReport:
     rejected: dict = dataclasses.field(default_factory=dict)  # metric_id -> measures
     orphaned: int = 0  # measures of metrics deleted before they were processed
     busy: list = dataclasses.field(default_factory=list)  # sacks another processor held
+    failed: dict = dataclasses.field(default_factory=dict)  # sack -> retryable error
+    quarantined: list = dataclasses.field(default_factory=list)  # CorruptSeries moved aside
 
     def add(self, other):
         self.sacks += other.sacks
@@ -95,6 +118,8 @@ class ProcessReport:
         self.measures += other.measures
         self.orphaned += other.orphaned
         self.busy += other.busy
+        self.failed.update(other.failed)
+        self.quarantined += other.quarantined
         for metric_id, count in other.rejected.items():
             self.rejected[metric_id] = self.rejected.get(metric_id, 0) + count
 
@@ -123,26 +148,41 @@ class SeriesStorage(abc.ABC):
             if len(stamps):
                 clean[str(metric_id)] = (stamps, values)
         if clean:
-            self._append(incoming.split_by_sack(clean, self.sacks))
+            try:
+                self._append(incoming.split_by_sack(clean, self.sacks))
+            except OSError as exc:
+                raise errors.from_os_error(exc, self.location) from exc
         return sum(len(s[0]) for s in clean.values())
 
     # -- processors ----------------------------------------------------------------------
 
-    def process(self, policy_of, sacks=None, wait=None):
-        """Aggregate the pending measures of ``sacks`` (default: all) into their series.
+    def process(self, policy_of, sacks=None, wait=None, skip=()):
+        """Aggregate the pending measures of ``sacks`` (default: all but ``skip``) into
+        their series.
 
         ``policy_of(metric_ids)`` returns ``{metric_id: ArchivePolicy}`` for the metrics
         that still exist; measures of the others are dropped and counted as orphaned.
         Sacks another processor holds are skipped (listed in ``busy``) unless ``wait``
-        seconds are given.
+        seconds are given. A sack that fails (a full disk, a series of another version)
+        is left as it was, listed in ``failed`` with its error, and the others go on.
         """
         report = ProcessReport()
-        for sack in (self._sacks_with_pending() if sacks is None else sacks):
-            with self._claim(sack, wait) as claim:
-                if claim is None:
-                    report.busy.append(sack)
-                else:
-                    report.add(self._process_claim(claim, policy_of))
+        if sacks is None:
+            try:
+                sacks = [s for s in self._sacks_with_pending() if s not in skip]
+            except OSError as exc:
+                raise errors.from_os_error(exc, self.location) from exc
+        for sack in sacks:
+            try:
+                with self._claim(sack, wait) as claim:
+                    if claim is None:
+                        report.busy.append(sack)
+                    else:
+                        report.add(self._process_claim(claim, policy_of))
+            except OSError as exc:
+                report.failed[sack] = errors.from_os_error(exc, self.location)
+            except (errors.StorageUnavailable, errors.ArchiveError) as exc:
+                report.failed[sack] = exc
         return report
 
     def _process_claim(self, claim, policy_of):
@@ -154,7 +194,7 @@ class SeriesStorage(abc.ABC):
         if not chunks:
             return report
         policies = policy_of(list(chunks))
-        stored = claim.load([m for m in chunks if m in policies])
+        stored = self._load_for_update(claim, [m for m in chunks if m in policies], report)
         updated = {}
         for metric_id, parts in chunks.items():
             policy = policies.get(metric_id)
@@ -178,25 +218,66 @@ class SeriesStorage(abc.ABC):
         claim.commit(updated)
         return report
 
+    @staticmethod
+    def _load_for_update(claim, metric_ids, report):
+        stored = {}
+        for metric_id, data in claim.load(metric_ids).items():
+            try:
+                stored[metric_id] = _decode(metric_id, data)
+            except errors.CorruptSeries as exc:
+                if not exc.damaged:
+                    raise
+                claim.quarantine(metric_id)
+                report.quarantined.append(exc)
+        return stored
+
     def sack_of(self, metric_id):
         return incoming.sack_of(metric_id, self.sacks)
 
     # -- readers -------------------------------------------------------------------------
 
     def get(self, metric_id):
-        """The ``StoredSeries`` of a metric, None when nothing was processed for it yet."""
-        return self._load([str(metric_id)]).get(str(metric_id))
+        """The ``StoredSeries`` of a metric, None when nothing was processed for it yet;
+        CorruptSeries when its bytes cannot be read."""
+        return self.get_many([metric_id]).get(str(metric_id))
 
     def get_many(self, metric_ids):
-        return self._load([str(m) for m in metric_ids])
+        try:
+            found = self._load([str(m) for m in metric_ids])
+        except OSError as exc:
+            raise errors.from_os_error(exc, self.location) from exc
+        return {metric_id: _decode(metric_id, data) for metric_id, data in found.items()}
 
     def pending(self):
         """``{metric_id: measures}`` waiting to be processed."""
         counts = {}
-        for record in self._pending_records():
-            for metric_id, (stamps, _) in incoming.decode(record).items():
-                counts[metric_id] = counts.get(metric_id, 0) + len(stamps)
+        try:
+            for record in self._pending_records():
+                for metric_id, (stamps, _) in incoming.decode(record).items():
+                    counts[metric_id] = counts.get(metric_id, 0) + len(stamps)
+        except OSError as exc:
+            raise errors.from_os_error(exc, self.location) from exc
         return counts
+
+    # -- health --------------------------------------------------------------------------
+
+    def health(self):
+        """What an operator needs to see of the storage itself: ``free_bytes`` (None when
+        the driver cannot tell) and ``corrupt_series`` (series moved aside as damaged)."""
+        return {'free_bytes': None, 'corrupt_series': 0}
+
+    def report_processor(self, name, status):
+        """Publish a processor's ``status`` (a small JSON-able dict) for ``processors``;
+        this default keeps it in this process only (an all-in-one)."""
+        self._processor_status = getattr(self, '_processor_status', {})
+        self._processor_status[name] = status
+
+    def processors(self):
+        """``{name: status}`` of the processors that reported lately."""
+        return dict(getattr(self, '_processor_status', {}))
+
+    def forget_processor(self, name):
+        getattr(self, '_processor_status', {}).pop(name, None)
 
     def delete(self, metric_id):
         """Forget a metric's series; its pending measures are dropped when processed."""

@@ -6,89 +6,40 @@ Layout::
     incoming/<sack>/log             records appended by writers (framed, fdatasync'd)
     incoming/<sack>/round-<n>.log   a log a processor claimed, removed once processed
     incoming/<sack>/next-round      the next round number of the sack
-    incoming/<sack>/append.lock     writers hold it shared; claiming the log holds it exclusive
+    incoming/<sack>/append.lock     held exclusive to append to the log or claim it
     incoming/<sack>/process.lock    held by the one processor working on the sack
     series/<id[:2]>/<id>            a metric's StoredSeries, replaced atomically
+    corrupt/<id>.<ns>               a series found damaged, moved aside by a processor
+    processors/<host>-<pid>         each processor's status, for /v1/status
 
-Crash safety: a write returns after its frame reached the disk; a series is written to a
-temporary file, synced and renamed over the old one before the claimed logs are removed;
-a processor killed in between leaves the logs, and the next one skips what the rounds say
-is already applied. Processors on this host split the sacks through ``process.lock``
-(``fcntl.flock``); for several hosts use the ``postgresql`` driver.
+Crash safety: a write returns after its whole frame reached the disk, and a frame that
+could not be written whole (a full disk) is cut off before anyone appends behind it; a
+series is written to a temporary file, checked, synced and renamed over the old one
+before the claimed logs are removed; a processor killed in between leaves the logs, and
+the next one skips what the rounds say is already applied. Processors on this host split
+the sacks through ``process.lock`` (``fcntl.flock``); for several hosts use the
+``postgresql`` driver.
 """
 
 import concurrent.futures
 import contextlib
-import ctypes
 import errno
 import fcntl
 import json
+import logging
 import os
 import time
 
 from telewatch.archive import errors
 from telewatch.archive import incoming
 from telewatch.archive.storage import base
+from telewatch.archive.storage import fileio
+
+LOG = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1
 _APPEND_THREADS = 8
-_WAIT_STEP = 0.01
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomically(path, data, sync_dir=True):
-    tmp = '%s.tmp.%d' % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-    try:
-        os.write(fd, data)
-        os.fdatasync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    if sync_dir:
-        _fsync_dir(os.path.dirname(path))
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _syncfs(path):
-    """Flush every file of ``path``'s filesystem to disk: one call for a whole claim's
-    series, where an fsync per file would cost a disk flush each."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if _libc.syncfs(fd) != 0:
-            error = ctypes.get_errno()
-            raise OSError(error, os.strerror(error), path)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _flock(path, mode, wait=None):
-    """Hold ``fcntl.flock(mode)`` on ``path``; yields False when not had within ``wait``."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
-    try:
-        deadline = None if wait is None else time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, mode | (fcntl.LOCK_NB if deadline is not None else 0))
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    yield False
-                    return
-                time.sleep(_WAIT_STEP)
-        yield True
-    finally:
-        os.close(fd)  # releases the lock
+_STATUS_SIZE = 4096
 
 
 class FileSeriesStorage(base.SeriesStorage):
@@ -117,7 +68,7 @@ class FileSeriesStorage(base.SeriesStorage):
             for sack in range(self.sacks):
                 os.makedirs(self._sack_dir(sack), exist_ok=True)
             os.makedirs(os.path.join(self.root, 'series'), exist_ok=True)
-            _write_atomically(layout_path, json.dumps(
+            fileio.write_atomically(layout_path, json.dumps(
                 {'version': LAYOUT_VERSION, 'sacks': self.sacks}).encode())
         elif layout.get('sacks') != self.sacks or layout.get('version') != LAYOUT_VERSION:
             raise errors.InvalidState(
@@ -154,18 +105,25 @@ class FileSeriesStorage(base.SeriesStorage):
             done.result()
 
     def _append_one(self, sack, record):
+        # The write holds the log alone, so that a frame the disk had no room for is cut
+        # off before anyone appends behind it; the flush to disk does not, so writers of
+        # one sack still share one.
         sack_dir = self._sack_dir(sack)
         log = os.path.join(sack_dir, 'log')
-        with _flock(os.path.join(sack_dir, 'append.lock'), fcntl.LOCK_SH):
+        with fileio.flock(os.path.join(sack_dir, 'append.lock'), fcntl.LOCK_EX):
             created = not os.path.exists(log)
             fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             try:
-                os.write(fd, incoming.frame(record))
-                os.fdatasync(fd)
-            finally:
+                _append_frame(fd, incoming.frame(record), log)
+            except BaseException:
                 os.close(fd)
-            if created:
-                _fsync_dir(sack_dir)
+                raise
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            fileio.fsync_dir(sack_dir)
 
     def _sacks_with_pending(self):
         # Without a lock: a claim may rename a listed log before it is looked at.
@@ -179,8 +137,8 @@ class FileSeriesStorage(base.SeriesStorage):
     def _claim(self, sack, wait):
         self._check()
         sack_dir = self._sack_dir(sack)
-        with _flock(os.path.join(sack_dir, 'process.lock'), fcntl.LOCK_EX,
-                    wait=wait or 0) as held:
+        with fileio.flock(os.path.join(sack_dir, 'process.lock'), fcntl.LOCK_EX,
+                          wait=wait or 0) as held:
             yield _FileClaim(self, sack_dir) if held else None
 
     def _load(self, metric_ids):
@@ -188,7 +146,7 @@ class FileSeriesStorage(base.SeriesStorage):
         for metric_id in metric_ids:
             try:
                 with open(self._series_path(metric_id), 'rb') as f:
-                    found[metric_id] = base.StoredSeries.loads(f.read())
+                    found[metric_id] = f.read()
             except FileNotFoundError:
                 pass
         return found
@@ -212,6 +170,54 @@ class FileSeriesStorage(base.SeriesStorage):
                         with open(os.path.join(sack_dir, name), 'rb') as f:
                             yield from incoming.unframe(f.read())[0]
 
+    # -- health --------------------------------------------------------------------------
+
+    def health(self):
+        self._check()
+        stats = os.statvfs(self.root)
+        try:
+            corrupt = len(os.listdir(os.path.join(self.root, 'corrupt')))
+        except FileNotFoundError:
+            corrupt = 0
+        return {'free_bytes': stats.f_bavail * stats.f_frsize, 'corrupt_series': corrupt}
+
+    def report_processor(self, name, status):
+        # In place, in blocks reserved the first time: it must work on a full disk.
+        directory = os.path.join(self.root, 'processors')
+        os.makedirs(directory, exist_ok=True)
+        fileio.overwrite_in_place(os.path.join(directory, name),
+                                  json.dumps(status).encode(), _STATUS_SIZE)
+
+    def processors(self):
+        directory = os.path.join(self.root, 'processors')
+        found = {}
+        with contextlib.suppress(FileNotFoundError):
+            for name in os.listdir(directory):
+                try:
+                    with open(os.path.join(directory, name), 'rb') as f:
+                        found[name] = json.loads(f.read())
+                except (OSError, ValueError):  # gone, or caught half-written
+                    continue
+        return found
+
+    def forget_processor(self, name):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.root, 'processors', name))
+
+
+def _append_frame(fd, frame, log):
+    """Append all of ``frame`` to the log open at ``fd``, or cut back what was written
+    and raise: a torn frame is never left for the next write to land behind."""
+    start = os.fstat(fd).st_size
+    try:
+        fileio.write_all(fd, frame)
+    except OSError:
+        try:
+            os.ftruncate(fd, start)
+        except OSError as exc:  # readers skip the torn frame: nothing is hidden
+            LOG.error('%s: could not cut back a torn frame at %d: %s', log, start, exc)
+        raise
+
 
 def _may_be_pending(entry):
     """Whether an entry of a sack's directory may hold measures to process. A log renamed
@@ -231,6 +237,25 @@ def _replace_series(tmp, path):
     os.replace(tmp, path)
 
 
+def _write_series(path, data):
+    """Write ``data`` to a new temporary file next to ``path``; its name. Nothing is left
+    behind on error."""
+    tmp = '%s.tmp.%d' % (path, os.getpid())
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    try:
+        fileio.write_all(fd, data)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
+    return tmp
+
+
 class _FileClaim(base.SackClaim):
     def __init__(self, storage, sack_dir):
         self.storage = storage
@@ -248,7 +273,7 @@ class _FileClaim(base.SackClaim):
         """The claimed logs (earlier claims' leftovers first) after claiming the live one."""
         rounds = self._claimed()
         log = os.path.join(self.sack_dir, 'log')
-        with _flock(os.path.join(self.sack_dir, 'append.lock'), fcntl.LOCK_EX):
+        with fileio.flock(os.path.join(self.sack_dir, 'append.lock'), fcntl.LOCK_EX):
             try:
                 size = os.stat(log).st_size
             except FileNotFoundError:
@@ -261,9 +286,9 @@ class _FileClaim(base.SackClaim):
                 except FileNotFoundError:
                     next_round = 1
                 next_round = max([next_round] + [r + 1 for r in rounds])
-                _write_atomically(counter, b'%d' % (next_round + 1), sync_dir=False)
+                fileio.write_atomically(counter, b'%d' % (next_round + 1), sync_dir=False)
                 os.rename(log, self._round_path(next_round))
-                _fsync_dir(self.sack_dir)
+                fileio.fsync_dir(self.sack_dir)
                 rounds.append(next_round)
         return rounds
 
@@ -273,43 +298,63 @@ class _FileClaim(base.SackClaim):
     def records(self):
         out = []
         for round_ in self.logs:
+            path = self._round_path(round_)
             try:
-                with open(self._round_path(round_), 'rb') as f:
-                    records = incoming.unframe(f.read())[0]
+                with open(path, 'rb') as f:
+                    records, skipped = incoming.unframe(f.read())
             except OSError as exc:
                 if exc.errno != errno.ENOENT:
                     raise
                 continue
+            if skipped:
+                LOG.warning('%s: skipped %d bytes of torn or damaged frames (writes that '
+                            'failed or were killed, never acknowledged)', path, skipped)
             out.extend((round_, r) for r in records)
         return out
 
     def load(self, metric_ids):
         return self.storage._load(metric_ids)
 
+    def quarantine(self, metric_id):
+        directory = os.path.join(self.storage.root, 'corrupt')
+        os.makedirs(directory, exist_ok=True)
+        os.rename(self.storage._series_path(metric_id),
+                  os.path.join(directory, '%s.%d' % (metric_id, time.time_ns())))
+
     def commit(self, series):
-        # Every new file's data is on disk before any rename, and every rename before the
-        # claimed logs go: a crash anywhere leaves each series old or new, never torn.
-        renames = []
-        for metric_id, stored in series.items():
-            path = self.storage._series_path(metric_id)
-            tmp = '%s.tmp.%d' % (path, os.getpid())
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-            except FileNotFoundError:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-            try:
-                os.write(fd, stored.dumps())
-            finally:
-                os.close(fd)
-            renames.append((tmp, path))
-        if renames:
-            _syncfs(self.storage.root)
-            for tmp, path in renames:
+        # Every new file is whole and on disk before any rename, and every rename before
+        # the claimed logs go: a crash or a full disk anywhere leaves each series old or
+        # new, never torn.
+        written = self._write_all_series(series)
+        if written:
+            for tmp, path in written:
                 _replace_series(tmp, path)
-            _syncfs(self.storage.root)
+            fileio.syncfs(self.storage.root)
         for round_ in self.logs:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._round_path(round_))
         if self.logs:
-            _fsync_dir(self.sack_dir)
+            fileio.fsync_dir(self.sack_dir)
+
+    def _write_all_series(self, series):
+        """``[(tmp, path)]``: every new series whole in a temporary file, on disk; on any
+        error none is left and no series was touched."""
+        written, sizes = [], []
+        try:
+            for metric_id, stored in series.items():
+                data = stored.dumps()
+                path = self.storage._series_path(metric_id)
+                written.append((_write_series(path, data), path))
+                sizes.append(len(data))
+            if written:
+                fileio.syncfs(self.storage.root)
+            for (tmp, _), size in zip(written, sizes):
+                if os.stat(tmp).st_size != size:
+                    raise OSError(errno.EIO, '%s: %d bytes on disk, %d written' % (
+                        tmp, os.stat(tmp).st_size, size))
+        except BaseException:
+            for tmp, _ in written:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise
+        return written

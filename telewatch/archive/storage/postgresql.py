@@ -4,6 +4,8 @@ processors on several hosts share one store.
 A claim is one transaction holding the sack's advisory lock: it reads the sack's records,
 writes the series and deletes exactly the records it read, then commits; a processor that
 dies inside it changes nothing, and records written meanwhile wait for the next claim.
+A full database (PostgreSQL's disk_full) rolls the transaction back: InsufficientStorage,
+nothing acknowledged. A damaged series is moved to ``telewatch_corrupt_series``.
 """
 
 import contextlib
@@ -12,7 +14,6 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from telewatch.archive import errors
 from telewatch.archive import sql
 from telewatch.archive.storage import base
 
@@ -33,10 +34,12 @@ series_table = sa.Table(
     sa.Column('metric_id', sa.String(36), primary_key=True),
     sa.Column('data', sa.LargeBinary, nullable=False),
 )
-
-
-def _unavailable(exc):
-    return errors.StorageUnavailable('PostgreSQL series storage: %s' % (exc,))
+corrupt_table = sa.Table(
+    'telewatch_corrupt_series', metadata,
+    sa.Column('id', sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column('metric_id', sa.String(36), nullable=False),
+    sa.Column('data', sa.LargeBinary, nullable=False),
+)
 
 
 class PostgreSQLSeriesStorage(base.SeriesStorage):
@@ -52,11 +55,9 @@ class PostgreSQLSeriesStorage(base.SeriesStorage):
 
     @contextlib.contextmanager
     def _connection(self):
-        try:
+        with sql.retryable_errors('PostgreSQL series storage'):
             with self.engine.connect() as conn:
                 yield conn
-        except sa.exc.OperationalError as exc:
-            raise _unavailable(exc) from exc
 
     def upgrade(self):
         with self._connection() as conn:
@@ -107,6 +108,11 @@ class PostgreSQLSeriesStorage(base.SeriesStorage):
             return [row[0] for row in conn.execute(
                 sa.select(incoming_table.c.record).order_by(incoming_table.c.id))]
 
+    def health(self):
+        with self._connection() as conn:
+            corrupt = conn.execute(sa.select(sa.func.count()).select_from(corrupt_table))
+            return {'free_bytes': None, 'corrupt_series': corrupt.scalar()}
+
     def close(self):
         self.engine.dispose()
 
@@ -116,7 +122,7 @@ def _load(conn, metric_ids):
         return {}
     rows = conn.execute(sa.select(series_table.c.metric_id, series_table.c.data)
                         .where(series_table.c.metric_id.in_(metric_ids)))
-    return {metric_id: base.StoredSeries.loads(data) for metric_id, data in rows}
+    return {metric_id: bytes(data) for metric_id, data in rows}
 
 
 class _PostgreSQLClaim(base.SackClaim):
@@ -134,6 +140,13 @@ class _PostgreSQLClaim(base.SackClaim):
 
     def load(self, metric_ids):
         return _load(self.conn, metric_ids)
+
+    def quarantine(self, metric_id):
+        where = series_table.c.metric_id == metric_id
+        self.conn.execute(corrupt_table.insert().from_select(
+            ['metric_id', 'data'], sa.select(series_table.c.metric_id,
+                                             series_table.c.data).where(where)))
+        self.conn.execute(series_table.delete().where(where))
 
     def commit(self, series):
         if series:

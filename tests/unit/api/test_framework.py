@@ -71,7 +71,8 @@ def test_an_empty_body_is_null():
 @pytest.mark.parametrize('body, error', [
     (b'[' * 257 + b']' * 257, 'nested deeper than 256 levels'),  # decoded, then measured
     (b'[' * 100000, 'nested deeper than 256 levels'),  # beyond the decoder's recursion
-    (b'{"a": "\\udb35"}', 'surrogates not allowed'),
+    (b'{"a": "\\udb35"}', 'a: a lone surrogate'),
+    (b'{"a": [1, {"b\\u0000": 2}]}', r'a\.1\.b\x00: NUL'),
     (b'\xff', "can't decode byte"),
     (b'{"a": }', 'Expecting value'),
 ])

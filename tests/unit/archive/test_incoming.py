@@ -36,11 +36,28 @@ def test_metrics_fall_in_stable_sacks():
         assert {incoming.sack_of(m, 4) for m in incoming.decode(record)} == {sack}
 
 
-def test_a_log_ends_at_its_first_torn_or_corrupt_frame():
+def test_a_log_reads_every_whole_frame_and_skips_torn_and_corrupt_ones():
     records = [incoming.encode(measures(n)) for n in (1, 2, 3)]
-    log = b''.join(incoming.frame(r) for r in records)
-    assert incoming.unframe(log) == (records, len(log))
-    assert incoming.unframe(log[:-1])[0] == records[:2]
+    frames = [incoming.frame(r) for r in records]
+    log = b''.join(frames)
+    assert incoming.unframe(log) == (records, 0)
+    assert incoming.unframe(log[:-1]) == (records[:2], len(frames[2]) - 1)
     corrupt = bytearray(log)
-    corrupt[len(incoming.frame(records[0])) + 12] ^= 0xFF
-    assert incoming.unframe(bytes(corrupt))[0] == records[:1]
+    corrupt[len(frames[0]) + 12] ^= 0xFF
+    assert incoming.unframe(bytes(corrupt)) == (records[:1] + records[2:], len(frames[1]))
+
+
+def test_frames_written_behind_a_torn_one_are_not_lost():
+    """A writer killed half way through a frame, then whole frames appended behind it."""
+    records = [incoming.encode(measures(n)) for n in (4, 5, 6)]
+    frames = [incoming.frame(r) for r in records]
+    for cut in (1, 7, 8, 9, 30, len(frames[1]) - 1):
+        log = frames[0] + frames[1][:cut] + frames[2]
+        assert incoming.unframe(log) == ([records[0], records[2]], cut), cut
+
+
+def test_a_record_magic_inside_a_torn_frame_is_not_taken_for_a_frame():
+    record = incoming.encode(measures(3))
+    fake = incoming.MAGIC + b'\0' * 40  # a magic with no valid frame header before it
+    log = incoming.frame(record)[:20] + fake + incoming.frame(record)
+    assert incoming.unframe(log) == ([record], 20 + len(fake))
