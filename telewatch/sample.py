@@ -27,9 +27,12 @@ Texts
     Every text of a sample (its string fields, and the keys and strings of its
     resource_metadata) must be one every archive backend can store: no NUL (U+0000), which
     PostgreSQL refuses in text and jsonb where SQLite keeps it, and no lone UTF-16 surrogate,
-    which is no character: telewatch.text's rule, the API's too. ``Sample.create`` (so
-    ``from_dict``) refuses them as InvalidSample, so that a bad sample is rejected where it
-    enters, not by one backend and not another.
+    which is no character: telewatch.text's rule, the API's too. ``Sample.from_dict``, which
+    reads samples where they enter from the outside, refuses them as InvalidSample, so that
+    a bad sample is rejected there, not by one backend and not another (``from_wire`` leaves
+    it to its callers, see there); ``check_texts`` checks a sample made otherwise (from a
+    notification). A pollster's samples are checked where they enter the notification
+    agent, so that one odd text does not fail a whole polling cycle.
 """
 
 import collections
@@ -151,11 +154,8 @@ class Sample(collections.namedtuple('_SampleFields', FIELDS)):
             resource_metadata = {}
         elif not isinstance(resource_metadata, dict):
             raise InvalidSample('resource_metadata', 'expected an object')
-        unit = '' if unit is None else str(unit)
-        _check_texts(name, unit, resource_id, user_id, project_id, source, id)
-        _check_metadata(resource_metadata)
         return tuple.__new__(cls, (
-            name, type, unit, _volume(volume),
+            name, type, '' if unit is None else str(unit), _volume(volume),
             _optional_str('user_id', user_id), _optional_str('project_id', project_id),
             resource_id,
             datetime.datetime.now(_UTC) if timestamp is None else parse_timestamp(timestamp),
@@ -187,7 +187,7 @@ class Sample(collections.namedtuple('_SampleFields', FIELDS)):
             if values.get(required) is None:
                 raise InvalidSample(required, 'missing')
         values.setdefault('unit', '')
-        return cls.create(**values)
+        return check_texts(cls.create(**values))
 
     @classmethod
     def from_wire(cls, record, metadata=None):
@@ -259,6 +259,14 @@ def _storable(value):
     common case, is ten times cheaper to tell than by telewatch.text's expression)."""
     return type(value) is not str or (value.isascii() and '\x00' not in value) or (
         text_mod.unstorable_reason(value) is None)
+
+
+def check_texts(sample):
+    """``sample``, or InvalidSample naming its first text no archive backend can store."""
+    _check_texts(sample[0], sample[2], sample[6], sample[4], sample[5], sample[9],
+                 sample[10])
+    _check_metadata(sample[8])
+    return sample
 
 
 def _check_texts(*values):

@@ -341,16 +341,18 @@ def test_from_wire_takes_the_metadata_given_apart_on_both_paths():
 ])
 def test_texts_no_backend_can_store_are_refused(overrides, field):
     with pytest.raises(InvalidSample) as raised:
-        make(**overrides)
+        sample_mod.check_texts(make(**overrides))
     assert raised.value.field == field
     assert ('NUL (U+0000)' in str(raised.value) or 'lone surrogate' in str(raised.value))
     if field == 'resource_metadata':
         assert ' at [' in str(raised.value)  # the path to it
-    with pytest.raises(InvalidSample):
+    with pytest.raises(InvalidSample):  # where samples enter
         Sample.from_dict(dict(make().to_dict(), **overrides))
+    assert make(**overrides)  # a pollster's sample: checked where it enters the agent
 
 
 def test_every_other_text_is_stored_as_it_is():
     text = 'caf\u00e9 \U0001f600 \u4e2d \t\n\x01'
     sample = make(resource_id=text, resource_metadata={text: [text, {text: text}]})
-    assert sample.resource_id == text
+    assert sample_mod.check_texts(sample) is sample
+    assert Sample.from_dict(sample.to_dict()) == sample
