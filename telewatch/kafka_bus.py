@@ -9,7 +9,7 @@ resource's samples, in order; a batch is split by partition, one message per par
 
 The same consumer reads other services' notifications from the topics oslo.messaging's
 Kafka driver writes them to (``notifications.info``, ...: Nova with a kafka:// transport_url
-publishes there), with the same commit-after-acceptance, for the same endpoints.
+publishes there), with the same commit-after-acceptance, for the same intake.
 """
 
 import collections
@@ -24,7 +24,6 @@ import kafka
 import kafka.errors
 from kafka.partitioner import murmur2
 from kafka.structs import OffsetAndMetadata
-import oslo_messaging
 
 from telewatch import bus
 from telewatch import loops
@@ -108,11 +107,6 @@ class KafkaSender:
         self._producer.close()
 
 
-# The priorities oslo.messaging's notifiers publish with (its dispatcher's list).
-PRIORITIES = ('audit', 'debug', 'info', 'warn', 'error', 'critical', 'sample')
-HANDLED = oslo_messaging.NotificationResult.HANDLED
-
-
 def notification_topics(conf, priorities):
     """{topic: priority} of other services' notifications, named as oslo.messaging's Kafka
     driver names them: ``<notifications_topic>.<priority>``, and ``.<virtual host>`` when the
@@ -139,28 +133,31 @@ def oslo_notification(value):
 
 class KafkaListener:
     """Consumes, in the deployment's consumer group, the samples topic and the other services'
-    notification topics, and hands each poll to the endpoints as oslo.messaging's batch
-    listener would: lists of messages shaped like its own, one call per priority
-    (``endpoint.info(messages)``, ``endpoint.sample(messages)``, ...). When every call
-    returns HANDLED the poll's offsets are committed; otherwise it rewinds to the poll's
-    first offsets and tries again. A record that is not a notification at all is counted
-    through ``reject(reason, message, exc)`` and skipped.
+    notification topics, and hands each poll to ``intake`` (telewatch.notification.intake)
+    as oslo.messaging's batch listener would: lists of messages shaped like its own, one
+    call per priority (``intake.handle(priority, messages, positions)``). When no message
+    is to be delivered again the poll's offsets are committed (past the rejected records
+    too); otherwise it rewinds to the poll's first offsets and tries again. A record that is
+    not a notification at all is rejected through ``intake.reject``.
 
     A new consumer group starts every topic at its earliest retained offset: nothing sent
     before the first agent started is lost (oslo.messaging's consumers start at the latest).
     An unexpected error rewinds to the poll's first offsets too, is counted in
-    ``loop_errors['kafka-listener']`` and the loop goes on after a backoff.
+    ``loop_errors['kafka-listener']`` and the loop goes on after a backoff; after
+    ``attempts`` such errors in a row, the next poll is delivered one record at a time, and
+    a record that fails alone is dead-lettered (``intake.dead_letter``) and committed past:
+    no record holds its partition forever.
     """
 
-    def __init__(self, conf, endpoints, reject, retry_delay=1.0, loop_errors=None):
-        self._reject = reject
+    def __init__(self, conf, intake, retry_delay=1.0, loop_errors=None, attempts=3):
+        self._intake = intake
         self.loop_errors = collections.Counter() if loop_errors is None else loop_errors
         self._retry_delay = retry_delay
+        self._attempts = attempts
+        self._failures = 0  # unexpected errors in a row
         self._batch_size = conf.notification.batch_size
         self._samples_topic = conf.bus.samples_topic
-        self._methods = {priority: getattr(endpoint, priority) for endpoint in endpoints
-                         for priority in PRIORITIES if hasattr(endpoint, priority)}
-        self._notifications = notification_topics(conf, self._methods)
+        self._notifications = notification_topics(conf, intake.priorities)
         self.topics = [self._samples_topic] + sorted(self._notifications)
         self._consumer = kafka.KafkaConsumer(
             *self.topics, bootstrap_servers=bootstrap_servers(conf.transport_url),
@@ -177,47 +174,88 @@ class KafkaListener:
 
     def _poll_once(self):
         polled = self._consumer.poll(timeout_ms=500, max_records=self._batch_size)
-        if polled:
-            try:
-                self._deliver(polled)
-            except Exception:
-                self._rewind(polled)  # at-least-once: read again after the backoff
-                raise
+        if not polled:
+            return
+        deliver = self._deliver_each if self._failures >= self._attempts else self._deliver
+        try:
+            deliver(polled)
+        except Exception:
+            self._failures += 1
+            self._rewind(polled)  # at-least-once: read again after the backoff
+            raise
+        self._failures = 0
 
     def _rewind(self, polled):
         for tp, records in polled.items():
-            self._consumer.seek(tp, records[0].offset)
+            if records:
+                self._consumer.seek(tp, records[0].offset)
 
     def _deliver(self, polled):
-        batches = collections.defaultdict(list)
+        """Hand the poll over; True once committed, False when rewound to come again."""
+        batches = collections.defaultdict(lambda: ([], []))
         for tp, records in polled.items():
             for record in records:
-                priority, message = self._message(tp, record)
+                where = 'kafka:%s:%d@%d' % (tp.topic, tp.partition, record.offset)
+                priority, message = self._message(tp, record, where)
                 if message is not None:
-                    batches[priority].append(message)
-        if all(self._methods[priority](batch) == HANDLED
-               for priority, batch in batches.items()):
-            offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, '', -1)
-                       for tp, records in polled.items()}
-            try:
-                self._consumer.commit(offsets)
-            except kafka.errors.KafkaError as exc:
-                # A rebalance took these partitions: another member gets them again.
-                LOG.warning('cannot commit offsets (%s): they will be delivered again', exc)
-            return
-        self._rewind(polled)
-        self._stop.wait(self._retry_delay)
+                    batches[priority][0].append(message)
+                    batches[priority][1].append(where)
+        for priority, (batch, positions) in batches.items():
+            if self._intake.handle(priority, batch, positions):
+                self._rewind(polled)
+                self._stop.wait(self._retry_delay)
+                return False
+        offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, '', -1)
+                   for tp, records in polled.items() if records}
+        try:
+            self._consumer.commit(offsets)
+        except kafka.errors.KafkaError as exc:
+            # A rebalance took these partitions: another member gets them again.
+            LOG.warning('cannot commit offsets (%s): they will be delivered again', exc)
+        return True
 
-    def _message(self, tp, record):
-        """(priority, message shaped like oslo.messaging's), or (None, None) if rejected."""
+    def _deliver_each(self, polled):
+        """One record at a time: the one whose delivery still raises is dead-lettered and
+        committed past; the first that must come again rewinds the rest."""
+        parts = list(polled.items())
+        for number, (tp, records) in enumerate(parts):
+            for position, record in enumerate(records):
+                try:
+                    done = self._deliver({tp: [record]})
+                except Exception as exc:
+                    done = self._dead_letter(tp, record, exc)
+                if not done:
+                    self._rewind(dict([(tp, records[position:])] + parts[number + 1:]))
+                    return
+
+    def _dead_letter(self, tp, record, error):
         where = 'kafka:%s:%d@%d' % (tp.topic, tp.partition, record.offset)
+        value = record.value
+        if isinstance(value, bytes):
+            value = value.decode('utf-8', 'backslashreplace')
+        message = {'publisher_id': where, 'event_type': None, 'payload': value}
+        if not self._intake.dead_letter('listener', message, where, error):
+            return False
+        try:
+            self._consumer.commit({tp: OffsetAndMetadata(record.offset + 1, '', -1)})
+        except kafka.errors.KafkaError as exc:
+            LOG.warning('cannot commit past the dead-lettered %s (%s)', where, exc)
+        return True
+
+    def _message(self, tp, record, where):
+        """(priority, message shaped like oslo.messaging's), or (None, None) if rejected."""
         if tp.topic == self._samples_topic:
             return 'sample', {'event_type': bus.SAMPLES_EVENT_TYPE,
-                              'payload': _decode(record.value), 'publisher_id': where}
+                              'payload': _decode(record.value), 'publisher_id': where,
+                              'metadata': {'message_id': None, 'timestamp': None}}
         try:
             notification = oslo_notification(record.value)
         except (TypeError, ValueError) as exc:
-            self._reject('format', {'publisher_id': where, 'event_type': None}, exc)
+            value = record.value
+            self._intake.reject('format', {
+                'publisher_id': where, 'event_type': None,
+                'payload': value[:300] if isinstance(value, (bytes, str)) else value},
+                where, exc)
             return None, None
         return self._notifications[tp.topic], {
             'ctxt': notification.get('_context') or {},

@@ -146,27 +146,57 @@ def verify_batch(message, secret):
     return _inflate(compressed)
 
 
-def decode_batch(message, secret):
+def may_hold_nul(data):
+    """Whether the JSON text ``data`` (bytes or str) may hold a NUL in a string: JSON writes
+    one only as the escape \\u0000 (a raw control character is no JSON)."""
+    return (b'\\u0000' if isinstance(data, bytes) else '\\u0000') in data
+
+
+def decode_batch(message, secret, rejected=None):
     """The samples of an envelope; InvalidMessage or InvalidSignature when it is bad.
 
-    One bad sample makes the whole batch bad: a producer that sends it is broken.
+    A record that is no valid sample makes the whole batch InvalidMessage('sample'); with
+    a list ``rejected``, it is left out instead and ``(index, InvalidSample)`` appended
+    there, and the batch's other samples are returned.
     """
     payload = verify_batch(message, secret)
     try:
         document = loads(payload)
     except ValueError as exc:
         raise InvalidMessage('payload', 'the payload is not JSON: %s' % exc) from None
-    try:
-        if message['version'] == 1:
-            if not isinstance(document, list):
-                raise InvalidMessage('payload', 'the payload is not a list of samples')
-            return [sample_mod.Sample.from_wire(record) for record in document]
-        return _version_2_samples(document)
-    except sample_mod.InvalidSample as exc:
+    # The fast path does not look for NUL (sample.Sample.from_wire): a payload that may hold
+    # one goes through every check.
+    convert = _checked if may_hold_nul(payload) else sample_mod.Sample.from_wire
+    if message['version'] == 1:
+        if not isinstance(document, list):
+            raise InvalidMessage('payload', 'the payload is not a list of samples')
+        return _version_1_samples(document, convert, rejected)
+    return _version_2_samples(document, convert, rejected)
+
+
+def _checked(record, metadata=None):
+    if metadata is not None and isinstance(record, dict):
+        record = dict(record, resource_metadata=metadata)
+    return sample_mod.Sample.from_dict(record)
+
+
+def _refuse(index, exc, rejected):
+    if rejected is None:
         raise InvalidMessage('sample', str(exc)) from None
+    rejected.append((index, exc))
 
 
-def _version_2_samples(document):
+def _version_1_samples(records, convert, rejected):
+    samples = []
+    for index, record in enumerate(records):
+        try:
+            samples.append(convert(record))
+        except sample_mod.InvalidSample as exc:
+            _refuse(index, exc, rejected)
+    return samples
+
+
+def _version_2_samples(document, convert, rejected):
     if not isinstance(document, dict):
         raise InvalidMessage('payload', 'the payload is not an object')
     tables, records = document.get('resource_metadata'), document.get('samples')
@@ -174,12 +204,17 @@ def _version_2_samples(document):
         raise InvalidMessage('payload', 'the payload has no resource_metadata and samples '
                                         'lists')
     count = len(tables)
-    from_wire = sample_mod.Sample.from_wire
     samples = []
-    for record in records:
-        position = record.get('resource_metadata') if type(record) is dict else None
-        if type(position) is not int or not 0 <= position < count:
-            raise InvalidMessage('sample', 'resource_metadata: %r is not an index of the '
-                                           'batch\'s %d metadata objects' % (position, count))
-        samples.append(from_wire(record, tables[position]))
+    for index, record in enumerate(records):
+        try:
+            if type(record) is not dict:
+                raise sample_mod.InvalidSample('sample', 'expected a JSON object')
+            position = record.get('resource_metadata')
+            if type(position) is not int or not 0 <= position < count:
+                raise sample_mod.InvalidSample(
+                    'resource_metadata', '%r is not an index of the batch\'s %d metadata '
+                                         'objects' % (position, count))
+            samples.append(convert(record, tables[position]))
+        except sample_mod.InvalidSample as exc:
+            _refuse(index, exc, rejected)
     return samples

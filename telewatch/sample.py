@@ -22,6 +22,17 @@ Signature (``signature``)
 
     A message in Ceilometer's form (``counter_name`` ...) is verified with Ceilometer's own
     algorithm (see ``ceilometer_signature``), so signed Ceilometer producers are accepted.
+
+Texts
+    Every text of a sample (its string fields, and the keys and strings of its
+    resource_metadata) must be one every archive backend can store: no NUL (U+0000), which
+    PostgreSQL refuses in text and jsonb where SQLite keeps it, and no lone UTF-16 surrogate,
+    which is no character: telewatch.text's rule, the API's too. ``Sample.from_dict``, which
+    reads samples where they enter from the outside, refuses them as InvalidSample, so that
+    a bad sample is rejected there, not by one backend and not another (``from_wire`` leaves
+    it to its callers, see there); ``check_texts`` checks a sample made otherwise (from a
+    notification). A pollster's samples are checked where they enter the notification
+    agent, so that one odd text does not fail a whole polling cycle.
 """
 
 import collections
@@ -34,6 +45,8 @@ import operator
 import os
 
 import rfc8785
+
+from telewatch import text as text_mod
 
 TYPE_GAUGE = 'gauge'
 TYPE_DELTA = 'delta'
@@ -174,15 +187,18 @@ class Sample(collections.namedtuple('_SampleFields', FIELDS)):
             if values.get(required) is None:
                 raise InvalidSample(required, 'missing')
         values.setdefault('unit', '')
-        return cls.create(**values)
+        return check_texts(cls.create(**values))
 
     @classmethod
     def from_wire(cls, record, metadata=None):
         """``from_dict`` for records in telewatch's own wire form with every key present,
         several times faster: what is not plainly that form (Ceilometer's names, a missing
-        or odd field) goes through ``from_dict``, so the checks and errors are the same.
-        ``metadata``, when given, is the sample's resource_metadata in place of the
-        record's (a version 2 envelope lists each batch's metadata apart)."""
+        or odd field) goes through ``from_dict``, so the checks and errors are the same but
+        one: this fast path does not look for texts no backend can store (see Texts above),
+        and its callers make sure there are none (telewatch.messages sends a batch whose
+        JSON holds a ``\\u0000`` through ``from_dict``; JSON parsed by orjson holds no lone
+        surrogate). ``metadata``, when given, is the sample's resource_metadata in place of
+        the record's (a version 2 envelope lists each batch's metadata apart)."""
         try:
             (name, kind, unit, volume, user_id, project_id, resource_id, timestamp,
              own_metadata, source, id_, monotonic) = _WIRE_VALUES(record)
@@ -233,6 +249,58 @@ class Sample(collections.namedtuple('_SampleFields', FIELDS)):
 
 _FIELD_SET = frozenset(FIELDS)
 _WIRE_VALUES = operator.itemgetter(*FIELDS)
+
+
+_TEXT_FIELDS = ('name', 'unit', 'resource_id', 'user_id', 'project_id', 'source', 'id')
+
+
+def _storable(value):
+    """Whether ``value`` is no str or a text every backend stores (ASCII without NUL, the
+    common case, is ten times cheaper to tell than by telewatch.text's expression)."""
+    return type(value) is not str or (value.isascii() and '\x00' not in value) or (
+        text_mod.unstorable_reason(value) is None)
+
+
+def check_texts(sample):
+    """``sample``, or InvalidSample naming its first text no archive backend can store."""
+    _check_texts(sample[0], sample[2], sample[6], sample[4], sample[5], sample[9],
+                 sample[10])
+    _check_metadata(sample[8])
+    return sample
+
+
+def _check_texts(*values):
+    """InvalidSample for the first of ``values`` (in _TEXT_FIELDS' order) no backend can
+    store."""
+    for field, value in zip(_TEXT_FIELDS, values):
+        if not _storable(value):
+            raise InvalidSample(field, '%s: %r' % (text_mod.unstorable_reason(value),
+                                                   value[:80]))
+
+
+def _check_metadata(metadata):
+    """InvalidSample naming the first key or string of ``metadata`` no backend can store."""
+    pending = [metadata]
+    while pending:  # no recursion: metadata may nest as deep as its decoder allowed
+        value = pending.pop()
+        if type(value) is dict:
+            items = value.items()
+            texts = [key for key in value if type(key) is str]
+        elif isinstance(value, (list, tuple)):
+            items = ()
+            pending.extend(item for item in value if isinstance(item, (dict, list, tuple)))
+            texts = [item for item in value if type(item) is str]
+        else:
+            continue
+        for key, item in items:
+            if type(item) is str:
+                texts.append(item)
+            elif isinstance(item, (dict, list, tuple)):
+                pending.append(item)
+        if not all(map(_storable, texts)):
+            path, reason = text_mod.find_unstorable(metadata)
+            raise InvalidSample('resource_metadata', '%s at %s' % (
+                reason, ''.join('[%r]' % (step,) for step in path)))
 
 
 def _volume(value):

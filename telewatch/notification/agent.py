@@ -18,9 +18,11 @@ from telewatch import bus
 from telewatch import config_file
 from telewatch import kafka_bus
 from telewatch import loops
-from telewatch.notification import endpoints
+from telewatch.notification import decoders
+from telewatch.notification import intake as intake_mod
 from telewatch.notification import meter_definitions
 from telewatch.notification import partitioning
+from telewatch.notification import rabbit
 from telewatch.pipeline import config as pipeline_config
 from telewatch.pipeline import engine
 
@@ -56,6 +58,10 @@ OPTS = [
     cfg.StrOpt('status_file', default='',
                help='Where to write the counters as JSON every status_interval (for the '
                     'API\'s status); empty: only log them.'),
+    cfg.IntOpt('message_attempts', default=3, min=1,
+               help='How many times a message whose processing raises an unexpected error '
+                    'is processed alone before it is dead-lettered (written to '
+                    '<data_dir>/dead-letter/notification.jsonl and acknowledged).'),
 ]
 
 
@@ -85,9 +91,13 @@ class NotificationAgent:
     def __init__(self, conf, transport=None):
         self.conf = conf
         self.secret = conf.publisher.telemetry_secret
-        self.rejected = collections.Counter()
         self.loop_errors = collections.Counter()
         self._current = Pipelines(conf)
+        self.intake = intake_mod.Intake(
+            self.process, self._decoders(),
+            intake_mod.DeadLetters(os.path.join(conf.data_dir, 'dead-letter')),
+            attempts=conf.notification.message_attempts)
+        self._unreadable = rabbit.UnreadableMessages(self.intake)
         self._transport = transport
         self._lock = threading.Lock()
         self._listener = None
@@ -96,7 +106,7 @@ class NotificationAgent:
         self._coordinator = None
         self.partitions = None  # all of them, without workload partitioning
 
-    # -- what the endpoints use -------------------------------------------------------------
+    # -- what the intake uses ----------------------------------------------------------------
 
     @property
     def meter_definitions(self):
@@ -106,10 +116,13 @@ class NotificationAgent:
         with self._lock:
             return self._current.manager.process(samples)
 
-    def reject(self, reason, message, exc):
-        self.rejected[reason] += 1
-        LOG.warning('rejected a message (%s) from %s: %s', reason,
-                    endpoints.describe(message), exc)
+    def _decoders(self):
+        def samples(message):
+            return decoders.decode_samples(message, self.secret)
+        notifications = decoders.NotificationDecoder(lambda: self.meter_definitions)
+        return dict([(priority, samples) for priority in decoders.SAMPLE_PRIORITIES]
+                    + [(priority, notifications)
+                       for priority in decoders.NOTIFICATION_PRIORITIES])
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -153,21 +166,20 @@ class NotificationAgent:
             self._start_thread(self._watch_files, 'reload')
 
     def _start_listener(self):
-        handlers = [endpoints.SamplesEndpoint(self), endpoints.NotificationsEndpoint(self)]
         if kafka_bus.is_kafka(self.conf):
-            self._listener = kafka_bus.KafkaListener(self.conf, handlers, self.reject,
-                                                     loop_errors=self.loop_errors)
+            self._listener = kafka_bus.KafkaListener(
+                self.conf, self.intake, loop_errors=self.loop_errors,
+                attempts=self.conf.notification.message_attempts)
             self._listener.start()
             LOG.info('consuming Kafka topics %s as group %s', ', '.join(self._listener.topics),
                      kafka_bus.consumer_group(self.conf))
             return
         LOG.info('consuming %s', ', '.join('%s/%s' % (t.exchange or '', t.topic)
                                            for t in self.targets()))
-        self._listener = oslo_messaging.get_batch_notification_listener(
-            self._transport, self.targets(), handlers,
-            executor='threading', allow_requeue=True,
-            batch_size=self.conf.notification.batch_size,
-            batch_timeout=self.conf.notification.batch_timeout)
+        self._unreadable.install()
+        self._listener = rabbit.listener(
+            self._transport, self.targets(), self.intake,
+            self.conf.notification.batch_size, self.conf.notification.batch_timeout)
         self._listener.start()
 
     def _stop_listener(self):
@@ -209,6 +221,7 @@ class NotificationAgent:
         for thread in self._threads:
             thread.join()
         self._stop_listener()
+        self._unreadable.remove()
         if self._coordinator is not None:
             self._coordinator.stop()
         with self._lock:
@@ -243,7 +256,7 @@ class NotificationAgent:
     def status(self):
         status = self._current.manager.counters()
         status['partitions'] = self.partitions
-        status['rejected'] = dict(self.rejected)
+        status.update(self.intake.counters())
         status['meter_definitions'] = dict(self._current.meter_definitions.counters)
         status['loop_errors'] = dict(collections.Counter(status.get('loop_errors', {}))
                                      + self.loop_errors)

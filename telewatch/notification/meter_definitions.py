@@ -126,13 +126,13 @@ class MeterDefinition:
         if resource_id is None:
             return 'missing_resource_id'
         try:
-            return sample.Sample.create(
+            return sample.check_texts(sample.Sample.create(
                 name=self._name(notification), type=self.type, unit=self._unit(notification),
                 volume=volume, resource_id=resource_id,
                 timestamp=self._timestamp(notification) or notification.get('timestamp'),
                 user_id=self._user_id(notification),
                 project_id=self._project_id(notification),
-                resource_metadata=self._resource_metadata(notification))
+                resource_metadata=self._resource_metadata(notification)))
         except sample.InvalidSample:
             return 'invalid_sample'
 

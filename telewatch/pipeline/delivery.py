@@ -11,8 +11,12 @@ Policies (the publisher URL's ``policy`` option):
 - ``queue``: keep the samples in memory, at most ``max_queue_length`` samples, and send them
   first at the next publish or flush; a full queue hands the failure back.
 - ``drop``: drop and count.
-A permanent failure (PermanentPublishError, or a plugin's bug) is dropped and counted
-under every policy: retrying cannot help.
+A permanent failure (PermanentPublishError, or a plugin's bug) cannot pass by retrying;
+but it may be one sample's (one no backend takes) and not its neighbours'. So a batch that
+failed for good is split in halves, each published apart, down to single samples: only the
+samples that fail alone are dropped and counted (``dropped``), under every policy. A
+publisher that says only some of its samples failed (``PublishError.samples`` smaller than
+the batch) published the others: they are not sent again.
 """
 
 import collections
@@ -53,10 +57,9 @@ class PublisherRunner:
             if self._queue and not self._drain():
                 return self._absorb(samples, 'the queue is not drained yet')
             error = self._attempts(samples)
+            if error is not None and not getattr(error, 'retryable', False):
+                samples, error = self._isolate(samples, error)
             if error is None:
-                return True
-            if not getattr(error, 'retryable', False):
-                self._count_dropped(error, samples)
                 return True
             return self._absorb(samples, error)
 
@@ -70,11 +73,11 @@ class PublisherRunner:
             return True
         held, self._queue = self._queue, []
         error = self._attempts(held)
-        if error is not None and getattr(error, 'retryable', False):
+        if error is not None and not getattr(error, 'retryable', False):
+            held, error = self._isolate(held, error)
+        if error is not None:
             self._queue = held
             return False
-        if error is not None:
-            self._count_dropped(error, held)
         return True
 
     def _attempts(self, samples):
@@ -98,6 +101,40 @@ class PublisherRunner:
                 self.counters['published'] += len(samples)
                 return None
 
+    def _isolate(self, samples, error):
+        """After a permanent failure of ``samples``: publish their halves apart, down to
+        single samples, and drop only what fails alone. Returns ``([], None)``, or the
+        samples a retryable failure left unpublished and that failure."""
+        todo, dropped, first_error = [(samples, error)], 0, error
+        while todo:
+            part, error = todo.pop()
+            if error is None:
+                error = self._attempts(part)
+                if error is None:
+                    continue
+            if getattr(error, 'retryable', False):
+                left = part + [s for waiting, _ in reversed(todo) for s in waiting]
+                self._log_isolated(samples, dropped, first_error)
+                return left, error
+            failed = getattr(error, 'samples', None)
+            if failed is not None and failed < len(part):  # it published the others
+                self._count_dropped(error, part)
+                continue
+            if len(part) == 1:
+                dropped += self._count_dropped(error, part, log=False)
+                continue
+            middle = len(part) // 2
+            todo.append((part[middle:], None))
+            todo.append((part[:middle], None))  # popped first: the order is kept
+        self._log_isolated(samples, dropped, first_error)
+        return [], None
+
+    def _log_isolated(self, samples, dropped, error):
+        if dropped:
+            LOG.error('%r dropped %d of %d samples, each of which failed alone (the batch '
+                      'was split to publish the others): %s: %s', self.publisher, dropped,
+                      len(samples), type(error).__name__, error)
+
     def _absorb(self, samples, error):
         """A retryable failure under the policy: queue, drop, or hand it back."""
         if self.policy == 'drop':
@@ -112,15 +149,18 @@ class PublisherRunner:
                     self.publisher, len(samples), error)
         return False
 
-    def _count_dropped(self, error, samples):
+    def _count_dropped(self, error, samples, log=True):
+        """Count (and log) what a permanent failure dropped; how many samples."""
         # A PublishError may say that only some of the samples failed.
         failed = getattr(error, 'samples', None)
         failed = len(samples) if failed is None else min(failed, len(samples))
         if failed < len(samples):
             self.counters['published'] += len(samples) - failed
         self.counters['dropped'] += failed
-        LOG.error('%r dropped %d of %d samples: %s: %s', self.publisher, failed,
-                  len(samples), type(error).__name__, error)
+        if log:
+            LOG.error('%r dropped %d of %d samples: %s: %s', self.publisher, failed,
+                      len(samples), type(error).__name__, error)
+        return failed
 
     def status(self):
         status = dict(self.counters)

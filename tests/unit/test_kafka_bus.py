@@ -83,39 +83,103 @@ class FakeKafkaConsumer:
         pass
 
 
-class BuggyOnceEndpoint:
-    def __init__(self):
-        self.batches = []
-
-    def sample(self, messages):
-        self.batches.append([m['payload'] for m in messages])
-        if len(self.batches) == 1:
-            raise RuntimeError('a bug')
-        return kafka_bus.HANDLED
+Record = collections.namedtuple('Record', 'offset value')
+SETTINGS = types.SimpleNamespace(
+    transport_url='kafka://127.0.0.1:9/', bus=types.SimpleNamespace(samples_topic='s'),
+    notification=types.SimpleNamespace(notifications_topic='n', batch_size=10))
 
 
-def test_the_listener_outlives_an_endpoint_bug_and_reads_the_poll_again(monkeypatch, caplog):
+class FakeIntake:
+    """Records each handed batch; ``requeue(batch)`` says which indexes come again."""
+
+    priorities = ('sample', 'info')
+
+    def __init__(self, requeue=lambda batch: set()):
+        self.requeue = requeue
+        self.batches, self.rejected, self.dead = [], [], []
+
+    def handle(self, priority, batch, keys=None):
+        self.batches.append([m['payload'] for m in batch])
+        return self.requeue(batch)
+
+    def reject(self, reason, message, key, error):
+        self.rejected.append((reason, key))
+
+    def dead_letter(self, reason, message, key, error):
+        self.dead.append((reason, key, message['payload'], str(error)))
+        return True
+
+
+def start_listener(monkeypatch, intake, polls, done, attempts=3):
+    """Run a listener over ``polls`` until ``done(consumer)``; the listener and consumer."""
     monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
     monkeypatch.setattr(kafka_bus.kafka, 'KafkaConsumer', FakeKafkaConsumer)
-    settings = types.SimpleNamespace(
-        transport_url='kafka://127.0.0.1:9/', bus=types.SimpleNamespace(samples_topic='s'),
-        notification=types.SimpleNamespace(notifications_topic='n', batch_size=10))
-    endpoint = BuggyOnceEndpoint()
-    listener = kafka_bus.KafkaListener(settings, [endpoint], reject=None)
+    listener = kafka_bus.KafkaListener(SETTINGS, intake, retry_delay=0.01, attempts=attempts)
     consumer = listener._consumer
-    Record = collections.namedtuple('Record', 'offset value')
-    consumer.polls.append({TopicPartition('s', 0): [Record(4, b'[1]'), Record(5, b'[2]')]})
+    consumer.polls.extend(polls)
+    listener.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not done(consumer) and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        listener.stop()
+    return listener, consumer
+
+
+def test_the_listener_outlives_an_intake_bug_and_reads_the_poll_again(monkeypatch, caplog):
+    calls = []
+
+    def buggy_once(batch):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError('a bug')
+        return set()
+    intake = FakeIntake(buggy_once)
+    poll = {TopicPartition('s', 0): [Record(4, b'[1]'), Record(5, b'[2]')]}
     with caplog.at_level(logging.ERROR, logger='telewatch.loops'):
-        listener.start()
-        try:
-            deadline = time.monotonic() + 10
-            while not consumer.commits and time.monotonic() < deadline:
-                time.sleep(0.005)
-        finally:
-            listener.stop()
-    assert endpoint.batches == [[[1], [2]], [[1], [2]]]
+        listener, consumer = start_listener(monkeypatch, intake, [poll],
+                                            lambda consumer: consumer.commits)
+    assert intake.batches == [[[1], [2]], [[1], [2]]]
     assert consumer.seeks == [('s', 4)]
     assert consumer.commits == [{'s': 6}]
     assert listener.loop_errors == {'kafka-listener': 1}
     assert 'kafka-listener: unexpected error (1 so far)' in caplog.text
     assert 'RuntimeError: a bug' in caplog.text
+
+
+def test_rejected_records_are_committed_past_with_the_others(monkeypatch):
+    intake = FakeIntake()
+    poll = {TopicPartition('n.info', 0): [Record(7, b'not JSON'), Record(8, json.dumps(
+        NOTIFICATION).encode())]}
+    _, consumer = start_listener(monkeypatch, intake, [poll], lambda c: c.commits)
+    assert intake.rejected == [('format', 'kafka:n.info:0@7')]
+    assert intake.batches == [[NOTIFICATION['payload']]]
+    assert consumer.commits == [{'n.info': 9}]
+
+
+def test_a_record_that_keeps_failing_is_dead_lettered_and_committed_past(monkeypatch):
+    def poison(batch):
+        if any(m['payload'] == ['poison'] for m in batch):
+            raise RuntimeError('fails for this record')
+        return set()
+    intake = FakeIntake(poison)
+    tp = TopicPartition('s', 0)
+    poll = {tp: [Record(1, b'[1]'), Record(2, b'["poison"]'), Record(3, b'[3]')]}
+    listener, consumer = start_listener(monkeypatch, intake, [poll],
+                                        lambda c: len(c.commits) == 3, attempts=2)
+    # Twice the whole poll, then one record at a time.
+    assert intake.batches == [[[1], ['poison'], [3]]] * 2 + [[[1]], [['poison']], [[3]]]
+    assert intake.dead == [('listener', 'kafka:s:0@2', '["poison"]',
+                            'fails for this record')]
+    assert consumer.commits == [{'s': 2}, {'s': 3}, {'s': 4}]
+    assert listener.loop_errors == {'kafka-listener': 2}
+
+
+def test_a_poll_handed_back_is_read_again_from_its_first_offsets(monkeypatch):
+    answers = [{0}, set()]
+    intake = FakeIntake(lambda batch: answers.pop(0))
+    tp = TopicPartition('s', 0)
+    poll = {tp: [Record(1, b'[1]'), Record(2, b'[2]')]}
+    _, consumer = start_listener(monkeypatch, intake, [poll], lambda c: c.commits)
+    assert consumer.seeks == [('s', 1)] and consumer.commits == [{'s': 3}]

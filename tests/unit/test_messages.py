@@ -134,3 +134,42 @@ def test_a_payload_that_inflates_beyond_the_limit_is_refused(monkeypatch):
     with pytest.raises(messages.InvalidMessage) as raised:
         messages.decode_batch(envelope('[' + '0,' * 2000 + '0]'), '')
     assert 'larger than 1000 bytes' in str(raised.value)
+
+
+def test_one_bad_sample_is_left_out_and_the_others_go_on():
+    good = batch(5)
+    records = messages._payload(good)
+    records['samples'][1]['volume'] = 'a lot'
+    records['samples'][3] = 7
+    rejected = []
+    message = envelope(messages.dumps(records).decode(), version=2)
+    decoded = messages.decode_batch(message, '', rejected)
+    assert [s.id for s in decoded] == [good[i].id for i in (0, 2, 4)]
+    assert [(index, exc.field) for index, exc in rejected] == [(1, 'volume'), (3, 'sample')]
+    with pytest.raises(messages.InvalidMessage) as raised:  # without the list: all or none
+        messages.decode_batch(message, '')
+    assert raised.value.reason == 'sample'
+
+
+@pytest.mark.parametrize('version', [1, 2])
+def test_a_nul_in_a_signed_batch_refuses_that_sample_only(version):
+    good = batch(50)
+    evil = good[7]._replace(resource_id='vm\x00evil')
+    other = good[30]._replace(resource_metadata={'host': '\x00'})
+    samples = good[:7] + [evil] + good[8:30] + [other] + good[31:]
+    message = messages.encode_batch(samples, 'secret')
+    if version == 1:
+        payload = zlib.compress(json.dumps([s.to_dict() for s in samples]).encode())
+        message = dict(message, version=1, payload=base64.b64encode(payload).decode(),
+                       signature=hmac.new(b'secret', payload, hashlib.sha256).hexdigest())
+    rejected = []
+    decoded = messages.decode_batch(message, 'secret', rejected)
+    assert len(decoded) == 48 and evil.id not in {s.id for s in decoded}
+    assert [(index, exc.field) for index, exc in rejected] == [
+        (7, 'resource_id'), (30, 'resource_metadata')]
+
+
+def test_only_a_payload_with_an_escaped_nul_takes_the_slow_path():
+    assert messages.may_hold_nul(b'{"a": "\\u0000"}')
+    assert messages.may_hold_nul('["\\u0000"]')
+    assert not messages.may_hold_nul(b'{"a": "\\u0001", "b": "\\\\u000"}')

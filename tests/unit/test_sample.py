@@ -323,3 +323,36 @@ def test_from_wire_takes_the_metadata_given_apart_on_both_paths():
     slow = sample_mod.Sample.from_wire(dict(record, volume=3), metadata)  # an int volume
     assert fast.resource_metadata is metadata and slow.resource_metadata == metadata
     assert fast == make()._replace(resource_metadata=metadata, id=fast.id)
+
+
+# Texts no backend can store
+
+@pytest.mark.parametrize('overrides, field', [
+    ({'resource_id': 'vm\x00evil'}, 'resource_id'),
+    ({'name': 'cpu\x00'}, 'name'),
+    ({'unit': '\x00'}, 'unit'),
+    ({'user_id': 'u\ud800'}, 'user_id'),
+    ({'project_id': '\x00'}, 'project_id'),
+    ({'source': 'open\x00stack'}, 'source'),
+    ({'id': 'id\udfff'}, 'id'),
+    ({'resource_metadata': {'host': 'h\x00'}}, 'resource_metadata'),
+    ({'resource_metadata': {'h\x00st': 'h'}}, 'resource_metadata'),
+    ({'resource_metadata': {'a': [{'b': ['ok', '\ud83d']}]}}, 'resource_metadata'),
+])
+def test_texts_no_backend_can_store_are_refused(overrides, field):
+    with pytest.raises(InvalidSample) as raised:
+        sample_mod.check_texts(make(**overrides))
+    assert raised.value.field == field
+    assert ('NUL (U+0000)' in str(raised.value) or 'lone surrogate' in str(raised.value))
+    if field == 'resource_metadata':
+        assert ' at [' in str(raised.value)  # the path to it
+    with pytest.raises(InvalidSample):  # where samples enter
+        Sample.from_dict(dict(make().to_dict(), **overrides))
+    assert make(**overrides)  # a pollster's sample: checked where it enters the agent
+
+
+def test_every_other_text_is_stored_as_it_is():
+    text = 'caf\u00e9 \U0001f600 \u4e2d \t\n\x01'
+    sample = make(resource_id=text, resource_metadata={text: [text, {text: text}]})
+    assert sample_mod.check_texts(sample) is sample
+    assert Sample.from_dict(sample.to_dict()) == sample

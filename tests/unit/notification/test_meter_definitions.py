@@ -361,3 +361,10 @@ def test_invalid_meters_file_reports_exact_errors(path, monkeypatch):
 
 def test_at_least_six_invalid_cases():
     assert len(list(CASES.glob('*.yaml'))) >= 6
+
+
+def test_a_notification_with_a_text_no_backend_can_store_gives_no_sample(shipped):
+    meters = meter_definitions.load_definitions(str(SHIPPED))
+    assert meters.to_samples(notification(GLANCE_UPLOAD, id='image\x00evil')) == []
+    assert meters.to_samples(notification(GLANCE_UPLOAD, name='\ud800')) == []
+    assert meters.counters == {'invalid_sample': 2}

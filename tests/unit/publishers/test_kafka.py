@@ -8,6 +8,7 @@ import kafka.future
 import pytest
 
 from telewatch import firehose
+from telewatch import sample as sample_mod
 from telewatch.publishers import base
 from telewatch.publishers import kafka as kafka_publisher
 from tests.unit.publishers import common
@@ -358,3 +359,12 @@ def test_a_configuration_kafka_refuses_is_permanent(monkeypatch):
     monkeypatch.setattr(kafka_publisher.kafka, 'KafkaProducer', refuse)
     with pytest.raises(base.PermanentPublishError):
         _publisher().start()
+
+
+def test_a_firehose_record_with_a_text_no_backend_can_store_is_refused():
+    sample = sample_mod.Sample.create('cpu', 'gauge', '%', 1, 'vm-1')
+    value = firehose.encode(sample._replace(resource_id='vm\x00evil'))
+    with pytest.raises(firehose.InvalidRecord) as raised:
+        firehose.decode(value)
+    assert raised.value.reason == 'sample' and 'NUL' in str(raised.value)
+    assert firehose.decode(firehose.encode(sample)) == sample
