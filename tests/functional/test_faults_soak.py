@@ -1,8 +1,9 @@
 """Fault suite: a short soak (issue 19 §5). Eight clients write measures through a real
 ``telewatch-api`` (two gunicorn workers) and ``telewatch-archive-processor`` for a minute,
-each reading its metric back now and then; counted exactly at the end: every post
-answered 202 and every read 200 (no 5xx, nothing refused), every acknowledged measure
-stored, and the workers' memory flat once warm (sampled every few seconds, printed).
+each reading the last 100 minutes of its metric back now and then; counted exactly at the
+end: every post answered 202 and every read 200 (no 5xx, nothing refused), every
+acknowledged measure stored, and the workers' memory flat once warm (sampled every few
+seconds, printed).
 
 File storage only: the PostgreSQL storage holds the same promise under the restarts and
 kills of test_faults_restarts.py, and a second minute would make the suite too slow.
@@ -21,14 +22,16 @@ CLIENTS = 8
 SECONDS = 60
 PER_POST = 100
 READ_EVERY = 10  # posts between two reads of a client
+RECENT = 6000  # seconds of measures a read asks for: 100 points of 60 s
 WARM_AFTER = 10  # seconds before the memory is taken as warm
 RSS_EVERY = 5
-RSS_GROWTH = 32 * 2**20  # how much the workers may grow once warm (3 MB measured)
+RSS_GROWTH = 16 * 2**20  # how much the workers may grow once warm
 
 
 class Client(fault_helpers.Writer):
-    """A writer that reads its metric's measures back every READ_EVERY posts; ``reads``
-    counts their answers."""
+    """A writer that reads the last RECENT seconds of its metric back every READ_EVERY
+    posts, and the status every fifth time; ``reads`` counts their answers. (Reading the
+    whole of a metric that keeps growing, a worker's memory grows with the answer.)"""
 
     def __init__(self, url, metric_id, done):
         super().__init__(url, metric_id, done, per_post=PER_POST)
@@ -37,8 +40,10 @@ class Client(fault_helpers.Writer):
     def between_posts(self):
         if self.posts % READ_EVERY:
             return
+        recent = fault_helpers.T0 + self.acknowledged - RECENT
         response = requests.get(self.url, headers=fault_helpers.ADMIN, timeout=60,
-                                params={'aggregation': 'count', 'granularity': 60})
+                                params={'aggregation': 'count', 'granularity': 60,
+                                        'start': recent})
         self.reads[response.status_code] += 1
         assert response.status_code == 200, response.text
         if self.posts % (5 * READ_EVERY) == 0:
