@@ -198,15 +198,25 @@ def kafka_topics(kafka_bootstrap):
 
 @contextlib.contextmanager
 def scratch_database(postgresql_url, prefix):
-    """The URL of a new, empty database of the project's PostgreSQL, dropped at the end."""
+    """The URL of a new, empty database of the project's PostgreSQL, dropped at the end
+    (over a connection of its own: the server may have restarted in between)."""
     name = '%s_%s' % (prefix, uuid.uuid4().hex[:12])
+    with _admin_connection(postgresql_url) as admin:
+        admin.cursor().execute('CREATE DATABASE %s' % name)
+    try:
+        yield postgresql_url.rsplit('/', 1)[0] + '/' + name
+    finally:
+        with _admin_connection(postgresql_url) as admin:
+            _drop_database(admin, name)
+
+
+@contextlib.contextmanager
+def _admin_connection(postgresql_url):
     admin = psycopg2.connect(postgresql_url, connect_timeout=10)
     admin.autocommit = True
     try:
-        admin.cursor().execute('CREATE DATABASE %s' % name)
-        yield postgresql_url.rsplit('/', 1)[0] + '/' + name
+        yield admin
     finally:
-        _drop_database(admin, name)
         admin.close()
 
 

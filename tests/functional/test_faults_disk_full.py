@@ -9,7 +9,6 @@ stored and readable (none lost, none counted twice), refusals are 507 (never a 5
 processor never dies, reports the full disk in /v1/status and resumes by itself.
 """
 
-import collections
 import contextlib
 import os
 import pathlib
@@ -19,9 +18,10 @@ import threading
 import time
 
 import pytest
-import requests
 
 from tests.functional import api_helpers
+from tests.functional import fault_helpers
+from tests.functional.fault_helpers import http_get, wait_for
 
 BIN = pathlib.Path(sys.executable).parent
 WRITERS = 4
@@ -29,12 +29,8 @@ PER_POST = 2000
 AFTER_SPACE_RETURNS = 5  # posts each writer makes once the ballast is gone
 HEADROOM = 3 * 2**20  # what the ballast leaves free
 FULL_FOR = 3  # seconds the disk stays full once everyone met it
-T0 = 1_700_000_000
-ADMIN = {'Authorization': 'basic YWRtaW46'}  # noauth: gnocchi's "basic" admin
 # Series that grow by about 50 bytes a measure: the processor's rewrites fill the disk too.
-POLICY = {'name': 'disk-full', 'back_window': 0,
-          'aggregation_methods': ['count', 'mean', 'min', 'max', 'sum', 'last'],
-          'definition': [{'granularity': '1s', 'points': 1000000}]}
+POLICY = fault_helpers.archive_policy('disk-full')
 
 
 @contextlib.contextmanager
@@ -62,63 +58,6 @@ def ballast(path, leave):
     return path / 'ballast'
 
 
-class Writer(threading.Thread):
-    """Posts PER_POST measures a call to one metric, one second apart; a refused post is
-    posted again until accepted. ``statuses`` counts every answer."""
-
-    def __init__(self, url, metric_id, space_back):
-        super().__init__(daemon=True)
-        self.url = '%s/v1/metric/%s/measures' % (url, metric_id)
-        self.metric_id = metric_id
-        self.space_back = space_back
-        self.statuses = collections.Counter()
-        self.acknowledged = 0
-        self.refused = threading.Event()
-        self.error = None
-
-    def run(self):
-        try:
-            posts = 0
-            while posts < AFTER_SPACE_RETURNS or not self.space_back.is_set():
-                self._post_until_accepted()
-                if self.space_back.is_set():
-                    posts += 1
-        except Exception as exc:  # reported by the test
-            self.error = exc
-
-    def _post_until_accepted(self):
-        start = T0 + self.acknowledged
-        body = [{'timestamp': start + i, 'value': 1.0} for i in range(PER_POST)]
-        while True:
-            try:
-                response = http_post(self.url, json=body, timeout=60)
-            except requests.ConnectionError:  # no answer: not acknowledged, post again
-                self.statuses['no answer'] += 1
-                time.sleep(0.2)
-                continue
-            self.statuses[response.status_code] += 1
-            if response.status_code == 202:
-                self.acknowledged += PER_POST
-                return
-            assert response.status_code == 507, (response.status_code, response.text)
-            assert response.headers['Retry-After'] and response.json()['code'] == 507
-            self.refused.set()
-            time.sleep(0.2)
-
-
-def http_get(url, **kwargs):
-    for _ in range(3):  # a connection reset on this busy machine is not the API's answer
-        try:
-            return requests.get(url, headers=ADMIN, **kwargs)
-        except requests.ConnectionError:
-            time.sleep(0.5)
-    return requests.get(url, headers=ADMIN, **kwargs)
-
-
-def http_post(url, **kwargs):
-    return requests.post(url, headers=ADMIN, **kwargs)
-
-
 def start_daemons(config, log_dir):
     logs = {name: open(log_dir / ('%s.log' % name), 'w') for name in ('api', 'processor')}
     api = subprocess.Popen([str(BIN / 'telewatch-api'), '--config-file', str(config)],
@@ -131,21 +70,6 @@ def start_daemons(config, log_dir):
 
 def storage_health(url):
     return http_get(url + '/v1/status', timeout=10).json()['telewatch']['storage']
-
-
-def wait_for(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail('%s: not within %d s' % (what, timeout))
-
-
-def stored_measures(url, metric_id):
-    rows = http_get('%s/v1/metric/%s/measures' % (url, metric_id), timeout=30,
-                    params={'aggregation': 'count', 'refresh': 'true'}).json()
-    return int(sum(value for _, _, value in rows))
 
 
 def test_a_full_disk_loses_no_acknowledged_measure(tmp_path):
@@ -176,31 +100,22 @@ def test_a_full_disk_loses_no_acknowledged_measure(tmp_path):
 
 
 def fill_then_free(url, data_dir):
-    http_post(url + '/v1/archive_policy', json=POLICY, timeout=10).raise_for_status()
-    metric_ids = [http_post(url + '/v1/metric', json={'archive_policy_name': 'disk-full'},
-                            timeout=10).json()['id'] for _ in range(WRITERS)]
+    metric_ids = fault_helpers.new_metrics(url, WRITERS, POLICY)
     space_back = threading.Event()
     weight = ballast(data_dir, HEADROOM)
-    writers = [Writer(url, m, space_back) for m in metric_ids]
-    for writer in writers:
-        writer.start()
+    writers = fault_helpers.start_writers([
+        fault_helpers.Writer(url, m, space_back, refusals={507}, after=AFTER_SPACE_RETURNS,
+                             per_post=PER_POST) for m in metric_ids])
     wait_for(lambda: all(w.refused.is_set() for w in writers), 40, 'every writer refused')
     wait_for(lambda: storage_health(url)['state'] == 'insufficient_storage', 15,
              '/v1/status says the storage is full')
     time.sleep(FULL_FOR)  # writers and processor keep meeting the full disk
     weight.unlink()
     space_back.set()
-    for writer in writers:
-        writer.join(60)
-        assert not writer.is_alive() and writer.error is None, writer.error
-    wait_for(lambda: http_get(url + '/v1/status', timeout=10).json()['storage'][
-        'summary']['measures'] == 0, 30, 'every pending measure processed')
+    fault_helpers.join_writers(writers, 60)
+    counts = fault_helpers.counts(url, writers, 30)
     wait_for(lambda: storage_health(url)['state'] == 'ok', 15, 'the processor resumed')
-    statuses = sum((w.statuses for w in writers), collections.Counter())
+    statuses = fault_helpers.statuses(writers)
     assert set(statuses) - {'no answer'} == {202, 507}, statuses
-    stored = {w.metric_id: stored_measures(url, w.metric_id) for w in writers}
-    acknowledged = {w.metric_id: w.acknowledged for w in writers}
-    assert stored == acknowledged
-    return {'acknowledged': sum(acknowledged.values()), 'stored': sum(stored.values()),
-            'lost': sum(acknowledged[m] - stored[m] for m in stored),
-            'refused': statuses[507], 'unanswered': statuses['no answer']}
+    fault_helpers.assert_exact(counts)
+    return dict(counts, refused=statuses[507], unanswered=statuses['no answer'])
