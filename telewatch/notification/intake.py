@@ -18,6 +18,7 @@ import reprlib
 import threading
 import time
 
+from telewatch import fileio
 from telewatch import loops
 from telewatch import messages
 from telewatch.notification import decoders
@@ -71,9 +72,7 @@ class DeadLetters:
                 os.makedirs(os.path.dirname(self.path), exist_ok=True)
                 fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
                 try:
-                    view = memoryview(line)
-                    while view:  # a short write is not an error: write the rest
-                        view = view[os.write(fd, view):]
+                    fileio.write_all(fd, line)
                     os.fsync(fd)
                 finally:
                     os.close(fd)

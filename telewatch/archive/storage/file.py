@@ -33,7 +33,7 @@ import time
 from telewatch.archive import errors
 from telewatch.archive import incoming
 from telewatch.archive.storage import base
-from telewatch.archive.storage import fileio
+from telewatch import fileio
 
 LOG = logging.getLogger(__name__)
 

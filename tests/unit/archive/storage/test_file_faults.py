@@ -13,7 +13,7 @@ from telewatch.archive import errors
 from telewatch.archive import incoming
 from telewatch.archive import policy as policy_mod
 from telewatch.archive.storage import file as file_storage
-from telewatch.archive.storage import fileio
+from telewatch import fileio
 from tests.unit.archive.storage import faults
 
 POLICY = policy_mod.ArchivePolicy('test', 0, ['mean', 'count'],

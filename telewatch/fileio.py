@@ -1,6 +1,7 @@
-"""File primitives of the ``file`` series storage that never take a short write for a
-whole one: on a filesystem that fills up, ``os.write`` may write part of what it was given
-and return the count without raising (tmpfs does), so every write here checks it."""
+"""File primitives that never take a short write for a whole one (the ``file`` series
+storage's, the notification agent's dead letters): on a filesystem that fills up,
+``os.write`` may write part of what it was given and return the count without raising
+(tmpfs does), so every write here checks it."""
 
 import contextlib
 import ctypes
