@@ -97,18 +97,18 @@ class PipelineSender(sender_mod.Sender):
 
     def send(self, samples):
         self._count('polled', len(samples))
-        delay = self._backoff
+        backoff = loops.Backoff(self._backoff, maximum=None)  # the retries bound it
         for attempt in range(self._retries + 1):
             if self._manager.process(samples):
                 self._count('accepted', len(samples))
                 return
             if attempt < self._retries:
+                delay = backoff.next()
                 LOG.warning('a publisher handed back a batch of %d samples; processing it '
                             'again in %.1f s (retry %d of %d)', len(samples), delay,
                             attempt + 1, self._retries)
                 self._count('retried', len(samples))
                 self._sleep(delay)
-                delay *= 2
         self._count('dropped', len(samples))
         LOG.error('a publisher handed back a batch of %d samples %d times: dropped',
                   len(samples), self._retries + 1)

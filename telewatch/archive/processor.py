@@ -34,7 +34,8 @@ _ERROR_CHARS = 300  # of an error in the status: it must fit in a few kilobytes
 class SackFailure:
     error: Exception
     since: float  # time.time()
-    attempts: int = 1
+    backoff: loops.Backoff
+    attempts: int = 0
     retry_at: float = 0.0  # time.monotonic()
 
 
@@ -102,13 +103,14 @@ class ArchiveProcessor:
         for sack, error in report.failed.items():
             failure = self.failing.get(sack)
             if failure is None:
-                failure = self.failing[sack] = SackFailure(error, time.time(), 0)
+                failure = self.failing[sack] = SackFailure(
+                    error, time.time(), loops.Backoff(self.delay * 2, MAX_BACKOFF))
                 LOG.warning('Sack %d left as it is, tried again later: %s', sack, error)
             else:
                 LOG.debug('Sack %d failed again: %s', sack, error)
             failure.error = error
             failure.attempts += 1
-            failure.retry_at = now + min(self.delay * 2 ** failure.attempts, MAX_BACKOFF)
+            failure.retry_at = now + failure.backoff.next()
 
     @property
     def name(self):
