@@ -2,7 +2,6 @@
 other service: polling hands each batch straight to the production pipeline.yaml, whose
 publishers write under one data directory."""
 
-import collections
 import errno
 import logging
 import os
@@ -16,6 +15,7 @@ from oslo_config import cfg
 
 from telewatch import allinone_progress
 from telewatch import config_file
+from telewatch import delivery
 from telewatch import loops
 from telewatch import plugins
 from telewatch import service
@@ -92,30 +92,34 @@ class PipelineSender(sender_mod.Sender):
         self._retries = retries
         self._backoff = backoff
         self._sleep = sleep
-        self._lock = threading.Lock()
-        self.counters = collections.Counter()
+        self.counters = delivery.Counters()
 
     def send(self, samples):
-        self._count('polled', len(samples))
-        backoff = loops.Backoff(self._backoff, maximum=None)  # the retries bound it
-        for attempt in range(self._retries + 1):
-            if self._manager.process(samples):
-                self._count('accepted', len(samples))
-                return
-            if attempt < self._retries:
-                delay = backoff.next()
-                LOG.warning('a publisher handed back a batch of %d samples; processing it '
-                            'again in %.1f s (retry %d of %d)', len(samples), delay,
-                            attempt + 1, self._retries)
-                self._count('retried', len(samples))
-                self._sleep(delay)
-        self._count('dropped', len(samples))
-        LOG.error('a publisher handed back a batch of %d samples %d times: dropped',
-                  len(samples), self._retries + 1)
+        self.counters.add('polled', len(samples))
+        try:
+            delivery.retry(lambda: self._process(samples), _HandedBack, self._retries,
+                           delivery.Backoff(self._backoff, maximum=None),  # retries bound it
+                           self._sleep, lambda exc, retry, delay: self._retrying(
+                               samples, retry, delay))
+        except _HandedBack:
+            self.counters.add('dropped', len(samples))
+            LOG.error('a publisher handed back a batch of %d samples %d times: dropped',
+                      len(samples), self._retries + 1)
+        else:
+            self.counters.add('accepted', len(samples))
 
-    def _count(self, key, count):
-        with self._lock:
-            self.counters[key] += count
+    def _process(self, samples):
+        if not self._manager.process(samples):
+            raise _HandedBack()
+
+    def _retrying(self, samples, retry, delay):
+        LOG.warning('a publisher handed back a batch of %d samples; processing it again in '
+                    '%.1f s (retry %d of %d)', len(samples), delay, retry, self._retries)
+        self.counters.add('retried', len(samples))
+
+
+class _HandedBack(Exception):
+    """A publisher handed the batch back (PipelineManager.process returned False)."""
 
 
 def probe_libvirt(uri, timeout=LIBVIRT_PROBE_TIMEOUT):

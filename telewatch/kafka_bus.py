@@ -26,6 +26,7 @@ from kafka.partitioner import murmur2
 from kafka.structs import OffsetAndMetadata
 
 from telewatch import bus
+from telewatch import delivery
 from telewatch import loops
 from telewatch import messages
 
@@ -75,14 +76,10 @@ class KafkaSender:
             linger_ms=5, compression_type=None)
 
     def send(self, samples):
-        backoff = loops.Backoff(0.5, self._max_backoff)
-        while True:
-            try:
-                return self._send(samples)
-            except kafka.errors.KafkaError as exc:
-                delay = backoff.next()
-                LOG.warning('Kafka does not take the batch (%s); again in %.1f s', exc, delay)
-                time.sleep(delay)
+        def on_retry(exc, retry, delay):
+            LOG.warning('Kafka does not take the batch (%s); again in %.1f s', exc, delay)
+        return delivery.retry(lambda: self._send(samples), kafka.errors.KafkaError, None,
+                              delivery.Backoff(0.5, self._max_backoff), time.sleep, on_retry)
 
     def submit(self, samples):
         """Sends at once (as ``send``); a future already done, as the Batcher takes."""

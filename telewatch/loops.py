@@ -2,51 +2,21 @@
 
 Every daemon loop runs its step through ``run`` (or ``run_every``): an unexpected exception
 is logged with its traceback, counted under the loop's name, and the loop goes on after a
-bounded exponential ``Backoff``. Loop threads are started with ``start_thread``; one that
-still ends without being asked to (a bug outside the step, a BaseException) is found by
-``ended``, and ``watch`` raises ThreadEnded for it, so that the process exits non-zero and
-its supervisor (cotyledon, systemd) starts it again: a daemon never runs on with a dead
-thread.
+bounded exponential backoff (telewatch.delivery.Backoff). Loop threads are started with
+``start_thread``; one that still ends without being asked to (a bug outside the step, a
+BaseException) is found by ``ended``, and ``watch`` raises ThreadEnded for it, so that the
+process exits non-zero and its supervisor (cotyledon, systemd) starts it again: a daemon
+never runs on with a dead thread.
 """
 
 import logging
 import threading
 
+from telewatch import delivery
+
 LOG = logging.getLogger(__name__)
 
-MIN_DELAY = 0.5
-MAX_DELAY = 60.0
 _COUNT_LOCK = threading.Lock()
-
-
-class Backoff:
-    """Delays that grow by ``factor`` from ``initial`` (default MIN_DELAY) up to ``maximum``
-    (None: no cap), back to ``initial`` on ``reset``."""
-
-    def __init__(self, initial=None, maximum=MAX_DELAY, factor=2.0):
-        initial = MIN_DELAY if initial is None else initial
-        self.initial = initial
-        self.maximum = maximum
-        self.factor = factor
-        self._next = initial
-
-    @classmethod
-    def at_least(cls, interval):
-        """For a loop that pauses ``interval`` s anyway: never sooner, at most MAX_DELAY
-        (or the interval, when longer)."""
-        initial = max(interval, MIN_DELAY)
-        return cls(initial, max(initial, MAX_DELAY))
-
-    def next(self):
-        """The delay to wait now; the next one grows."""
-        delay = self._next
-        if self.maximum is not None:
-            delay = min(delay, self.maximum)
-        self._next = delay * self.factor
-        return delay
-
-    def reset(self):
-        self._next = self.initial
 
 
 class ThreadEnded(RuntimeError):
@@ -70,9 +40,9 @@ def run(name, step, stopping, errors, backoff=None, key=None):
     ``step`` returns the seconds to wait before its next call (None or 0: at once). An
     exception it raises (but ThreadEnded) is logged with its traceback, naming the loop,
     and counted in ``errors[key or name]`` (a Counter); the next call comes after
-    ``backoff``'s next delay (default: ``Backoff()``); a step that returns resets it.
+    ``backoff``'s next delay (default: ``delivery.Backoff()``); a step that returns resets it.
     """
-    backoff = backoff or Backoff()
+    backoff = backoff or delivery.Backoff()
     while not stopping.is_set():
         try:
             pause = step()
@@ -96,7 +66,7 @@ def run_every(name, interval, action, stopping, errors):
         action()
         return interval
     if not stopping.wait(interval):
-        run(name, step, stopping, errors, Backoff.at_least(interval))
+        run(name, step, stopping, errors, delivery.Backoff.at_least(interval))
 
 
 class LoopThread(threading.Thread):

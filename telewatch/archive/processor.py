@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 
+from telewatch import delivery
 from telewatch import loops
 from telewatch import service
 from telewatch.archive import errors
@@ -34,7 +35,7 @@ _ERROR_CHARS = 300  # of an error in the status: it must fit in a few kilobytes
 class SackFailure:
     error: Exception
     since: float  # time.time()
-    backoff: loops.Backoff
+    backoff: delivery.Backoff
     attempts: int = 0
     retry_at: float = 0.0  # time.monotonic()
 
@@ -104,7 +105,7 @@ class ArchiveProcessor:
             failure = self.failing.get(sack)
             if failure is None:
                 failure = self.failing[sack] = SackFailure(
-                    error, time.time(), loops.Backoff(self.delay * 2, MAX_BACKOFF))
+                    error, time.time(), delivery.Backoff(self.delay * 2, MAX_BACKOFF))
                 LOG.warning('Sack %d left as it is, tried again later: %s', sack, error)
             else:
                 LOG.debug('Sack %d failed again: %s', sack, error)
@@ -136,7 +137,7 @@ class ArchiveProcessor:
     def start(self):
         try:
             loops.run('archive-processor', self._step, self._stopping, self.loop_errors,
-                      loops.Backoff.at_least(self.delay))
+                      delivery.Backoff.at_least(self.delay))
         finally:
             self.store.forget_processor(self.name)
 

@@ -18,6 +18,7 @@ import reprlib
 import threading
 import time
 
+from telewatch import delivery
 from telewatch import fileio
 from telewatch import loops
 from telewatch import messages
@@ -219,15 +220,14 @@ class Intake:
 
     def _process_alone(self, message, samples, key):
         """True once processed or dead-lettered; False to deliver it again."""
-        backoff = loops.Backoff(self._retry_delay)
-        for attempt in range(1, self._attempts + 1):
-            try:
-                return self._process(samples)
-            except Exception as exc:
-                error = exc
-                LOG.warning('processing a message from %s failed (attempt %d of %d): %s: %s',
-                            describe(message, key), attempt, self._attempts,
-                            type(exc).__name__, exc)
-                if attempt < self._attempts:
-                    self._sleep(backoff.next())
-        return self.dead_letter('processing', message, key, error)
+        def failed(exc, attempt):
+            LOG.warning('processing a message from %s failed (attempt %d of %d): %s: %s',
+                        describe(message, key), attempt, self._attempts,
+                        type(exc).__name__, exc)
+        try:
+            return delivery.retry(lambda: self._process(samples), Exception,
+                                  self._attempts - 1, delivery.Backoff(self._retry_delay),
+                                  self._sleep, lambda exc, retry, delay: failed(exc, retry))
+        except Exception as exc:
+            failed(exc, self._attempts)
+            return self.dead_letter('processing', message, key, exc)

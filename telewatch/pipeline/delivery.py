@@ -1,16 +1,12 @@
-"""Delivery to one publisher under its failure policy, with counters.
+"""Delivery to one publisher under its failure policy, with counters: the synchronous
+executor of telewatch.delivery (whose table says what each policy does).
 
 ``publish(samples)`` answers whether the samples were taken care of (published, queued, or
 dropped as the policy allows). False means the caller must not acknowledge its input: a
 retryable failure that the policy cannot absorb is handed back, so the input is redelivered
-rather than lost.
+rather than lost. The publisher URL's ``policy`` (``retry`` by default; ``[pipeline]
+publish_retries`` times, doubling delays) and ``max_queue_length`` choose the policy.
 
-Policies (the publisher URL's ``policy`` option):
-- ``retry`` (default): try again with a doubling backoff (``[pipeline] publish_retries``
-  times), then hand the failure back.
-- ``queue``: keep the samples in memory, at most ``max_queue_length`` samples, and send them
-  first at the next publish or flush; a full queue hands the failure back.
-- ``drop``: drop and count.
 A permanent failure (PermanentPublishError, or a plugin's bug) cannot pass by retrying;
 but it may be one sample's (one no backend takes) and not its neighbours'. So a batch that
 failed for good is split in halves, each published apart, down to single samples: only the
@@ -19,16 +15,16 @@ publisher that says only some of its samples failed (``PublishError.samples`` sm
 the batch) published the others: they are not sent again.
 """
 
-import collections
 import logging
 import threading
 import time
 
-from telewatch import loops
+from telewatch import delivery
 from telewatch.publishers import base as publisher_base
 
 LOG = logging.getLogger(__name__)
-DEFAULT_DELIVERY = {'policy': 'retry', 'max_queue_length': 10000}
+DEFAULT_DELIVERY = {'policy': delivery.PUBLISHER_POLICY,
+                    'max_queue_length': delivery.MAX_QUEUE_LENGTH}
 
 
 class PublisherRunner:
@@ -37,11 +33,12 @@ class PublisherRunner:
 
     def __init__(self, publisher, retries=3, backoff=0.5, sleep=time.sleep):
         self.publisher = publisher
-        delivery = getattr(publisher, 'delivery', DEFAULT_DELIVERY)
-        self.policy = delivery['policy']
-        self.max_queue_length = delivery['max_queue_length']
-        self.counters = collections.Counter()
-        self._retries = retries if self.policy == 'retry' else 0
+        options = getattr(publisher, 'delivery', DEFAULT_DELIVERY)
+        self._policy = delivery.Policy(options['policy'], options['max_queue_length'],
+                                       retries)
+        self.policy = self._policy.name
+        self.max_queue_length = self._policy.max_queue_length
+        self.counters = delivery.Counters()
         self._backoff = backoff
         self._sleep = sleep
         self._queue = []
@@ -82,24 +79,21 @@ class PublisherRunner:
 
     def _attempts(self, samples):
         """None once published; else the last error."""
-        backoff = loops.Backoff(self._backoff, maximum=None)  # the retries bound it
-        for attempt in range(self._retries + 1):
-            try:
-                self.publisher.publish(samples)
-            except publisher_base.RetryablePublishError as exc:
-                if attempt == self._retries:
-                    return exc
-                # The whole batch again: at-least-once, a few duplicates are allowed.
-                self.counters['retried'] += len(samples)
-                delay = backoff.next()
-                LOG.warning('%r failed (%s); retry %d of %d in %.1f s', self.publisher, exc,
-                            attempt + 1, self._retries, delay)
-                self._sleep(delay)
-            except Exception as exc:  # a plugin's bug must not stop the pipeline
-                return exc
-            else:
-                self.counters['published'] += len(samples)
-                return None
+        def on_retry(exc, retry, delay):
+            # The whole batch again: at-least-once, a few duplicates are allowed.
+            self.counters.add('retried', len(samples))
+            LOG.warning('%r failed (%s); retry %d of %d in %.1f s', self.publisher, exc,
+                        retry, retries, delay)
+        retries = self._policy.immediate_retries
+        try:
+            delivery.retry(lambda: self.publisher.publish(samples),
+                           publisher_base.RetryablePublishError, retries,
+                           delivery.Backoff(self._backoff, maximum=None),  # retries bound it
+                           self._sleep, on_retry)
+        except Exception as exc:  # a plugin's bug must not stop the pipeline
+            return exc
+        self.counters.add('published', len(samples))
+        return None
 
     def _isolate(self, samples, error):
         """After a permanent failure of ``samples``: publish their halves apart, down to
@@ -137,14 +131,14 @@ class PublisherRunner:
 
     def _absorb(self, samples, error):
         """A retryable failure under the policy: queue, drop, or hand it back."""
-        if self.policy == 'drop':
+        if self.policy == delivery.DROP:
             self._count_dropped(error, samples)
             return True
-        if self.policy == 'queue' and self.queued + len(samples) <= self.max_queue_length:
+        if self.policy == delivery.QUEUE and self._policy.has_room(self.queued, len(samples)):
             self._queue.extend(samples)
-            self.counters['queued'] += len(samples)
+            self.counters.add('queued', len(samples))
             return True
-        self.counters['handed_back'] += len(samples)
+        self.counters.add('handed_back', len(samples))
         LOG.warning('%r cannot take %d samples now (%s); their input is not acknowledged',
                     self.publisher, len(samples), error)
         return False
@@ -155,8 +149,8 @@ class PublisherRunner:
         failed = getattr(error, 'samples', None)
         failed = len(samples) if failed is None else min(failed, len(samples))
         if failed < len(samples):
-            self.counters['published'] += len(samples) - failed
-        self.counters['dropped'] += failed
+            self.counters.add('published', len(samples) - failed)
+        self.counters.add('dropped', failed)
         if log:
             LOG.error('%r dropped %d of %d samples: %s: %s', self.publisher, failed,
                       len(samples), type(error).__name__, error)

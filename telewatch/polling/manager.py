@@ -8,6 +8,7 @@ import random
 import threading
 import time
 
+from telewatch import delivery
 from telewatch import loops
 from telewatch.pollsters import base
 
@@ -166,7 +167,7 @@ class Scheduler:
             due = max(due + interval, self._clock())
             return due - self._clock()
         loops.run('polling cycle every %s s' % interval, cycle, self._stop, self.loop_errors,
-                  loops.Backoff.at_least(interval), key='polling')
+                  delivery.Backoff.at_least(interval), key='polling')
 
     def stop(self):
         self._stop.set()

@@ -16,6 +16,8 @@ import urllib.parse
 
 import voluptuous as vol
 
+from telewatch import delivery as delivery_mod
+
 
 class PublishError(Exception):
     """A publish call failed; ``samples`` is how many samples it concerned."""
@@ -77,10 +79,10 @@ def Boolean(value):
 
 # Options of every publisher URL, read by the framework (telewatch.pipeline.delivery).
 DELIVERY_OPTIONS = {
-    vol.Optional('policy', default='retry'): vol.In(
-        ['retry', 'queue', 'drop'], msg='expected one of retry, queue, drop'),
-    vol.Optional('max_queue_length', default=10000): vol.All(vol.Coerce(int),
-                                                             vol.Range(min=1)),
+    vol.Optional('policy', default=delivery_mod.PUBLISHER_POLICY): vol.In(
+        list(delivery_mod.POLICIES), msg='expected one of retry, queue, drop'),
+    vol.Optional('max_queue_length', default=delivery_mod.MAX_QUEUE_LENGTH): vol.All(
+        vol.Coerce(int), vol.Range(min=1)),
 }
 
 

@@ -17,6 +17,7 @@ import re
 import string
 import urllib.parse
 
+from telewatch import delivery
 from telewatch import kafka_bus
 from telewatch import meter_filter
 
@@ -25,8 +26,8 @@ from telewatch import meter_filter
 METER_NAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + '._-:/')
 _WILDCARD_CHARACTERS = frozenset('*?[]!')
 POLICIES = ('queue', 'retry', 'drop')
-DEFAULT_POLICY = 'queue'
-DEFAULT_MAX_QUEUE_LENGTH = 10000
+DEFAULT_POLICY = delivery.TARGET_POLICY
+DEFAULT_MAX_QUEUE_LENGTH = delivery.MAX_QUEUE_LENGTH
 MAX_QUEUE_LENGTH = 1000000
 
 

@@ -8,12 +8,8 @@ every chunk of it is settled. A chunk is settled when its target took it, when i
 policy ``queue``, when the target is failing and the chunk waits in its bounded queue (as
 the publishers' ``queue`` policy, what waits in memory is lost if the process dies).
 
-Policies (the target URL's ``policy``):
-- ``queue`` (default): a chunk that fails is kept and tried again with a doubling backoff
-  (at most 30 s apart) until the target takes it; the queue holds at most
-  ``max_queue_length`` values, beyond which new values are dropped and counted.
-- ``retry``: a chunk that fails is tried ``[pubsub] retries`` more times, then dropped.
-- ``drop``: a chunk that fails is dropped.
+The target URL's ``policy`` (``queue`` by default) and ``max_queue_length`` choose what
+happens when it fails or its queue is full: see the table in telewatch.delivery.
 
 Counters per subscription: ``delivered`` (values the target took), ``dropped`` (values given
 up), ``failed`` (values of failed send attempts), ``skipped`` (values held back by the
@@ -32,6 +28,7 @@ import kafka
 import kafka.errors
 from kafka.partitioner import murmur2
 
+from telewatch import delivery
 from telewatch import loops
 
 LOG = logging.getLogger(__name__)
@@ -301,18 +298,19 @@ class Delivery:
     def __init__(self, subscription, sender, retries=3, backoff=0.5, on_close=None,
                  loop_errors=None):
         self.subscription = subscription
-        self.policy = subscription.target.policy
-        self.max_queue_length = subscription.target.max_queue_length
+        self._policy = delivery.Policy(subscription.target.policy,
+                                       subscription.target.max_queue_length, retries)
+        self.policy = self._policy.name
+        self.max_queue_length = self._policy.max_queue_length
         self.loop_errors = collections.Counter() if loop_errors is None else loop_errors
         self._sender = sender
-        self._retries = retries
-        self._backoff = loops.Backoff(backoff, MAX_BACKOFF)
+        self._backoff = delivery.Backoff(backoff, MAX_BACKOFF)
         self._on_close = on_close
         self._chunks = collections.deque()
         self._queued = 0
         self._failing = False
         self._retry_at = 0.0
-        self._counters = collections.Counter()
+        self._counters = delivery.Counters()
         self._condition = threading.Condition()
         self._stopping = threading.Event()
         self.thread = None
@@ -326,14 +324,11 @@ class Delivery:
         return self._queued
 
     def count(self, counter, amount):
-        with self._condition:
-            self._counters[counter] += amount
+        self._counters.add(counter, amount)
 
     def take_counters(self):
         """The counters since the last call, those above zero (and resets them)."""
-        with self._condition:
-            counters, self._counters = self._counters, collections.Counter()
-        return +counters
+        return self._counters.take()
 
     def offer(self, ticket, values, keys):
         """Queue ``values`` (the ticket is held until they are settled); what does not fit
@@ -343,12 +338,12 @@ class Delivery:
                 return
             room = self.max_queue_length - self._queued
             if room < len(values):
-                self._counters['dropped'] += len(values) - max(room, 0)
+                self._counters.add('dropped', len(values) - max(room, 0))
                 values, keys = values[:max(room, 0)], keys[:max(room, 0)]
                 if not values:
                     return
             chunk = _Chunk(None, values, keys)
-            if not self._failing or self.policy == 'drop':
+            if not self._failing or self.policy == delivery.DROP:
                 chunk.ticket = ticket
                 ticket.hold()
             self._chunks.append(chunk)
@@ -367,7 +362,7 @@ class Delivery:
             if self._stopping.is_set():
                 return None
             chunk = self._chunks[0]
-        if self.policy == 'drop' and time.monotonic() < self._retry_at:
+        if self.policy == delivery.DROP and time.monotonic() < self._retry_at:
             # A target that just failed is not tried again before its backoff is over.
             self._finish(chunk, dropped=len(chunk.values))
             return None
@@ -376,7 +371,7 @@ class Delivery:
             return None
         delay = self._backoff.next()
         self._retry_at = time.monotonic() + delay
-        return None if self.policy == 'drop' else delay
+        return None if self.policy == delivery.DROP else delay
 
     def _attempt(self, chunk):
         """Send the chunk; False when the target failed (back off before the next try)."""
@@ -403,13 +398,12 @@ class Delivery:
             # These values can never be sent; the target itself is fine.
             self._finish(chunk, delivered=taken, dropped=len(failed))
             return True
-        if self.policy == 'drop' or (self.policy == 'retry'
-                                     and chunk.attempts > self._retries):
+        if not self._policy.tries_again(chunk.attempts):
             self._finish(chunk, delivered=taken, dropped=len(failed))
         else:
             with self._condition:
                 self._queued -= taken
-                self._counters['delivered'] += taken
+                self._counters.add('delivered', taken)
                 chunk.values = [chunk.values[i] for i in failed]
                 chunk.keys = [chunk.keys[i] for i in failed]
         with self._condition:
@@ -424,8 +418,8 @@ class Delivery:
             if self._chunks and self._chunks[0] is chunk:
                 self._chunks.popleft()
             self._queued -= len(chunk.values)
-            self._counters['delivered'] += delivered
-            self._counters['dropped'] += dropped
+            self._counters.add('delivered', delivered)
+            self._counters.add('dropped', dropped)
         chunk.settle()
 
     def stop(self):

@@ -10,8 +10,8 @@ import types
 import pytest
 from kafka.structs import TopicPartition
 
+from telewatch import delivery as delivery_mod
 from telewatch import kafka_bus
-from telewatch import loops
 
 
 def conf(url, topic='notifications'):
@@ -112,7 +112,7 @@ class FakeIntake:
 
 def start_listener(monkeypatch, intake, polls, done, attempts=3):
     """Run a listener over ``polls`` until ``done(consumer)``; the listener and consumer."""
-    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    monkeypatch.setattr(delivery_mod, 'MIN_DELAY', 0.01)
     monkeypatch.setattr(kafka_bus.kafka, 'KafkaConsumer', FakeKafkaConsumer)
     listener = kafka_bus.KafkaListener(SETTINGS, intake, retry_delay=0.01, attempts=attempts)
     consumer = listener._consumer

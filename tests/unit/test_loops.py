@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from telewatch import delivery
 from telewatch import loops
 
 
@@ -43,27 +44,11 @@ def scripted(stopping, outcomes):
     return step, calls
 
 
-def test_backoff_doubles_up_to_its_cap_and_resets():
-    backoff = loops.Backoff(0.5, 3.0)
-    assert [backoff.next() for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
-    backoff.reset()
-    assert backoff.next() == 0.5
-    unbounded = loops.Backoff(1.0, maximum=None)
-    assert [unbounded.next() for _ in range(4)] == [1.0, 2.0, 4.0, 8.0]
-
-
-def test_backoff_at_least_an_interval_never_retries_sooner():
-    assert loops.Backoff.at_least(10).next() == 10
-    slow = loops.Backoff.at_least(300)
-    assert [slow.next(), slow.next()] == [300, 300]
-    assert loops.Backoff.at_least(0).next() == loops.MIN_DELAY
-
-
 def test_a_step_that_raises_is_logged_counted_and_the_loop_goes_on(caplog):
     stopping, errors = Stopping(), collections.Counter()
     step, calls = scripted(stopping, [RuntimeError('boom'), RuntimeError('again'), 7, None])
     with caplog.at_level(logging.ERROR, logger='telewatch.loops'):
-        loops.run('test-loop', step, stopping, errors, loops.Backoff(1.0, 10.0))
+        loops.run('test-loop', step, stopping, errors, delivery.Backoff(1.0, 10.0))
     assert calls == [0, 1, 2, 3]
     assert errors == {'test-loop': 2}
     assert stopping.waits == [1.0, 2.0, 7]  # backoff, backoff, the step's own pause
@@ -74,7 +59,7 @@ def test_a_step_that_raises_is_logged_counted_and_the_loop_goes_on(caplog):
 def test_a_step_that_returns_resets_the_backoff():
     stopping, errors = Stopping(), collections.Counter()
     step, _ = scripted(stopping, [RuntimeError(), RuntimeError(), None, RuntimeError()])
-    loops.run('test-loop', step, stopping, errors, loops.Backoff(1.0, 10.0), key='shared')
+    loops.run('test-loop', step, stopping, errors, delivery.Backoff(1.0, 10.0), key='shared')
     assert stopping.waits == [1.0, 2.0, 1.0]
     assert errors == {'shared': 3}
 

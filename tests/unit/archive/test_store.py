@@ -5,7 +5,7 @@ import uuid
 import numpy
 import pytest
 
-from telewatch import loops
+from telewatch import delivery as delivery_mod
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
 from telewatch.archive import processor as processor_mod
@@ -120,7 +120,7 @@ def test_the_processor_aggregates_and_counts_late_measures(conf, store):
 
 
 def test_the_processor_loop_outlives_an_unexpected_error(conf, store, monkeypatch, caplog):
-    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    monkeypatch.setattr(delivery_mod, 'MIN_DELAY', 0.01)
     conf.set_override('processing_delay', 0.01, group='archive')
     processor = processor_mod.ArchiveProcessor(conf, store)
     metric_id = make_metric(store)

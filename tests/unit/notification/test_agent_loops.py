@@ -7,6 +7,7 @@ import types
 
 import pytest
 
+from telewatch import delivery as delivery_mod
 from telewatch import loops
 from telewatch.notification import agent as agent_mod
 from tests.unit import conftest
@@ -24,7 +25,7 @@ def failing_once(function):
 
 @pytest.fixture
 def agent(conf, monkeypatch, tmp_path):
-    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    monkeypatch.setattr(delivery_mod, 'MIN_DELAY', 0.01)
     pipeline = tmp_path / 'pipeline.yaml'
     pipeline.write_text('sources: [{name: all, meters: ["*"], sinks: [out]}]\n'
                         'sinks: [{name: out, publishers: [log]}]\n')

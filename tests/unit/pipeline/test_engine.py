@@ -5,7 +5,7 @@ import threading
 import time
 
 from telewatch import config_file
-from telewatch import loops
+from telewatch import delivery as delivery_mod
 from telewatch import sample as sample_mod
 from telewatch.pipeline import config
 from telewatch.pipeline import engine
@@ -175,7 +175,7 @@ def test_route_cache_is_per_meter_name(conf):
 
 
 def test_the_flush_timer_outlives_a_failed_flush(conf, monkeypatch, caplog):
-    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    monkeypatch.setattr(delivery_mod, 'MIN_DELAY', 0.01)
     conf.set_override('flush_interval', 0.1, group='pipeline')
     pipelines, _ = manager(conf, TWO_SOURCES)
     flush, flushes = pipelines.flush, []

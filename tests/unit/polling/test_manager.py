@@ -5,6 +5,7 @@ import logging
 import threading
 import time
 
+from telewatch import delivery as delivery_mod
 from telewatch import loops
 from telewatch import meter_filter
 from telewatch import sample as sample_mod
@@ -183,7 +184,7 @@ def test_scheduler_with_a_first_delay_starts_then_and_not_at_random():
 
 
 def test_a_polling_thread_outlives_a_cycle_that_raises(monkeypatch, caplog):
-    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    monkeypatch.setattr(delivery_mod, 'MIN_DELAY', 0.01)
     monkeypatch.setattr(manager_mod.random, 'uniform', lambda low, high: 0)
     manager = manager_mod.PollingManager(None, [source('s', ['a'], interval=0.05)],
                                          {'a': FakePollster('a')}, {})

@@ -9,6 +9,7 @@ import time
 import pytest
 from kafka.structs import TopicPartition
 
+from telewatch import delivery as delivery_mod
 from telewatch import firehose
 from telewatch import loops
 from telewatch import sample as sample_mod
@@ -186,7 +187,7 @@ def _failing_once(function, error=RuntimeError('a bug')):
 
 def test_the_consumer_loop_outlives_a_failed_dispatch_and_reads_the_batch_again(
         worker, receiver, monkeypatch, caplog):
-    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    monkeypatch.setattr(delivery_mod, 'MIN_DELAY', 0.01)
     _subscribe(worker, receiver)
     batch = {TP: [_record(0, secret='k'), _record(1, secret='k')]}
     consumer = worker.consumer
@@ -213,7 +214,7 @@ def test_the_consumer_loop_outlives_a_failed_dispatch_and_reads_the_batch_again(
 
 
 def test_the_control_loop_outlives_a_failed_refresh(worker, conf, monkeypatch, caplog):
-    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    monkeypatch.setattr(delivery_mod, 'MIN_DELAY', 0.01)
     conf.set_override('refresh_interval', 0.1, group='pubsub')
     monkeypatch.setattr(worker, 'refresh', _failing_once(worker.refresh))
     running = threading.Thread(target=worker._control_loop)

@@ -7,7 +7,7 @@ import kafka.errors
 import pytest
 from kafka.partitioner import murmur2
 
-from telewatch import loops
+from telewatch import delivery as delivery_mod
 from telewatch.pubsub import subscription as subscription_mod
 from telewatch.pubsub import targets
 
@@ -231,7 +231,7 @@ def test_the_kafka_sender_reports_which_values_were_not_taken():
 
 def test_the_delivery_thread_outlives_a_bug_and_sends_the_chunk_after_a_backoff(
         make_delivery, monkeypatch, caplog):
-    monkeypatch.setattr(loops, 'MIN_DELAY', 0.01)
+    monkeypatch.setattr(delivery_mod, 'MIN_DELAY', 0.01)
     sender = FakeSender()
     delivery = make_delivery(sender)
     attempt = delivery._attempt
