@@ -25,7 +25,7 @@ Producers (``--producers``, separate processes) build their share of the workloa
 (benchmarks/workload.py) before timing (batch k of each polling cycle goes to producer k mod
 P, so a resource always travels through the same producer, in time order) and send each
 cycle as the polling agent does: a Batcher cuts it into batches of ``--batch`` samples and
-keeps ``[polling] batches_in_flight`` of them on their way at once (BusSender: encode, sign,
+keeps ``[polling] batches_in_flight`` of them on their way at once (bus.OsloSender: encode, sign,
 publish, wait for the broker's confirmation). Everything starts on a signal once every
 producer is connected.
 
@@ -295,11 +295,12 @@ def produce(args, index, conf_file, ready, go, results):
     cycle as the polling agent does (a Batcher with [polling] batches_in_flight)."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     from telewatch import service
+    from telewatch import bus
     from telewatch.polling import sender as sender_mod
     cycles = producer_cycles(args, index)
     conf = service.prepare_service(['--config-file', str(conf_file)])
     in_flight = conf.polling.batches_in_flight
-    sender = sender_mod.BusSender(SECRET, conf, in_flight=in_flight)
+    sender = bus.OsloSender(SECRET, conf, in_flight=in_flight)
     sender.send([])  # connects (and declares the queue); the agent receives 0 samples
     ready.put(index)
     go.wait()

@@ -14,6 +14,7 @@ import waitress
 from oslo_config import cfg
 
 from telewatch import allinone_progress
+from telewatch import bus
 from telewatch import config_file
 from telewatch import delivery
 from telewatch import loops
@@ -29,7 +30,6 @@ from telewatch.pipeline import config as pipeline_config
 from telewatch.pipeline import engine
 from telewatch.polling import agent as agent_mod
 from telewatch.polling import loader
-from telewatch.polling import sender as sender_mod
 from telewatch.pollsters import base as pollster_base
 from telewatch.pollsters import libvirt_inspector
 from telewatch.publishers import archive as archive_publisher
@@ -75,7 +75,7 @@ CLI_OPTS = [
 _NAMESPACE_OPT = cfg.MultiStrOpt('namespace', default=[])
 
 
-class PipelineSender(sender_mod.Sender):
+class PipelineSender(bus.Sender):
     """Hands each batch straight to a PipelineManager (``process(samples) -> bool``).
 
     False from ``process`` means a publisher handed samples back; with no bus to redeliver

@@ -43,7 +43,8 @@ failed attempts, targets), ``dropped`` (given up), and the ``queue_length`` now.
 For a new executor (the alarm notifiers' webhooks, for one): build a ``Policy`` from the
 target's options, call ``retry(send, RetryableError, policy.immediate_retries,
 Backoff(...))`` for synchronous attempts (or keep a ``Backoff`` across a loop's steps, as
-``targets.Delivery`` does), count in a ``Counters``, and add its row to the table.
+``targets.Delivery`` does, whose senders raise ``SendError``), count in a ``Counters``,
+and add its row to the table.
 """
 
 import collections
@@ -108,6 +109,16 @@ def retry(call, retryable, retries, backoff, sleep=time.sleep, on_retry=None):
             if on_retry is not None:
                 on_retry(exc, attempt, delay)
             sleep(delay)
+
+
+class SendError(Exception):
+    """Sending failed; ``failed`` are the positions of the values not taken (all of them
+    when None); ``permanent`` when sending them again cannot help."""
+
+    def __init__(self, message, failed=None, permanent=False):
+        super().__init__(message)
+        self.failed = failed
+        self.permanent = permanent
 
 
 class Policy:

@@ -32,11 +32,12 @@ class InvalidRecord(ValueError):
 
 def record_dict(sample):
     """The JSON object of one sample (timestamps as ISO 8601 strings)."""
-    return {'schema_version': SCHEMA_VERSION, 'name': sample[0], 'type': sample[1],
-            'unit': sample[2], 'volume': sample[3], 'user_id': sample[4],
-            'project_id': sample[5], 'resource_id': sample[6],
-            'timestamp': sample[7].isoformat(), 'resource_metadata': sample[8],
-            'source': sample[9], 'id': sample[10], 'monotonic_time': sample[11]}
+    return {'schema_version': SCHEMA_VERSION, 'name': sample.name, 'type': sample.type,
+            'unit': sample.unit, 'volume': sample.volume, 'user_id': sample.user_id,
+            'project_id': sample.project_id, 'resource_id': sample.resource_id,
+            'timestamp': sample.timestamp.isoformat(),
+            'resource_metadata': sample.resource_metadata, 'source': sample.source,
+            'id': sample.id, 'monotonic_time': sample.monotonic_time}
 
 
 def encode(sample):
@@ -48,7 +49,7 @@ def encode(sample):
 
 
 def key(sample):
-    return sample[6].encode('utf-8')
+    return sample.resource_id.encode('utf-8')
 
 
 def signature(value, secret):

@@ -42,6 +42,9 @@ VERSION = 2
 VERSIONS = (1, 2)
 ENCODING = 'zlib+base64'
 MAX_PAYLOAD_BYTES = 64 * 2 ** 20
+# The event types of the bus messages that carry samples: an envelope, or Ceilometer's.
+SAMPLES_EVENT_TYPE = 'telewatch.samples'
+CEILOMETER_EVENT_TYPE = 'telemetry.polling'
 
 
 class InvalidMessage(ValueError):

@@ -16,7 +16,6 @@ from oslo_config import cfg
 
 from telewatch import bus
 from telewatch import config_file
-from telewatch import kafka_bus
 from telewatch import loops
 from telewatch.notification import decoders
 from telewatch.notification import intake as intake_mod
@@ -98,6 +97,7 @@ class NotificationAgent:
             intake_mod.DeadLetters(os.path.join(conf.data_dir, 'dead-letter')),
             attempts=conf.notification.message_attempts)
         self._unreadable = rabbit.UnreadableMessages(self.intake)
+        self._bus = bus.open(conf)
         self._transport = transport
         self._lock = threading.Lock()
         self._listener = None
@@ -145,9 +145,11 @@ class NotificationAgent:
         # sample). Reference counting frees them; cycles are rare here.
         gc.set_threshold(GC_THRESHOLD, 20, 100)
         self._current.manager.start()
-        if kafka_bus.is_kafka(self.conf):
+        if self._bus.divides_partitions:
             # Kafka's consumer group divides the partitions: no tooz, no oslo transport.
-            self._start_listener()
+            self._listener = self._bus.listener(
+                self.intake, self.loop_errors, self.conf.notification.message_attempts)
+            self._listener.start()
             self._start_thread(self._report_periodically, 'status')
             return
         if self._transport is None:
@@ -166,14 +168,7 @@ class NotificationAgent:
             self._start_thread(self._watch_files, 'reload')
 
     def _start_listener(self):
-        if kafka_bus.is_kafka(self.conf):
-            self._listener = kafka_bus.KafkaListener(
-                self.conf, self.intake, loop_errors=self.loop_errors,
-                attempts=self.conf.notification.message_attempts)
-            self._listener.start()
-            LOG.info('consuming Kafka topics %s as group %s', ', '.join(self._listener.topics),
-                     kafka_bus.consumer_group(self.conf))
-            return
+        """The listener on oslo.messaging (Kafka's starts in ``start``)."""
         LOG.info('consuming %s', ', '.join('%s/%s' % (t.exchange or '', t.topic)
                                            for t in self.targets()))
         self._unreadable.install()

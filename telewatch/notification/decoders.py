@@ -9,7 +9,6 @@ whole raises InvalidMessage or InvalidSignature. telewatch.notification.intake c
 and acknowledges accordingly.
 """
 
-from telewatch import bus
 from telewatch import messages
 from telewatch import sample as sample_mod
 
@@ -33,9 +32,9 @@ def decode_samples(message, secret):
     on: the envelope's signature covers them all) or a Ceilometer ``telemetry.polling``
     message (each meter checked with Ceilometer's own signature, as Ceilometer does)."""
     event_type = message.get('event_type')
-    if event_type == bus.CEILOMETER_EVENT_TYPE:
+    if event_type == messages.CEILOMETER_EVENT_TYPE:
         return _ceilometer_samples(message.get('payload'), secret)
-    if event_type != bus.SAMPLES_EVENT_TYPE:
+    if event_type != messages.SAMPLES_EVENT_TYPE:
         raise messages.InvalidMessage('format', 'unknown event type of a sample message')
     refused = []
     samples = messages.decode_batch(message.get('payload'), secret, refused)

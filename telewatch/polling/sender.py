@@ -1,57 +1,20 @@
-"""Where the polling agent's samples go: signed batches handed to a sender.
+"""Where the polling agent's samples go: signed batches handed to a sender (telewatch.bus's
+``Sender``), cut and kept in flight by a Batcher.
 
-``Sender.send(samples)`` delivers one batch; ``Sender.submit(samples)`` starts delivering
-one and returns a future, so that a Batcher keeps several batches on their way at once.
 The stream sender writes each batch as one envelope (telewatch.messages) per line to a file
-or to standard output; the bus sender sends it over oslo.messaging to the notification
-agents.
+or to standard output; the bus's sender (``bus.open(conf).sender``) sends it to the
+notification agents.
 """
 
-import abc
 import collections
-import concurrent.futures
-import socket
 import sys
 import threading
 
-import oslo_messaging
-
 from telewatch import bus
-from telewatch import kafka_bus
 from telewatch import messages
 
 
-class Sender(abc.ABC):
-    """Delivers batches of samples, signed with ``secret``; raises on failure."""
-
-    def __init__(self, secret):
-        self._secret = secret
-
-    @abc.abstractmethod
-    def send(self, samples):
-        """Deliver one batch; return once it is delivered."""
-
-    def submit(self, samples):
-        """Start delivering one batch: a future whose ``result()`` returns once it is
-        delivered, or raises. This one delivers at once, in the caller's thread."""
-        return _delivered(self.send, samples)
-
-    def close(self):
-        """Release what it holds; safe twice."""
-
-
-def _delivered(send, samples):
-    future = concurrent.futures.Future()
-    try:
-        send(samples)
-    except Exception as exc:
-        future.set_exception(exc)
-    else:
-        future.set_result(None)
-    return future
-
-
-class StreamSender(Sender):
+class StreamSender(bus.Sender):
     """One JSON envelope per line, appended to ``path`` ('-' is standard output)."""
 
     def __init__(self, secret, path):
@@ -77,62 +40,13 @@ class StreamSender(Sender):
             stream.close()
 
 
-class BusSender(Sender):
-    """Each batch as one oslo.messaging notification (priority ``sample``, event type
-    ``telewatch.samples``) per topic it touches. While the broker is unreachable the send
-    waits and retries, so the polling cycle holds its samples instead of losing them.
-
-    A send returns once the broker confirmed it has the message (on disk, for RabbitMQ's
-    durable queues): one at a time, each message waits for its own disk write. ``submit``
-    encodes in the caller's thread and publishes from one of ``in_flight`` threads (each
-    with its own connection from oslo.messaging's pool), so that the broker writes several
-    messages at once: measured here, that halves the broker's CPU per message.
-    """
-
-    def __init__(self, secret, conf, transport=None, in_flight=1):
-        super().__init__(secret)
-        self._conf = conf
-        self._transport = transport or bus.get_transport(conf)
-        publisher_id = 'telewatch.polling.%s' % socket.gethostname()
-        self._notifiers = {
-            topic: oslo_messaging.Notifier(self._transport, publisher_id,
-                                           driver='messagingv2', topics=[topic])
-            for topic in bus.topics(conf)}
-        self._executor = (concurrent.futures.ThreadPoolExecutor(
-            in_flight, thread_name_prefix='bus-sender') if in_flight > 1 else None)
-
-    def _envelopes(self, samples):
-        return [(topic, messages.encode_batch(group, self._secret))
-                for topic, group in bus.by_topic(self._conf, samples).items()]
-
-    def _publish(self, envelopes):
-        for topic, envelope in envelopes:
-            self._notifiers[topic].sample({}, bus.SAMPLES_EVENT_TYPE, envelope)
-
-    def send(self, samples):
-        self._publish(self._envelopes(samples))
-
-    def submit(self, samples):
-        if self._executor is None:
-            return super().submit(samples)
-        return self._executor.submit(self._publish, self._envelopes(samples))
-
-    def close(self):
-        """Wait for the batches in flight, then close the connections."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-        self._transport.cleanup()
-
-
 def make_sender(conf):
-    """The stream sender when ``[polling] output`` names a file (or -), else the bus:
-    telewatch's Kafka bus for kafka:// URLs, oslo.messaging's otherwise."""
+    """The stream sender when ``[polling] output`` names a file (or -), else the bus's
+    (telewatch.bus.open)."""
     secret = conf.publisher.telemetry_secret
     if conf.polling.output:
         return StreamSender(secret, conf.polling.output)
-    if kafka_bus.is_kafka(conf):
-        return kafka_bus.KafkaSender(secret, conf)
-    return BusSender(secret, conf, in_flight=conf.polling.batches_in_flight)
+    return bus.open(conf).sender(secret, in_flight=conf.polling.batches_in_flight)
 
 
 class Batcher:

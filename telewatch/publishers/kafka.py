@@ -6,34 +6,23 @@ import logging
 import os
 import urllib.parse
 
-import kafka
-import kafka.codec
-import kafka.errors
 import voluptuous as vol
 
 from telewatch import firehose
-from telewatch import kafka_bus
+from telewatch.kafka import cluster
+from telewatch.kafka import producer as producer_mod
 from telewatch.publishers import base
 
 LOG = logging.getLogger(__name__)
 
-# The package each codec needs (kafka.codec.has_<codec>() says whether it is importable).
-_CODEC_PACKAGES = {'none': None, 'gzip': None, 'snappy': 'python-snappy', 'lz4': 'lz4',
-                   'zstd': 'zstandard'}
 _MS = vol.All(vol.Coerce(int), vol.Range(min=0))
 _PATH = vol.All(str, vol.Length(min=1))
-# Errors of one record (not of the broker or of the network): sending it again cannot help.
-_RECORD_ERRORS = (kafka.errors.MessageSizeTooLargeError, kafka.errors.RecordListTooLargeError,
-                  kafka.errors.InvalidRecordError, kafka.errors.CorruptRecordError)
-# Errors kafka-python does not mark retriable but that pass once the broker is back or with
-# a new producer.
-_HEALING_ERRORS = (kafka.errors.BrokerNotAvailableError, kafka.errors.IllegalStateError)
 # Seconds a publish or stop waits beyond the producer's own delivery timeout.
 _WAIT_MARGIN = 5.0
 
 
 def _topic(value):
-    if not kafka_bus.is_topic_name(value):
+    if not cluster.is_topic_name(value):
         raise vol.Invalid("expected a Kafka topic name: 1 to 249 letters, digits, '.', '_' "
                           "or '-' (not '.' or '..')")
     return value
@@ -81,7 +70,7 @@ class KafkaPublisher(base.Publisher):
         vol.Optional('linger_ms', default=50): _MS,
         vol.Optional('batch_size', default=1 << 20): vol.All(vol.Coerce(int),
                                                              vol.Range(min=1)),
-        vol.Optional('compression', default='lz4'): _choice(*_CODEC_PACKAGES),
+        vol.Optional('compression', default='lz4'): _choice(*producer_mod.CODEC_PACKAGES),
         vol.Optional('request_timeout_ms', default=10000): vol.All(vol.Coerce(int),
                                                                    vol.Range(min=1)),
         vol.Optional('max_block_ms', default=10000): _MS,
@@ -101,7 +90,8 @@ class KafkaPublisher(base.Publisher):
     def __init__(self, url, conf):
         super().__init__(url, conf)
         self.servers = _servers(url)
-        errors = _security_errors(self.options) + _codec_errors(self.options['compression'])
+        errors = _security_errors(self.options) + producer_mod.codec_errors(
+            self.options['compression'])
         if errors:
             raise ValueError('; '.join(errors))
         self.topic = self.options['topic']
@@ -112,28 +102,8 @@ class KafkaPublisher(base.Publisher):
 
     def producer_config(self):
         """The keyword arguments of kafka.KafkaProducer."""
-        options = self.options
-        config = {key: options[key] for key in (
-            'acks', 'linger_ms', 'batch_size', 'request_timeout_ms', 'max_block_ms',
-            'client_id', 'security_protocol', 'ssl_check_hostname', 'ssl_cafile',
-            'ssl_certfile', 'ssl_keyfile', 'sasl_mechanism', 'sasl_plain_username',
-            'sasl_plain_password') if key in options}
-        config.update(
-            bootstrap_servers=self.servers,
-            compression_type=None if options['compression'] == 'none' else options[
-                'compression'],
-            delivery_timeout_ms=self.delivery_timeout_ms,
-            bootstrap_timeout_ms=options['max_block_ms'],
-            # kafka-python's idempotent producer can stay stuck without a producer id after
-            # its batches expired in a broker outage; the sink re-sends a failed batch
-            # anyway (duplicates are allowed, losses are not). One request in flight keeps
-            # each partition in order through the producer's own retries.
-            enable_idempotence=False,
-            max_in_flight_requests_per_connection=1,
-            # kafka-python's default (30 s) would let a broker back from a restart wait for
-            # samples that long; 1 s is the Java client's.
-            reconnect_backoff_max_ms=1000)
-        return config
+        return producer_mod.publisher_options(self.servers, self.options,
+                                              self.delivery_timeout_ms)
 
     def start(self):
         if self._producer is not None:
@@ -151,9 +121,9 @@ class KafkaPublisher(base.Publisher):
             if path is not None and not os.path.isfile(path):
                 raise base.PermanentPublishError('option %s: no such file %s' % (option, path))
         try:
-            self._producer = kafka.KafkaProducer(**self.producer_config())
-        except kafka.errors.KafkaError as exc:
-            error = base.RetryablePublishError if _retryable(exc) else \
+            self._producer = producer_mod.new_producer(**self.producer_config())
+        except producer_mod.KafkaError as exc:
+            error = base.RetryablePublishError if producer_mod.retryable(exc) else \
                 base.PermanentPublishError
             raise error('cannot connect to Kafka at %s: %s' % (','.join(self.servers), exc)
                         ) from exc
@@ -179,11 +149,11 @@ class KafkaPublisher(base.Publisher):
             try:
                 futures.append((sample, self._producer.send(
                     self.topic, value=value, key=key, headers=headers)))
-            except kafka.errors.KafkaError as exc:
-                if isinstance(exc, _RECORD_ERRORS):
+            except producer_mod.KafkaError as exc:
+                if isinstance(exc, producer_mod.RECORD_ERRORS):
                     futures.append((sample, exc))
                     continue
-                if isinstance(exc, kafka.errors.IllegalStateError):
+                if isinstance(exc, producer_mod.IllegalStateError):
                     self._discard_producer(0)  # closed or broken: the next publish makes one
                 return futures, (len(records) - index, exc)
         return futures, (0, None)
@@ -194,7 +164,7 @@ class KafkaPublisher(base.Publisher):
         try:
             # Sends what linger_ms still holds at once: this call waits for it anyway.
             self._producer.flush(timeout=self.delivery_timeout_ms / 1000 + _WAIT_MARGIN)
-        except kafka.errors.KafkaTimeoutError:
+        except producer_mod.KafkaTimeoutError:
             # Its delivery timeout should have settled every record by now: it is stuck.
             # The records still pending count as not acknowledged.
             LOG.warning('%r: the producer did not settle its records in time; the next '
@@ -205,13 +175,14 @@ class KafkaPublisher(base.Publisher):
         """RetryablePublishError when any sample failed in a way that may pass, else
         PermanentPublishError; either counts every sample not acknowledged."""
         count, unsent_error = unsent
+        outcome = producer_mod.outcome
         failed = [(sample, error) for sample, error in (
-            (sample, _outcome(future)) for sample, future in futures) if error is not None]
+            (sample, outcome(future)) for sample, future in futures) if error is not None]
         if not count and not failed:
             base.raise_unencodable(unencodable, total, 'JSON')
             return
         causes = ([(None, unsent_error)] if count else []) + failed + unencodable
-        retryable = [cause for cause in causes if _retryable(cause[1])]
+        retryable = [cause for cause in causes if producer_mod.retryable(cause[1])]
         sample, error = (retryable or causes)[0]
         kind = base.RetryablePublishError if retryable else base.PermanentPublishError
         lost = count + len(failed) + len(unencodable)
@@ -225,7 +196,7 @@ class KafkaPublisher(base.Publisher):
         if producer is not None:
             try:
                 producer.close(timeout=timeout)
-            except kafka.errors.KafkaError as exc:
+            except producer_mod.KafkaError as exc:
                 LOG.warning('%r: closing the producer: %s', self, exc)
 
     def stop(self):
@@ -245,7 +216,7 @@ def _servers(url):
     if url.parts.path.strip('/'):
         raise ValueError('the topic is the option topic, not a path: write '
                          'kafka://host:port[,host:port]?topic=NAME')
-    servers = kafka_bus.bootstrap_servers(url.text)
+    servers = cluster.bootstrap_servers(url.text)
     if not servers:
         raise ValueError('no broker; write kafka://host:port[,host:port]?topic=NAME')
     for server in servers:
@@ -277,29 +248,6 @@ def _security_errors(options):
         errors += ['security_protocol %s: needs the option %s' % (protocol, option)
                    for option in sasl if option not in options]
     return errors
-
-
-def _codec_errors(compression):
-    package = _CODEC_PACKAGES[compression]
-    if package is None or getattr(kafka.codec, 'has_' + compression)():
-        return []
-    return ['option compression: %s needs the Python package %s, which is not installed'
-            % (compression, package)]
-
-
-def _outcome(future):
-    """The error of a sent record; None once acknowledged."""
-    if isinstance(future, Exception):
-        return future
-    if not future.is_done:
-        return kafka.errors.KafkaTimeoutError('not acknowledged in time')
-    return future.exception if future.failed() else None
-
-
-def _retryable(error):
-    if isinstance(error, _RECORD_ERRORS):
-        return False
-    return getattr(error, 'retriable', False) or isinstance(error, _HEALING_ERRORS)
 
 
 def _about(sample):

@@ -7,5 +7,8 @@ own Kafka topic or UDP port.
 - ``registry``: subscriptions and their delivery counters in the archive index's database.
 - ``known_meters``: the meter names the API warns against when a pattern matches none.
 - ``targets``: delivery to one target under its failure policy, in its own thread.
-- ``service``: the telewatch-pubsub daemon.
+- ``routing``: the subscriptions in force, each with its delivery and sampling throttle.
+- ``dispatch``: a firehose poll's records checked, matched and handed to the deliveries.
+- ``reader``: the firehose consumer, committing each poll once it is settled.
+- ``service``: the telewatch-pubsub daemon (a worker: router, dispatcher, reader).
 """

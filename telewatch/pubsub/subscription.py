@@ -18,8 +18,8 @@ import string
 import urllib.parse
 
 from telewatch import delivery
-from telewatch import kafka_bus
 from telewatch import meter_filter
+from telewatch.kafka import cluster as kafka_cluster
 
 # What meter names are made of (every meter telewatch and Ceilometer ship): a pattern that
 # needs any other character can never match.
@@ -62,7 +62,7 @@ class Target:
         if self.scheme == 'kafka':
             if self.topic is None:
                 raise InvalidSubscription('target', 'a kafka target needs ?topic=NAME')
-            if not kafka_bus.is_topic_name(self.topic):
+            if not kafka_cluster.is_topic_name(self.topic):
                 raise InvalidSubscription(
                     'target', 'topic %r is not a Kafka topic name (letters, digits, . _ -; '
                               'at most 249)' % self.topic)

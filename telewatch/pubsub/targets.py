@@ -1,6 +1,7 @@
-"""Delivery to subscribers' targets: senders (Kafka, UDP) and, per subscription, a
-``Delivery`` that sends in its own thread under the target's failure policy, so a slow or
-failing target never holds up the others.
+"""Delivery to subscribers' targets: the UDP sender (Kafka's is telewatch.kafka.producer's
+TopicSender) and, per subscription, a ``Delivery`` that sends in its own thread under the
+target's failure policy, so a slow or failing target never holds up the others: the
+asynchronous executor of telewatch.delivery.
 
 A ``Ticket`` stands for one batch read from the firehose: its offsets are committed once
 every chunk of it is settled. A chunk is settled when its target took it, when it is dropped
@@ -17,16 +18,11 @@ sampling interval, counted by the consumer) and the ``queue_length`` now.
 """
 
 import collections
-import concurrent.futures
 import errno
 import logging
 import socket
 import threading
 import time
-
-import kafka
-import kafka.errors
-from kafka.partitioner import murmur2
 
 from telewatch import delivery
 from telewatch import loops
@@ -34,16 +30,6 @@ from telewatch import loops
 LOG = logging.getLogger(__name__)
 MAX_BACKOFF = 30.0
 MAX_DATAGRAM = 65507
-
-
-class SendError(Exception):
-    """Sending failed; ``failed`` are the positions of the values not taken (all of them
-    when None); ``permanent`` when sending them again cannot help."""
-
-    def __init__(self, message, failed=None, permanent=False):
-        super().__init__(message)
-        self.failed = failed
-        self.permanent = permanent
 
 
 class Ticket:
@@ -86,8 +72,8 @@ class UdpSender:
                     self.host, self.port, type=socket.SOCK_DGRAM)[0]
                 self._socket = socket.socket(family, kind, proto)
             except OSError as exc:
-                raise SendError('cannot reach %s:%d: %s' % (self.host, self.port, exc)) \
-                    from exc
+                raise delivery.SendError('cannot reach %s:%d: %s'
+                                         % (self.host, self.port, exc)) from exc
         too_big = []
         for position, value in enumerate(values):
             if len(value) > MAX_DATAGRAM:
@@ -97,180 +83,18 @@ class UdpSender:
                 self._socket.sendto(value, self._address)
             except OSError as exc:
                 permanent = exc.errno == errno.EMSGSIZE
-                raise SendError('cannot send to %s:%d: %s' % (self.host, self.port, exc),
-                                failed=too_big + list(range(position, len(values))),
-                                permanent=permanent) from exc
+                raise delivery.SendError(
+                    'cannot send to %s:%d: %s' % (self.host, self.port, exc),
+                    failed=too_big + list(range(position, len(values))),
+                    permanent=permanent) from exc
         if too_big:
-            raise SendError('%d values exceed a datagram' % len(too_big), failed=too_big,
-                            permanent=True)
+            raise delivery.SendError('%d values exceed a datagram' % len(too_big),
+                                     failed=too_big, permanent=True)
 
     def close(self):
         sock, self._socket = self._socket, None
         if sock is not None:
             sock.close()
-
-
-class KafkaSender:
-    """Records to one topic through a producer shared by the targets of one cluster; each
-    record goes to the partition its key (the resource id) picks, as the Java client's
-    default partitioner would pick it."""
-
-    def __init__(self, target, producer, timeout):
-        self.topic = target.topic
-        self._producer = producer
-        self._timeout = timeout
-        self._partitions = None
-        self._checked = 0.0
-        self._partition_of = {}
-
-    def _partition_count(self):
-        now = time.monotonic()
-        if self._partitions is None or now - self._checked > 60:
-            try:
-                partitions = self._producer.partitions_for(self.topic)
-            except kafka.errors.KafkaError as exc:
-                raise SendError('no metadata for topic %s: %s' % (self.topic, exc)) from exc
-            if not partitions:
-                raise SendError('topic %s has no partitions' % self.topic)
-            if len(partitions) != self._partitions:
-                self._partition_of.clear()
-            self._partitions, self._checked = len(partitions), now
-        return self._partitions
-
-    def _partition(self, key):
-        partition = self._partition_of.get(key)
-        if partition is None:
-            if len(self._partition_of) > 100000:
-                self._partition_of.clear()
-            partition = self._partition_of[key] = (
-                (murmur2(key) & 0x7fffffff) % self._partitions)
-        return partition
-
-    def _append(self, producer, values, keys):
-        """(futures of the records appended, the error that stopped it or None)."""
-        send, topic, partition = producer.send, self.topic, self._partition
-        futures = []
-        try:
-            for value, key in zip(values, keys):
-                futures.append(send(topic, value=value, key=key, partition=partition(key)))
-        except kafka.errors.KafkaError as exc:
-            return futures, exc
-        return futures, None
-
-    def send(self, values, keys):
-        self._partition_count()
-        futures, error = self._producer.run(self._append, values, keys)
-        if error is not None:
-            failed = list(range(len(futures), len(values)))
-            self._wait(futures, failed)
-            raise SendError('cannot send to topic %s: %s' % (self.topic, error),
-                            failed=sorted(failed)) from error
-        failed = []
-        error = self._wait(futures, failed)
-        if failed:
-            raise SendError('topic %s did not take %d of %d values: %s'
-                            % (self.topic, len(failed), len(values), error),
-                            failed=sorted(failed), permanent=isinstance(
-                                error, kafka.errors.MessageSizeTooLargeError))
-
-    def _wait(self, futures, failed):
-        error = None
-        deadline = time.monotonic() + self._timeout
-        for position, future in enumerate(futures):
-            try:
-                future.get(timeout=max(0.0, deadline - time.monotonic()))
-            except kafka.errors.KafkaError as exc:
-                failed.append(position)
-                error = exc
-        return error
-
-    def close(self):
-        pass  # the producer belongs to the pool
-
-
-class ProducerPool:
-    """One kafka-python producer per cluster (its bootstrap servers), shared by every
-    Kafka target there and closed with the last of them."""
-
-    def __init__(self, conf):
-        self._options = dict(
-            linger_ms=conf.pubsub.kafka_linger_ms, batch_size=conf.pubsub.kafka_batch_size,
-            compression_type=(None if conf.pubsub.kafka_compression == 'none'
-                              else conf.pubsub.kafka_compression),
-            # The producer retries what heals by itself (a new topic's leader election, a
-            # leader moving) for up to delivery_timeout_ms; then the Delivery's policy acts.
-            acks=1, max_block_ms=5000, bootstrap_timeout_ms=5000, request_timeout_ms=10000,
-            delivery_timeout_ms=25000, client_id='telewatch-pubsub')
-        self._producers = {}
-        self._users = collections.Counter()
-        self._lock = threading.Lock()
-
-    def sender(self, target):
-        servers = tuple('%s:%d' % server for server in target.servers)
-        with self._lock:
-            producer = self._producers.get(servers)
-            if producer is None:
-                producer = self._producers[servers] = _PooledProducer(
-                    servers, lambda: kafka.KafkaProducer(
-                        bootstrap_servers=list(servers), **self._options))
-            self._users[servers] += 1
-        return KafkaSender(target, producer, timeout=30.0), lambda: self.release(servers)
-
-    def release(self, servers):
-        with self._lock:
-            self._users[servers] -= 1
-            if self._users[servers] > 0:
-                return
-            del self._users[servers]
-            producer = self._producers.pop(servers, None)
-        if producer is not None:
-            producer.close()
-
-    def close(self):
-        with self._lock:
-            producers, self._producers = list(self._producers.values()), {}
-            self._users.clear()
-        for producer in producers:
-            producer.close()
-
-
-class _PooledProducer:
-    """A producer created on first use (a cluster that is down fails the sends, not the
-    subscription's creation)."""
-
-    def __init__(self, servers, factory):
-        self.servers = servers
-        self._factory = factory
-        self._producer = None
-        self._lock = threading.Lock()
-        self._appender = concurrent.futures.ThreadPoolExecutor(
-            1, thread_name_prefix='kafka-append-%s' % ','.join(servers))
-
-    def _get(self):
-        with self._lock:
-            if self._producer is None:
-                try:
-                    self._producer = self._factory()
-                except kafka.errors.KafkaError as exc:
-                    raise SendError('cannot reach Kafka at %s: %s'
-                                    % (','.join(self.servers), exc)) from exc
-            return self._producer
-
-    def partitions_for(self, topic):
-        return self._get().partitions_for(topic)
-
-    def run(self, append, *args):
-        """``append(*args)`` in the cluster's one appending thread: kafka-python's
-        producer is thread-safe, but dozens of threads appending at once spend several
-        times the CPU in lock and interpreter-lock hand-offs that one thread does."""
-        return self._appender.submit(append, self._get(), *args).result()
-
-    def close(self):
-        with self._lock:
-            producer, self._producer = self._producer, None
-        self._appender.shutdown(wait=True)
-        if producer is not None:
-            producer.close(timeout=10)
 
 
 # -- one subscription's delivery ------------------------------------------------------------
@@ -377,11 +201,11 @@ class Delivery:
         """Send the chunk; False when the target failed (back off before the next try)."""
         try:
             self._sender.send(chunk.values, chunk.keys)
-        except SendError as exc:
+        except delivery.SendError as exc:
             return self._failed(chunk, exc)
         except Exception as exc:  # a bug must not stop this delivery for good
             LOG.exception('delivery of subscription %s failed', self.subscription.id)
-            return self._failed(chunk, SendError(str(exc), permanent=True))
+            return self._failed(chunk, delivery.SendError(str(exc), permanent=True))
         self._finish(chunk, delivered=len(chunk.values))
         self._failing = False
         return True

@@ -15,11 +15,11 @@ import kombu
 import oslo_messaging
 
 from telewatch import bus
-from telewatch import kafka_bus
 from telewatch import messages
 from telewatch import service
 from telewatch.archive import store as store_mod
 from telewatch.archive.index import indexer as indexer_mod
+from telewatch.kafka import bus as kafka_bus
 from telewatch.pipeline import delivery
 from telewatch.publishers import archive as archive_publisher
 from telewatch.publishers import base as publisher_base

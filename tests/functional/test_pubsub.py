@@ -151,14 +151,14 @@ def test_subscriptions_take_effect_without_a_restart(tmp_path, kafka_bootstrap, 
     try:
         with helpers.running_worker(conf, registry) as worker:
             helpers.produce(kafka_bootstrap, conf.pubsub.firehose_topic, first)
-            assert bus_helpers.wait_for(lambda: worker.counters['discarded'] == 10, 60)
+            assert bus_helpers.wait_for(lambda: worker.dispatcher.counters['discarded'] == 10, 60)
             subscription_id = _create(registry, 'late', 'p', udp.url, ['cpu'])
             assert bus_helpers.wait_for(lambda: worker.status()['subscriptions'] == 1, 10)
             helpers.produce(kafka_bootstrap, conf.pubsub.firehose_topic, second)
             assert len(udp.read(10)) == 10
             registry.update(subscription_id, {'meters': ['memory.usage']})
             assert bus_helpers.wait_for(
-                lambda: worker._routing.deliveries[subscription_id].subscription.revision
+                lambda: worker.router.routing.deliveries[subscription_id].subscription.revision
                 == 2, 10)
             helpers.produce(kafka_bootstrap, conf.pubsub.firehose_topic, first)
             registry.delete(subscription_id)
@@ -189,9 +189,9 @@ def test_bad_records_are_rejected_counted_and_the_worker_goes_on(
             helpers.produce(kafka_bootstrap, topic, good[:2], secret='wrong')
             helpers.produce(kafka_bootstrap, topic, good, secret='s3cret')
             assert len(udp.read(5)) == 5
-            assert bus_helpers.wait_for(lambda: sum(worker.rejected.values()) == 8, 10)
-            assert worker.rejected == {'signature': 4, 'format': 2, 'schema_version': 1,
-                                       'sample': 1}
+            assert bus_helpers.wait_for(lambda: sum(worker.dispatcher.rejected.values()) == 8, 10)
+            assert worker.dispatcher.rejected == {'signature': 4, 'format': 2,
+                                                  'schema_version': 1, 'sample': 1}
     finally:
         udp.close()
     assert sorted(s.volume for s in udp.samples()) == [0.0, 1.0, 2.0, 3.0, 4.0]

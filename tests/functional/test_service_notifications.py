@@ -14,7 +14,7 @@ import oslo_messaging
 from oslo_config import cfg
 
 from telewatch import bus
-from telewatch import kafka_bus
+from telewatch.kafka import bus as kafka_bus
 from tests.functional.bus_helpers import wait_for
 
 INSTANCE = '9d3c8a0e-5d6c-4b1f-a0b2-3c4d5e6f7a8b'

@@ -6,7 +6,6 @@ import logging
 
 import pytest
 
-from telewatch import bus
 from telewatch import messages
 from telewatch import sample as sample_mod
 from telewatch.notification import decoders
@@ -21,13 +20,13 @@ def make_samples(count, prefix='vm'):
 
 
 def envelope(samples, secret=SECRET, message_id='m-1'):
-    return {'event_type': bus.SAMPLES_EVENT_TYPE, 'publisher_id': 'poller-1',
+    return {'event_type': messages.SAMPLES_EVENT_TYPE, 'publisher_id': 'poller-1',
             'payload': messages.encode_batch(samples, secret),
             'metadata': {'message_id': message_id}}
 
 
 def ceilometer(meters, message_id='c-1'):
-    return {'event_type': bus.CEILOMETER_EVENT_TYPE, 'publisher_id': 'ceilometer-poller',
+    return {'event_type': messages.CEILOMETER_EVENT_TYPE, 'publisher_id': 'ceilometer-poller',
             'payload': {'samples': meters}, 'metadata': {'message_id': message_id}}
 
 
@@ -58,12 +57,12 @@ def make_intake(tmp_path, pipeline, attempts=3):
 
 
 POISON = [
-    ({'event_type': bus.CEILOMETER_EVENT_TYPE, 'payload': {'samples': [1, 'x']}}, 'sample'),
-    ({'event_type': bus.SAMPLES_EVENT_TYPE, 'payload': 'not an envelope'}, 'format'),
-    ({'event_type': bus.SAMPLES_EVENT_TYPE, 'payload': None}, 'format'),
+    ({'event_type': messages.CEILOMETER_EVENT_TYPE, 'payload': {'samples': [1, 'x']}}, 'sample'),
+    ({'event_type': messages.SAMPLES_EVENT_TYPE, 'payload': 'not an envelope'}, 'format'),
+    ({'event_type': messages.SAMPLES_EVENT_TYPE, 'payload': None}, 'format'),
     ({'event_type': 'something.else', 'payload': {}}, 'format'),
-    ({'event_type': bus.CEILOMETER_EVENT_TYPE, 'payload': [1, 2]}, 'payload'),
-    ({'event_type': bus.CEILOMETER_EVENT_TYPE, 'payload': {'samples': [{'a': float('nan')}]}},
+    ({'event_type': messages.CEILOMETER_EVENT_TYPE, 'payload': [1, 2]}, 'payload'),
+    ({'event_type': messages.CEILOMETER_EVENT_TYPE, 'payload': {'samples': [{'a': float('nan')}]}},
      'signature'),
     (envelope(make_samples(2), 'another secret'), 'signature'),
 ]
@@ -193,7 +192,7 @@ def test_a_dead_lettered_kafka_record_read_again_is_skipped(tmp_path):
 
 def test_the_log_line_says_where_the_message_came_from_and_stays_short(tmp_path, caplog):
     intake = make_intake(tmp_path, Pipeline())
-    huge = {'event_type': bus.SAMPLES_EVENT_TYPE, 'publisher_id': 'compute-7',
+    huge = {'event_type': messages.SAMPLES_EVENT_TYPE, 'publisher_id': 'compute-7',
             'payload': 'x' * (20 * 2 ** 20), 'metadata': {'message_id': 'id-42'}}
     with caplog.at_level(logging.WARNING):
         intake.handle('sample', [huge])

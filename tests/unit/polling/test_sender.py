@@ -4,10 +4,11 @@ import concurrent.futures
 
 import pytest
 
+from telewatch import bus
 from telewatch.polling import sender as sender_mod
 
 
-class HeldSender(sender_mod.Sender):
+class HeldSender(bus.Sender):
     """Keeps every submitted batch's future undone until the test completes it."""
 
     def __init__(self):
@@ -32,7 +33,7 @@ def complete(sender, index, error=None):
 
 
 def test_batches_of_batch_size_and_the_rest_at_flush():
-    class Immediate(sender_mod.Sender):
+    class Immediate(bus.Sender):
         batches = []
 
         def send(self, samples):
@@ -82,7 +83,7 @@ def test_flush_raises_the_failure_of_a_batch():
 
 
 def test_the_default_submit_delivers_at_once_and_carries_the_error():
-    class Failing(sender_mod.Sender):
+    class Failing(bus.Sender):
         def send(self, samples):
             raise ValueError('cannot encode')
 

@@ -2,6 +2,7 @@
 record form, and which errors are retryable. A fake producer stands in for kafka-python's
 (tests/functional/test_kafka_publisher.py talks to the real broker)."""
 
+import kafka
 import kafka.codec
 import kafka.errors
 import kafka.future
@@ -58,7 +59,7 @@ class FakeProducer:
 @pytest.fixture
 def producers(monkeypatch):
     FakeProducer.made = []
-    monkeypatch.setattr(kafka_publisher.kafka, 'KafkaProducer', FakeProducer)
+    monkeypatch.setattr(kafka, 'KafkaProducer', FakeProducer)
     return FakeProducer.made
 
 
@@ -341,7 +342,7 @@ def test_a_broker_away_at_start_does_not_stop_start_and_publish_tries_again(monk
         attempts.append(config)
         raise kafka.errors.KafkaTimeoutError('Unable to bootstrap from broker-1:9092')
 
-    monkeypatch.setattr(kafka_publisher.kafka, 'KafkaProducer', unreachable)
+    monkeypatch.setattr(kafka, 'KafkaProducer', unreachable)
     publisher = _publisher()
     publisher.start()
     with pytest.raises(base.RetryablePublishError) as raised:
@@ -356,7 +357,7 @@ def test_a_configuration_kafka_refuses_is_permanent(monkeypatch):
     def refuse(**config):
         raise kafka.errors.KafkaConfigurationError('no')
 
-    monkeypatch.setattr(kafka_publisher.kafka, 'KafkaProducer', refuse)
+    monkeypatch.setattr(kafka, 'KafkaProducer', refuse)
     with pytest.raises(base.PermanentPublishError):
         _publisher().start()
 

@@ -3,9 +3,7 @@ import socket
 import threading
 import time
 
-import kafka.errors
 import pytest
-from kafka.partitioner import murmur2
 
 from telewatch import delivery as delivery_mod
 from telewatch.pubsub import subscription as subscription_mod
@@ -27,11 +25,11 @@ class FakeSender:
         with self.lock:
             self.attempts += 1
             if not self.up:
-                raise targets.SendError('down')
+                raise delivery_mod.SendError('down')
             bad = [i for i, value in enumerate(values) if value in self.permanent]
             self.sent.extend(value for value in values if value not in self.permanent)
             if bad:
-                raise targets.SendError('too big', failed=bad, permanent=True)
+                raise delivery_mod.SendError('too big', failed=bad, permanent=True)
 
     def close(self):
         self.closed = True
@@ -138,7 +136,7 @@ def test_only_the_values_a_target_did_not_take_are_sent_again(make_delivery):
             self.attempts += 1
             if self.attempts == 1:
                 self.sent.extend(values[:2])
-                raise targets.SendError('partly', failed=list(range(2, len(values))))
+                raise delivery_mod.SendError('partly', failed=list(range(2, len(values))))
             self.sent.extend(values)
 
     sender = HalfDown()
@@ -171,62 +169,13 @@ def test_the_udp_sender_sends_one_datagram_per_value_and_refuses_oversized_ones(
     port = receiver.getsockname()[1]
     sender = targets.UdpSender(subscription_mod.Target('udp://127.0.0.1:%d' % port))
     try:
-        with pytest.raises(targets.SendError) as caught:
+        with pytest.raises(delivery_mod.SendError) as caught:
             sender.send([b'{"a":1}', b'x' * 70000, b'{"b":2}'], [b'k'] * 3)
         assert caught.value.permanent and caught.value.failed == [1]
         assert [receiver.recv(65535), receiver.recv(65535)] == [b'{"a":1}', b'{"b":2}']
     finally:
         sender.close()
         receiver.close()
-
-
-class FakeFuture:
-    def __init__(self, error=None):
-        self.error = error
-
-    def get(self, timeout=None):
-        if self.error:
-            raise self.error
-
-
-class FakeProducer:
-    def __init__(self, partitions=4, fail_values=()):
-        self.partitions = partitions
-        self.fail_values = fail_values
-        self.records = []
-
-    def partitions_for(self, topic):
-        return set(range(self.partitions))
-
-    def run(self, append, *args):
-        return append(self, *args)
-
-    def send(self, topic, value, key, partition):
-        self.records.append((topic, value, key, partition))
-        if value in self.fail_values:
-            return FakeFuture(kafka.errors.NotLeaderForPartitionError())
-        return FakeFuture()
-
-
-def test_the_kafka_sender_partitions_by_resource_as_the_java_client_would():
-    producer = FakeProducer()
-    sender = targets.KafkaSender(subscription_mod.Target('kafka://k:9092?topic=t'), producer,
-                                 timeout=1)
-    keys = [b'vm-%d' % i for i in range(20)]
-    sender.send([b'v'] * 20, keys)
-    assert [(key, partition) for _, _, key, partition in producer.records] == [
-        (key, (murmur2(key) & 0x7fffffff) % 4) for key in keys]
-    assert {topic for topic, _, _, _ in producer.records} == {'t'}
-
-
-def test_the_kafka_sender_reports_which_values_were_not_taken():
-    producer = FakeProducer(fail_values={b'2', b'4'})
-    sender = targets.KafkaSender(subscription_mod.Target('kafka://k:9092?topic=t'), producer,
-                                 timeout=1)
-    with pytest.raises(targets.SendError) as caught:
-        sender.send([b'%d' % i for i in range(6)], [b'k'] * 6)
-    assert caught.value.failed == [2, 4]
-    assert not caught.value.permanent
 
 
 def test_the_delivery_thread_outlives_a_bug_and_sends_the_chunk_after_a_backoff(

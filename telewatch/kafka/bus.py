@@ -1,4 +1,4 @@
-"""The bus over Apache Kafka, with kafka-python, for ``transport_url = kafka://host:port``.
+"""The bus over Apache Kafka, for ``transport_url = kafka://host:port`` (telewatch.bus.open).
 
 oslo.messaging's own Kafka driver commits a consumer's offsets as soon as it has polled,
 before the messages are processed, and cannot requeue: a crash loses what was in hand. This
@@ -15,54 +15,43 @@ publishes there), with the same commit-after-acceptance, for the same intake.
 import collections
 import concurrent.futures
 import logging
-import re
-import threading
 import time
+import threading
 import urllib.parse
 
-import kafka
-import kafka.errors
-from kafka.partitioner import murmur2
-from kafka.structs import OffsetAndMetadata
-
-from telewatch import bus
 from telewatch import delivery
 from telewatch import loops
 from telewatch import messages
+from telewatch.kafka import cluster
+from telewatch.kafka import consumer as consumer_mod
+from telewatch.kafka import producer as producer_mod
 
 LOG = logging.getLogger(__name__)
-
-
-def is_kafka(conf):
-    return (conf.transport_url or '').startswith('kafka://')
-
-
-_TOPIC_NAME = re.compile(r'^[A-Za-z0-9._-]{1,249}$')
-
-
-def is_topic_name(name):
-    """Whether Kafka takes ``name`` as a topic: 1 to 249 letters, digits, '.', '_' or '-',
-    and not '.' or '..'."""
-    return bool(_TOPIC_NAME.match(name)) and name not in ('.', '..')
-
-
-def bootstrap_servers(url):
-    """['host:port', ...] of kafka://host:port[,host:port]/."""
-    netloc = urllib.parse.urlsplit(url).netloc.rsplit('@', 1)[-1]
-    return [server if ':' in server else server + ':9092' for server in netloc.split(',')
-            if server]
-
-
-def partition_for(resource_id, partitions):
-    """The partition the resource id picks as a Kafka message key (murmur2)."""
-    return (murmur2(resource_id.encode('utf-8')) & 0x7fffffff) % partitions
 
 
 def consumer_group(conf):
     return 'telewatch-notification-%s' % conf.bus.samples_topic
 
 
-class KafkaSender:
+class KafkaBus:
+    """The bus of a kafka:// transport URL: its consumer group divides the partitions among
+    the notification agents (no coordination, no oslo.messaging transport)."""
+
+    divides_partitions = True
+
+    def __init__(self, conf):
+        self.conf = conf
+
+    def sender(self, secret, in_flight=1):
+        """The polling agent's sender (one batch at a time: ``in_flight`` is not used)."""
+        return KafkaBusSender(secret, self.conf)
+
+    def listener(self, intake, loop_errors, attempts):
+        """The notification agent's listener, to ``start``."""
+        return KafkaListener(self.conf, intake, loop_errors=loop_errors, attempts=attempts)
+
+
+class KafkaBusSender:
     """Sends each batch, split by partition; waits until the broker acknowledged it (acks
     from every in-sync replica) and retries while it cannot, so the polling cycle keeps
     its samples rather than losing them."""
@@ -71,14 +60,14 @@ class KafkaSender:
         self._secret = secret
         self._topic = conf.bus.samples_topic
         self._max_backoff = max_backoff
-        self._producer = kafka.KafkaProducer(
-            bootstrap_servers=bootstrap_servers(conf.transport_url), acks='all',
-            linger_ms=5, compression_type=None)
+        self._partitioner = cluster.Partitioner()
+        self._producer = producer_mod.new_producer(**producer_mod.bus_options(
+            cluster.bootstrap_servers(conf.transport_url)))
 
     def send(self, samples):
         def on_retry(exc, retry, delay):
             LOG.warning('Kafka does not take the batch (%s); again in %.1f s', exc, delay)
-        return delivery.retry(lambda: self._send(samples), kafka.errors.KafkaError, None,
+        return delivery.retry(lambda: self._send(samples), producer_mod.KafkaError, None,
                               delivery.Backoff(0.5, self._max_backoff), time.sleep, on_retry)
 
     def submit(self, samples):
@@ -89,10 +78,11 @@ class KafkaSender:
         return future
 
     def _send(self, samples):
-        count = len(self._producer.partitions_for(self._topic))
+        self._partitioner.resize(len(self._producer.partitions_for(self._topic)))
+        partition_of = self._partitioner.partition
         groups = collections.defaultdict(list)
         for sample in samples:
-            groups[partition_for(sample.resource_id, count)].append(sample)
+            groups[partition_of(sample.resource_id.encode('utf-8'))].append(sample)
         futures = [self._producer.send(
             self._topic, partition=partition,
             value=messages.dumps(messages.encode_batch(group, self._secret)))
@@ -156,59 +146,46 @@ class KafkaListener:
         self._samples_topic = conf.bus.samples_topic
         self._notifications = notification_topics(conf, intake.priorities)
         self.topics = [self._samples_topic] + sorted(self._notifications)
-        self._consumer = kafka.KafkaConsumer(
-            *self.topics, bootstrap_servers=bootstrap_servers(conf.transport_url),
-            group_id=consumer_group(conf), enable_auto_commit=False,
-            auto_offset_reset='earliest')
+        self.group = consumer_group(conf)
+        self._consumer = consumer_mod.Consumer.open(
+            self.topics, cluster.bootstrap_servers(conf.transport_url), self.group)
         self._stop = threading.Event()
         self.thread = None
 
     def start(self):
         self.thread = loops.start_thread('kafka-listener', self._run, self._stop)
+        LOG.info('consuming Kafka topics %s as group %s', ', '.join(self.topics), self.group)
 
     def _run(self):
         loops.run('kafka-listener', self._poll_once, self._stop, self.loop_errors)
 
     def _poll_once(self):
-        polled = self._consumer.poll(timeout_ms=500, max_records=self._batch_size)
-        if not polled:
-            return
         deliver = self._deliver_each if self._failures >= self._attempts else self._deliver
         try:
-            deliver(polled)
+            # When it raises, the poll is read again after the backoff: at-least-once.
+            read = self._consumer.step(deliver, 500, self._batch_size)
         except Exception:
             self._failures += 1
-            self._rewind(polled)  # at-least-once: read again after the backoff
             raise
-        self._failures = 0
-
-    def _rewind(self, polled):
-        for tp, records in polled.items():
-            if records:
-                self._consumer.seek(tp, records[0].offset)
+        if read:
+            self._failures = 0
 
     def _deliver(self, polled):
         """Hand the poll over; True once committed, False when rewound to come again."""
         batches = collections.defaultdict(lambda: ([], []))
         for tp, records in polled.items():
             for record in records:
-                where = 'kafka:%s:%d@%d' % (tp.topic, tp.partition, record.offset)
+                where = 'kafka:' + consumer_mod.where(tp, record)
                 priority, message = self._message(tp, record, where)
                 if message is not None:
                     batches[priority][0].append(message)
                     batches[priority][1].append(where)
         for priority, (batch, positions) in batches.items():
             if self._intake.handle(priority, batch, positions):
-                self._rewind(polled)
+                self._consumer.rewind(polled)
                 self._stop.wait(self._retry_delay)
                 return False
-        offsets = {tp: OffsetAndMetadata(records[-1].offset + 1, '', -1)
-                   for tp, records in polled.items() if records}
-        try:
-            self._consumer.commit(offsets)
-        except kafka.errors.KafkaError as exc:
-            # A rebalance took these partitions: another member gets them again.
-            LOG.warning('cannot commit offsets (%s): they will be delivered again', exc)
+        self._consumer.commit(consumer_mod.next_offsets(polled))
         return True
 
     def _deliver_each(self, polled):
@@ -222,27 +199,26 @@ class KafkaListener:
                 except Exception as exc:
                     done = self._dead_letter(tp, record, exc)
                 if not done:
-                    self._rewind(dict([(tp, records[position:])] + parts[number + 1:]))
+                    self._consumer.rewind(
+                        dict([(tp, records[position:])] + parts[number + 1:]))
                     return
 
     def _dead_letter(self, tp, record, error):
-        where = 'kafka:%s:%d@%d' % (tp.topic, tp.partition, record.offset)
+        where = 'kafka:' + consumer_mod.where(tp, record)
         value = record.value
         if isinstance(value, bytes):
             value = value.decode('utf-8', 'backslashreplace')
         message = {'publisher_id': where, 'event_type': None, 'payload': value}
         if not self._intake.dead_letter('listener', message, where, error):
             return False
-        try:
-            self._consumer.commit({tp: OffsetAndMetadata(record.offset + 1, '', -1)})
-        except kafka.errors.KafkaError as exc:
-            LOG.warning('cannot commit past the dead-lettered %s (%s)', where, exc)
+        self._consumer.commit(consumer_mod.next_offsets({tp: [record]}),
+                              'past the dead-lettered %s' % where)
         return True
 
     def _message(self, tp, record, where):
         """(priority, message shaped like oslo.messaging's), or (None, None) if rejected."""
         if tp.topic == self._samples_topic:
-            return 'sample', {'event_type': bus.SAMPLES_EVENT_TYPE,
+            return 'sample', {'event_type': messages.SAMPLES_EVENT_TYPE,
                               'payload': _decode(record.value), 'publisher_id': where,
                               'metadata': {'message_id': None, 'timestamp': None}}
         try:
@@ -267,7 +243,7 @@ class KafkaListener:
         self._stop.set()
         if self.thread is not None:
             self.thread.join()
-        self._consumer.close(autocommit=False)
+        self._consumer.close()
 
 
 def _decode(value):

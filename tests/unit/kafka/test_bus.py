@@ -7,11 +7,12 @@ import logging
 import time
 import types
 
+import kafka
 import pytest
 from kafka.structs import TopicPartition
 
 from telewatch import delivery as delivery_mod
-from telewatch import kafka_bus
+from telewatch.kafka import bus as kafka_bus
 
 
 def conf(url, topic='notifications'):
@@ -113,9 +114,9 @@ class FakeIntake:
 def start_listener(monkeypatch, intake, polls, done, attempts=3):
     """Run a listener over ``polls`` until ``done(consumer)``; the listener and consumer."""
     monkeypatch.setattr(delivery_mod, 'MIN_DELAY', 0.01)
-    monkeypatch.setattr(kafka_bus.kafka, 'KafkaConsumer', FakeKafkaConsumer)
+    monkeypatch.setattr(kafka, 'KafkaConsumer', FakeKafkaConsumer)
     listener = kafka_bus.KafkaListener(SETTINGS, intake, retry_delay=0.01, attempts=attempts)
-    consumer = listener._consumer
+    consumer = listener._consumer._consumer
     consumer.polls.extend(polls)
     listener.start()
     try:
