@@ -91,24 +91,28 @@ class Backoff:
         self._next = self.initial
 
 
-def retry(call, retryable, retries, backoff, sleep=time.sleep, on_retry=None):
+def retry(call, retryable, retries, backoff, sleep=time.sleep, on_retry=None, failed=None):
     """``call()``'s result; while it raises one of ``retryable`` (an exception class or a
     tuple), call again after ``backoff.next()`` seconds (waited with ``sleep``), at most
     ``retries`` more times (None: until it returns). Before each wait,
     ``on_retry(error, retry, delay)`` (``retry`` counts from 1) says why. The error of the
-    last attempt, and any other exception, is raised."""
-    attempt = 0
+    last attempt, and any other exception, is raised. ``failed``: the retryable error of a
+    first attempt the caller made itself (a fast path that builds nothing when it passes)."""
+    attempt, error = 0, failed
     while True:
-        try:
-            return call()
-        except retryable as exc:
-            if retries is not None and attempt >= retries:
-                raise
-            attempt += 1
-            delay = backoff.next()
-            if on_retry is not None:
-                on_retry(exc, attempt, delay)
-            sleep(delay)
+        if error is None:
+            try:
+                return call()
+            except retryable as exc:
+                error = exc
+        if retries is not None and attempt >= retries:
+            raise error
+        attempt += 1
+        delay = backoff.next()
+        if on_retry is not None:
+            on_retry(error, attempt, delay)
+        sleep(delay)
+        error = None
 
 
 class SendError(Exception):

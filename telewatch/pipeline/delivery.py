@@ -79,6 +79,17 @@ class PublisherRunner:
 
     def _attempts(self, samples):
         """None once published; else the last error."""
+        try:
+            self.publisher.publish(samples)
+        except publisher_base.RetryablePublishError as exc:
+            return self._retried(samples, exc)
+        except Exception as exc:  # a plugin's bug must not stop the pipeline
+            return exc
+        self.counters.add('published', len(samples))
+        return None
+
+    def _retried(self, samples, error):
+        """After a retryable ``error``, the policy's retries; as ``_attempts``."""
         def on_retry(exc, retry, delay):
             # The whole batch again: at-least-once, a few duplicates are allowed.
             self.counters.add('retried', len(samples))
@@ -89,7 +100,7 @@ class PublisherRunner:
             delivery.retry(lambda: self.publisher.publish(samples),
                            publisher_base.RetryablePublishError, retries,
                            delivery.Backoff(self._backoff, maximum=None),  # retries bound it
-                           self._sleep, on_retry)
+                           self._sleep, on_retry, failed=error)
         except Exception as exc:  # a plugin's bug must not stop the pipeline
             return exc
         self.counters.add('published', len(samples))

@@ -92,3 +92,16 @@ def test_counters_add_and_take():
     assert counters == {'sent': 5, 'lost': 0}
     assert counters.take() == {'sent': 5}
     assert counters.take() == {}
+
+
+def test_retry_can_start_from_the_failure_of_the_callers_own_first_attempt():
+    sleeps, retries = [], []
+    call = Flaky(OSError('b'))
+    result = delivery.retry(call, OSError, 2, delivery.Backoff(1.0, None), sleeps.append,
+                            on_retry=lambda exc, n, delay: retries.append((str(exc), n)),
+                            failed=OSError('a'))
+    assert (result, call.calls, sleeps) == ('done', 2, [1.0, 2.0])
+    assert retries == [('a', 1), ('b', 2)]
+    with pytest.raises(OSError, match='a'):
+        delivery.retry(Flaky(), OSError, 0, delivery.Backoff(), sleeps.append,
+                       failed=OSError('a'))
