@@ -14,17 +14,17 @@ Two executors use this module, because what they can do with a failure differs:
 ========  ==========  ==========================================  =========================
 policy    executor    when the target fails (may pass)             when the queue is full
 ========  ==========  ==========================================  =========================
-retry     runner      tried again at once ``[pipeline]             (no queue)
-          (default)   publish_retries`` times, doubling delays,
-                      then handed back
+retry     runner      tried again in the caller's thread           (no queue)
+          (default)   ``[pipeline] publish_retries`` times,
+                      doubling delays, then handed back
 retry     targets     tried again ``[pubsub] retries`` times       new values dropped,
                       after the backoff, then dropped              counted
 queue     runner      kept in memory (``max_queue_length``         handed back
                       samples), sent first at the next publish
                       or flush
 queue     targets     kept and tried again after the backoff       new values dropped,
-          (default)   until taken; its batch is committed          counted
-                      (lost if the process dies)
+          (default)   (at most 30 s) until taken; its batch is     counted
+                      committed (lost if the process dies)
 drop      runner      dropped, counted                             (no queue)
 drop      targets     dropped, counted; what comes during the      new values dropped,
                       backoff is dropped without a try             counted
