@@ -18,11 +18,11 @@ import voluptuous as vol
 from telewatch import config_file
 from telewatch.archive import errors
 from telewatch.archive import resource_ids
-from telewatch.archive import resource_mapping
 from telewatch.archive import store as store_mod
 from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.index import migration
 from telewatch.publishers import base
+from telewatch.publishers import resource_mapping
 
 LOG = logging.getLogger(__name__)
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)

@@ -14,11 +14,11 @@ import voluptuous as vol
 from pecan import rest as pecan_rest
 
 from telewatch import config_file
+from telewatch.api import known_meters
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.archive import resource_ids
 from telewatch.archive.index import search as search_mod
-from telewatch.pubsub import known_meters
 from telewatch.pubsub import registry as registry_mod
 from telewatch.pubsub import subscription as subscription_mod
 
