@@ -147,4 +147,4 @@ def make_app(conf, store=None, counters=None, anonymous=None):
                           'telewatch.enforcer': policy.make_enforcer(conf),
                           'telewatch.counters': counters, 'telewatch.conf': conf,
                           subscription_api.ENVIRON_KEY: subscription_api.Subscriptions(
-                              conf, store.indexer)})
+                              conf, store.index)})

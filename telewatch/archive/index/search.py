@@ -1,6 +1,6 @@
-"""Searches of the archive index in Gnocchi's query language, a page at a time: resources
-(their current revisions, or every revision) and metrics; and the deletion of the resources
-a query matches, with their metrics.
+"""The Indexer's searches (the ``Searches`` mixin) in Gnocchi's query language, a page at a
+time: resources (their current revisions, or every revision) and metrics; and the deletion of
+the resources a query matches, with their metrics.
 
 A page is ``limit`` items after ``marker`` in the sort order, with ``id`` (then, for history,
 ``revision``) breaking ties so that pages neither skip nor repeat. A past revision is
@@ -16,8 +16,8 @@ import typing
 
 import sqlalchemy as sa
 
-from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.index import query as query_mod
+from telewatch.archive.index import records
 from telewatch.archive.index import schema
 
 MAX_LIMIT = 1000
@@ -38,7 +38,7 @@ _CHUNK = 1000  # ids per IN (...): a default page needs one query for its metric
 
 
 @dataclasses.dataclass(frozen=True)
-class ResourceRevision(indexer_mod.Resource):
+class ResourceRevision(records.Resource):
     """One revision of a resource, as history searches return them (metrics: the current
     ones, as Gnocchi shows them on every revision)."""
 
@@ -174,7 +174,7 @@ def _rows(resource_type, history):
     if history:
         past = schema.resource_history
         parts.append(sa.select(*[past.c[n] for n in _COLUMNS + ('revision', 'revision_end')]))
-    if resource_type != indexer_mod.GENERIC:
+    if resource_type != records.GENERIC:
         parts = [part.where(part.selected_columns.type == resource_type) for part in parts]
     return (sa.union_all(*parts) if history else parts[0]).subquery('rows')
 
@@ -261,7 +261,7 @@ def _chunks(items):
 # -- resources -----------------------------------------------------------------------------
 
 def _definition(indexer, resource_type):
-    if resource_type == indexer_mod.GENERIC:
+    if resource_type == records.GENERIC:
         return {}
     return indexer.get_resource_type(resource_type)['attributes']
 
@@ -286,72 +286,7 @@ def _resource(row, metrics, history):
     fields.update(metrics=dict(metrics.get(row['id'], {})), revision_end=row['revision_end'])
     if history:
         return ResourceRevision(revision=row['revision'], **fields)
-    return indexer_mod.Resource(**fields)
-
-
-def search_resources(indexer, resource_type, query=None, sort=(), limit=None, marker=None,
-                     history=False, attribute_filter=None, creator=None,
-                     max_limit=MAX_LIMIT):
-    """One page of the resources of ``resource_type`` (every type for ``generic``) that
-    ``query`` and ``attribute_filter`` (both JSON queries, ANDed) match.
-
-    ``sort``: ``attr[:asc|desc][-nullsfirst|-nullslast]`` keys (default
-    ``revision_start:asc, started_at:asc``); ``limit``: at most ``max_limit`` (the
-    default); ``marker``: ``marker_of`` the last item of the previous page. With
-    ``history`` every revision is searched and ResourceRevisions are returned. ``creator``
-    turns non-UUID ids in the queries into Gnocchi's. NoSuchResourceType, InvalidQuery,
-    InvalidPagination.
-    """
-    definition = _definition(indexer, resource_type)
-    kinds = query_mod.attribute_kinds(definition)
-    queries = [query_mod.validate_query(q, definition, creator, resource_type)
-               for q in (query, attribute_filter)]
-    sorts = query_mod.parse_sort(_sort_keys(sort, DEFAULT_RESOURCE_SORT), kinds)
-    limit = _limit(limit, max_limit)
-    position = None if marker is None else _resource_marker(marker, history)
-    rows = _rows(resource_type, history)
-    with indexer._begin() as conn:
-        compiler = _Compiler(rows.c, kinds, conn.dialect.name)
-        orders = [_Order(compiler.attribute(name), descending, nulls_first)
-                  for name, descending, nulls_first in sorts]
-        orders += [_Order(rows.c.id)] + ([_Order(rows.c.revision)] if history else [])
-        statement = sa.select(rows).where(*_conditions(compiler, queries))
-        if position is not None:
-            values = _marker_values(conn, orders, [rows.c.id == position[0],
-                                                   rows.c.revision == position[1]], marker)
-            statement = statement.where(_after(orders, values))
-        found = conn.execute(statement.order_by(*[o.clause() for o in orders])
-                             .limit(limit)).mappings().all()
-        metrics = _metrics_of(conn, {row['id'] for row in found})
-    return [_resource(row, metrics, history) for row in found]
-
-
-def delete_resources(indexer, resource_type, query, attribute_filter=None, creator=None):
-    """Delete the resources of ``resource_type`` (any type for ``generic``) that ``query``
-    and ``attribute_filter`` match, with their history and their metrics, in one
-    transaction; a Deleted. An empty ``query`` is an InvalidQuery (it would delete all)."""
-    definition = _definition(indexer, resource_type)
-    queries = [query_mod.validate_query(q, definition, creator, resource_type)
-               for q in (query, attribute_filter)]
-    if queries[0] is None:
-        raise query_mod.InvalidQuery(EMPTY_DELETE)
-    rows = _rows(resource_type, False)
-    resource, metric = schema.resource, schema.metric
-    with indexer._begin() as conn:
-        compiler = _Compiler(rows.c, query_mod.attribute_kinds(definition), conn.dialect.name)
-        matching = sa.select(rows.c.id).where(*_conditions(compiler, queries))
-        # Locked, so that no metric is attached to them before they go.
-        ids = [row[0] for row in conn.execute(sa.select(resource.c.id).where(
-            resource.c.id.in_(matching)).with_for_update())]
-        metric_ids = []
-        for chunk in _chunks(ids):
-            metric_ids += [row[0] for row in conn.execute(sa.select(metric.c.id).where(
-                metric.c.resource_id.in_(chunk)))]
-            conn.execute(metric.delete().where(metric.c.resource_id.in_(chunk)))
-            conn.execute(schema.resource_history.delete().where(
-                schema.resource_history.c.id.in_(chunk)))
-            conn.execute(resource.delete().where(resource.c.id.in_(chunk)))
-    return Deleted(len(ids), metric_ids)
+    return records.Resource(**fields)
 
 
 # -- metrics -------------------------------------------------------------------------------
@@ -381,28 +316,100 @@ def _metric_conditions(filters, project_scope, dialect):
     return where
 
 
-def search_metrics(indexer, filters=None, sort=(), limit=None, marker=None,
-                   project_scope=None, max_limit=MAX_LIMIT):
-    """One page of the metrics ``GET /v1/metric`` lists.
+# -- the indexer's searches -----------------------------------------------------------------
 
-    ``filters``: equality on ``name id unit archive_policy_name creator status`` (status
-    ``active`` unless given) and on the creator's parts ``user_id`` / ``project_id``, as
-    Gnocchi. ``project_scope``: only the metrics a member of that project may see (created
-    by it, or attached to a resource of it or created by it). ``sort`` (default
-    ``id:asc``), ``limit`` and ``marker`` (a metric id) as search_resources.
-    InvalidQuery, InvalidPagination.
-    """
-    sorts = query_mod.parse_sort(_sort_keys(sort, DEFAULT_METRIC_SORT), METRIC_SORT_KEYS)
-    limit = _limit(limit, max_limit)
-    metric = schema.metric
-    with indexer._begin() as conn:
-        where = _metric_conditions(dict(filters or {}), project_scope, conn.dialect.name)
-        orders = [_Order(metric.c[name], descending, nulls_first)
-                  for name, descending, nulls_first in sorts] + [_Order(metric.c.id)]
-        statement = sa.select(metric).where(*where)
-        if marker is not None:
-            values = _marker_values(conn, orders, [metric.c.id == str(marker)], marker)
-            statement = statement.where(_after(orders, values))
-        rows = conn.execute(statement.order_by(*[o.clause() for o in orders])
-                            .limit(limit)).mappings().all()
-    return [indexer_mod.Metric(**row) for row in rows]
+class Searches:
+    """The Indexer's searches (a mixin: they need its ``_begin`` and ``get_resource_type``)."""
+
+    MAX_LIMIT = MAX_LIMIT
+    marker_of = staticmethod(marker_of)
+    parse_filter = staticmethod(query_mod.parse_filter_string)
+
+    def search_resources(self, resource_type, query=None, sort=(), limit=None, marker=None,
+                         history=False, attribute_filter=None, creator=None,
+                         max_limit=MAX_LIMIT):
+        """One page of the resources of ``resource_type`` (every type for ``generic``) that
+        ``query`` and ``attribute_filter`` (both JSON queries, ANDed) match.
+
+        ``sort``: ``attr[:asc|desc][-nullsfirst|-nullslast]`` keys (default
+        ``revision_start:asc, started_at:asc``); ``limit``: at most ``max_limit`` (the
+        default); ``marker``: ``marker_of`` the last item of the previous page. With
+        ``history`` every revision is searched and ResourceRevisions are returned. ``creator``
+        turns non-UUID ids in the queries into Gnocchi's. NoSuchResourceType, InvalidQuery,
+        InvalidPagination.
+        """
+        definition = _definition(self, resource_type)
+        kinds = query_mod.attribute_kinds(definition)
+        queries = [query_mod.validate_query(q, definition, creator, resource_type)
+                   for q in (query, attribute_filter)]
+        sorts = query_mod.parse_sort(_sort_keys(sort, DEFAULT_RESOURCE_SORT), kinds)
+        limit = _limit(limit, max_limit)
+        position = None if marker is None else _resource_marker(marker, history)
+        rows = _rows(resource_type, history)
+        with self._begin() as conn:
+            compiler = _Compiler(rows.c, kinds, conn.dialect.name)
+            orders = [_Order(compiler.attribute(name), descending, nulls_first)
+                      for name, descending, nulls_first in sorts]
+            orders += [_Order(rows.c.id)] + ([_Order(rows.c.revision)] if history else [])
+            statement = sa.select(rows).where(*_conditions(compiler, queries))
+            if position is not None:
+                values = _marker_values(conn, orders, [rows.c.id == position[0],
+                                                       rows.c.revision == position[1]], marker)
+                statement = statement.where(_after(orders, values))
+            found = conn.execute(statement.order_by(*[o.clause() for o in orders])
+                                 .limit(limit)).mappings().all()
+            metrics = _metrics_of(conn, {row['id'] for row in found})
+        return [_resource(row, metrics, history) for row in found]
+
+    def delete_resources(self, resource_type, query, attribute_filter=None, creator=None):
+        """Delete the resources of ``resource_type`` (any type for ``generic``) that ``query``
+        and ``attribute_filter`` match, with their history and their metrics, in one
+        transaction; a Deleted. An empty ``query`` is an InvalidQuery (it would delete all)."""
+        definition = _definition(self, resource_type)
+        queries = [query_mod.validate_query(q, definition, creator, resource_type)
+                   for q in (query, attribute_filter)]
+        if queries[0] is None:
+            raise query_mod.InvalidQuery(EMPTY_DELETE)
+        rows = _rows(resource_type, False)
+        resource, metric = schema.resource, schema.metric
+        with self._begin() as conn:
+            compiler = _Compiler(rows.c, query_mod.attribute_kinds(definition), conn.dialect.name)
+            matching = sa.select(rows.c.id).where(*_conditions(compiler, queries))
+            # Locked, so that no metric is attached to them before they go.
+            ids = [row[0] for row in conn.execute(sa.select(resource.c.id).where(
+                resource.c.id.in_(matching)).with_for_update())]
+            metric_ids = []
+            for chunk in _chunks(ids):
+                metric_ids += [row[0] for row in conn.execute(sa.select(metric.c.id).where(
+                    metric.c.resource_id.in_(chunk)))]
+                conn.execute(metric.delete().where(metric.c.resource_id.in_(chunk)))
+                conn.execute(schema.resource_history.delete().where(
+                    schema.resource_history.c.id.in_(chunk)))
+                conn.execute(resource.delete().where(resource.c.id.in_(chunk)))
+        return Deleted(len(ids), metric_ids)
+
+    def search_metrics(self, filters=None, sort=(), limit=None, marker=None,
+                       project_scope=None, max_limit=MAX_LIMIT):
+        """One page of the metrics ``GET /v1/metric`` lists.
+
+        ``filters``: equality on ``name id unit archive_policy_name creator status`` (status
+        ``active`` unless given) and on the creator's parts ``user_id`` / ``project_id``, as
+        Gnocchi. ``project_scope``: only the metrics a member of that project may see (created
+        by it, or attached to a resource of it or created by it). ``sort`` (default
+        ``id:asc``), ``limit`` and ``marker`` (a metric id) as search_resources.
+        InvalidQuery, InvalidPagination.
+        """
+        sorts = query_mod.parse_sort(_sort_keys(sort, DEFAULT_METRIC_SORT), METRIC_SORT_KEYS)
+        limit = _limit(limit, max_limit)
+        metric = schema.metric
+        with self._begin() as conn:
+            where = _metric_conditions(dict(filters or {}), project_scope, conn.dialect.name)
+            orders = [_Order(metric.c[name], descending, nulls_first)
+                      for name, descending, nulls_first in sorts] + [_Order(metric.c.id)]
+            statement = sa.select(metric).where(*where)
+            if marker is not None:
+                values = _marker_values(conn, orders, [metric.c.id == str(marker)], marker)
+                statement = statement.where(_after(orders, values))
+            rows = conn.execute(statement.order_by(*[o.clause() for o in orders])
+                                .limit(limit)).mappings().all()
+        return [records.Metric(**row) for row in rows]
