@@ -155,3 +155,55 @@ def test_telewatch_upgrade_reports_where_the_store_is(tmp_path, capsys):
                       file_storage.FileSeriesStorage)
     with pytest.raises(ValueError, match='file:// or postgresql://'):
         store_mod.storage_from_url('s3://bucket', 2)
+
+
+def make_resource(store, rid=None):
+    rid = rid or str(uuid.uuid4())
+    store.index.create_resource('generic', rid, rid, 'admin')
+    return rid
+
+
+def test_create_metrics_takes_the_metric_another_writer_created_first(store):
+    rid = make_resource(store)
+    theirs = store.new_metric('other', 'cpu', rid)
+    store.create_metrics([theirs])
+    mine = [store.new_metric('admin', name, rid) for name in ('cpu', 'memory')]
+    ids = store.create_metrics(mine)
+    assert ids == {rid: {'cpu': theirs.id, 'memory': mine[1].id}}
+    assert store.index.get_resource(rid).metrics == ids[rid]
+
+
+def test_create_metrics_of_a_resource_gone_says_so(store, monkeypatch):
+    def taken(metrics):  # as when the resource was deleted under the insert
+        raise errors.NamedMetricAlreadyExists('cpu')
+    monkeypatch.setattr(store.index, 'create_metrics', taken)
+    with pytest.raises(errors.NoSuchResource):
+        store.create_metrics([store.new_metric('admin', 'cpu', str(uuid.uuid4()))])
+
+
+def test_new_metric_takes_its_policy_from_the_rules_and_checks_it(store):
+    assert store.new_metric('admin', 'anything').archive_policy_name == 'low'
+    with pytest.raises(errors.NoSuchArchivePolicy):
+        store.new_metric('admin', 'cpu', archive_policy_name='nonesuch')
+
+
+def test_resample_regroups_then_cuts(store):
+    metric_id = make_metric(store)
+    stamps = T0 + numpy.arange(6) * numpy.timedelta64(60, 's')
+    store.add_measures({metric_id: (stamps, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])})
+    metric = store.index.get_metrics([metric_id])[metric_id]
+    (g, keys, values), = store.series(metric, 60, 'mean', refresh=True, resample=180,
+                                      start=T0 + numpy.timedelta64(200, 's'))
+    assert g == 180 and values.tolist() == [5.0]
+    numpy.testing.assert_array_equal(keys, [T0 + numpy.timedelta64(180, 's')])
+
+
+def test_delete_resources_drops_their_series_too(store):
+    rid = make_resource(store)
+    metric = store.new_metric('admin', 'cpu', rid, 'medium')
+    store.create_metrics([metric])
+    store.add_measures({metric.id: ([T0], [1.0])})
+    store.process()
+    assert store._storage.get(metric.id) is not None
+    assert store.delete_resources('generic', {'=': {'id': rid}}) == 1
+    assert store._storage.get(metric.id) is None and store.index.get_metrics([metric.id]) == {}
