@@ -10,12 +10,11 @@ often the resource changes afterwards.
 """
 
 import dataclasses
-import datetime
-import operator
 import typing
 
 import sqlalchemy as sa
 
+from telewatch.archive.index import compiler as compiler_mod
 from telewatch.archive.index import query as query_mod
 from telewatch.archive.index import records
 from telewatch.archive.index import schema
@@ -31,9 +30,6 @@ METRIC_SORT_KEYS = ('id', 'name', 'unit', 'archive_policy_name', 'creator', 'res
 EMPTY_DELETE = 'caution: the query can not be empty, or it will delete entire database'
 _COLUMNS = ('id', 'type', 'original_resource_id', 'creator', 'user_id', 'project_id',
             'started_at', 'ended_at', 'revision_start', 'attributes')
-_COMPARE = {'eq': operator.eq, 'ne': operator.ne, 'lt': operator.lt, 'le': operator.le,
-            'gt': operator.gt, 'ge': operator.ge}
-_GLOB_LITERAL = {'*': '[*]', '?': '[?]', '[': '[[]'}
 _CHUNK = 1000  # ids per IN (...): a default page needs one query for its metrics
 
 
@@ -62,105 +58,6 @@ def marker_of(item):
     """The ``marker`` that continues a listing after ``item`` (a Resource, a
     ResourceRevision or a Metric)."""
     return history_marker(item) if hasattr(item, 'revision') else item.id
-
-
-# -- SQL of the query language ---------------------------------------------------------
-
-def _creator_part(creator, dialect, project):
-    """``created_by_user_id`` (before the first ':') or ``created_by_project_id`` (after
-    it; '' when there is no ':') of a ``creator`` column, null when the creator is."""
-    colon = (sa.func.instr if dialect == 'sqlite' else sa.func.strpos)(creator, ':')
-    if project:
-        return sa.case((colon > 0, sa.func.substr(creator, colon + 1)),
-                       (creator.is_not(None), sa.literal('')), else_=sa.null())
-    return sa.case((colon > 0, sa.func.substr(creator, 1, colon - 1)), else_=creator)
-
-
-def _lifespan(c, dialect):
-    """``ended_at - started_at`` in seconds, exact to the microsecond on both dialects."""
-    if dialect != 'sqlite':
-        return sa.extract('epoch', c.ended_at - c.started_at)
-
-    # SQLite's date functions keep milliseconds only; SQLAlchemy stores
-    # 'YYYY-MM-DD HH:MM:SS.ffffff', so whole seconds and microseconds are taken apart.
-    def seconds(column):
-        return sa.cast(sa.func.strftime('%s', column), sa.Integer)
-
-    def microseconds(column):
-        return sa.cast(sa.func.substr(column, 21), sa.Integer)
-
-    return ((seconds(c.ended_at) - seconds(c.started_at))
-            + (microseconds(c.ended_at) - microseconds(c.started_at))
-            / sa.literal(1e6, sa.Float))
-
-
-def _glob(pattern):
-    """The GLOB pattern of a LIKE pattern (``%``, ``_``, ``\\`` escapes), so that SQLite
-    matches case-sensitively as PostgreSQL does."""
-    out, chars = [], iter(pattern)
-    for char in chars:
-        if char == '\\':
-            char = next(chars, '\\')
-        elif char in '%_':
-            out.append('*' if char == '%' else '?')
-            continue
-        out.append(_GLOB_LITERAL.get(char, char))
-    return ''.join(out)
-
-
-class _Compiler:
-    """SQL of validated queries over the columns ``c`` of resource rows."""
-
-    def __init__(self, c, kinds, dialect):
-        self.c = c
-        self.kinds = kinds
-        self.dialect = dialect
-
-    def attribute(self, name):
-        if name == 'lifespan':
-            return _lifespan(self.c, self.dialect)
-        if name in ('created_by_user_id', 'created_by_project_id'):
-            return _creator_part(self.c.creator, self.dialect, name.endswith('project_id'))
-        if name in query_mod.GENERIC_ATTRIBUTES:
-            return self.c[name]
-        field = self.c.attributes[name]
-        kind = self.kinds[name]
-        if kind == 'number':
-            return field.as_float()
-        if kind == 'bool':
-            return field.as_boolean()
-        return field.as_string()
-
-    def value(self, name, value):
-        """Custom datetimes are stored as ISO text, which sorts as the times do."""
-        if isinstance(value, datetime.datetime) and name not in query_mod.GENERIC_ATTRIBUTES:
-            return value.isoformat()
-        return value
-
-    def where(self, node):
-        (op, arg), = node.items()
-        if op in ('and', 'or'):
-            return (sa.and_ if op == 'and' else sa.or_)(*[self.where(n) for n in arg])
-        if op == 'not':
-            return sa.not_(self.where(arg))
-        (name, value), = arg.items()
-        expression = self.attribute(name)
-        if op == 'in':
-            return expression.in_([self.value(name, v) for v in value])
-        if op == 'like':
-            if self.dialect == 'sqlite':
-                return expression.op('GLOB')(_glob(value))
-            return expression.like(value)
-        value = self.value(name, value)
-        if value is None and op in ('eq', 'ne'):
-            return _COMPARE[op](expression, None)  # IS (NOT) NULL
-        return _COMPARE[op](expression, _bound(expression, value))
-
-
-def _bound(expression, value):
-    """``value`` as a parameter of ``expression``'s type: SQLAlchemy refuses ``< True`` or
-    ``> None`` written with Python constants, which SQL itself answers."""
-    return sa.literal(value, expression.type)
 
 
 def _rows(resource_type, history):
@@ -195,13 +92,15 @@ class _Order:
         """Rows after ``value`` in this key's order; None if none can be."""
         if value is None:
             return self.expression.is_not(None) if self.nulls_first else None
-        value = _bound(self.expression, value)
+        value = compiler_mod.bound(self.expression, value)
         after = (self.expression < value) if self.descending else (self.expression > value)
         return after if self.nulls_first else sa.or_(after, self.expression.is_(None))
 
 
 def _same(expression, value):
-    return expression.is_(None) if value is None else expression == _bound(expression, value)
+    if value is None:
+        return expression.is_(None)
+    return expression == compiler_mod.bound(expression, value)
 
 
 def _after(orders, values):
@@ -303,15 +202,16 @@ def _metric_conditions(filters, project_scope, dialect):
     where += [metric.c[name] == filters[name]
               for name in ('name', 'id', 'unit', 'archive_policy_name', 'creator')
               if name in filters]
+    creator_part = compiler_mod.creator_part
     for name, project in (('user_id', False), ('project_id', True)):
         if name in filters:
-            where.append(_creator_part(metric.c.creator, dialect, project) == filters[name])
+            where.append(creator_part(metric.c.creator, dialect, project) == filters[name])
     if project_scope is not None:
         resource = schema.resource
         owned = sa.select(resource.c.id).where(sa.or_(
             resource.c.project_id == project_scope,
-            _creator_part(resource.c.creator, dialect, True) == project_scope))
-        where.append(sa.or_(_creator_part(metric.c.creator, dialect, True) == project_scope,
+            creator_part(resource.c.creator, dialect, True) == project_scope))
+        where.append(sa.or_(creator_part(metric.c.creator, dialect, True) == project_scope,
                             metric.c.resource_id.in_(owned)))
     return where
 
@@ -347,7 +247,7 @@ class Searches:
         position = None if marker is None else _resource_marker(marker, history)
         rows = _rows(resource_type, history)
         with self._begin() as conn:
-            compiler = _Compiler(rows.c, kinds, conn.dialect.name)
+            compiler = compiler_mod.Compiler(rows.c, kinds, conn.dialect.name)
             orders = [_Order(compiler.attribute(name), descending, nulls_first)
                       for name, descending, nulls_first in sorts]
             orders += [_Order(rows.c.id)] + ([_Order(rows.c.revision)] if history else [])
@@ -373,7 +273,8 @@ class Searches:
         rows = _rows(resource_type, False)
         resource, metric = schema.resource, schema.metric
         with self._begin() as conn:
-            compiler = _Compiler(rows.c, query_mod.attribute_kinds(definition), conn.dialect.name)
+            compiler = compiler_mod.Compiler(rows.c, query_mod.attribute_kinds(definition),
+                                             conn.dialect.name)
             matching = sa.select(rows.c.id).where(*_conditions(compiler, queries))
             # Locked, so that no metric is attached to them before they go.
             ids = [row[0] for row in conn.execute(sa.select(resource.c.id).where(
