@@ -160,7 +160,7 @@ class ArchiveProcessor:
 def main(argv=None):
     conf = service.prepare_service(sys.argv[1:] if argv is None else argv)
     try:
-        store_mod.ArchiveStore.from_conf(conf).storage.upgrade()
+        store_mod.ArchiveStore.from_conf(conf).upgrade_storage()
     except (ValueError, errors.ArchiveError) as exc:
         sys.stderr.write('telewatch-archive-processor: %s\n' % exc)
         return 1
