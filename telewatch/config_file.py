@@ -12,23 +12,17 @@ import yaml
 from telewatch import meter_filter
 
 
-def _beside_pipeline(conf, name):
-    """``name`` in the directory of the pipeline file, when that has a directory."""
-    try:
-        directory = os.path.dirname(conf.pipeline.pipeline_cfg_file)
-    except (AttributeError, KeyError):
-        return None
-    return os.path.join(directory, name) if directory and not os.path.isabs(name) else None
-
-
-def find_file(conf, name):
+def find_file(conf, name, beside=None):
     """A configuration file named by an option: as given (absolute, or relative to the
-    working directory), else in the configuration directories, else beside the pipeline
-    file (for the files its publishers name), else the copy installed with telewatch
-    (share/telewatch/etc). Raises ConfigErrors when there is none."""
+    working directory), else in the configuration directories, else in the directory
+    ``beside`` (that of the file naming it: the pipeline file for its publishers' files),
+    else the copy installed with telewatch (share/telewatch/etc). Raises ConfigErrors when
+    there is none."""
     installed = os.path.join(sys.prefix, 'share', 'telewatch', 'etc', os.path.basename(name))
-    for candidate in (name, None if os.path.isabs(name) else conf.find_file(name),
-                      _beside_pipeline(conf, name), installed):
+    relative = not os.path.isabs(name)
+    for candidate in (name, conf.find_file(name) if relative else None,
+                      os.path.join(beside, name) if beside and relative else None,
+                      installed):
         if candidate and os.path.isfile(candidate):
             return candidate
     raise ConfigErrors([ConfigError(

@@ -6,6 +6,8 @@ a transformer or publisher that is unknown, badly configured or cannot be loaded
 error too, so a daemon never starts with a sink that silently does nothing.
 """
 
+import os
+
 import voluptuous as vol
 
 from telewatch import config_file
@@ -72,12 +74,14 @@ def load_pipeline(filename, conf):
 
     The files its publishers name (archive_resources.yaml) are then also found beside it.
     """
-    conf.set_override('pipeline_cfg_file', filename, group='pipeline')
-    return parse_pipeline(config_file.load_yaml(filename), conf)
+    return parse_pipeline(config_file.load_yaml(filename), conf,
+                          directory=os.path.dirname(filename))
 
 
-def parse_pipeline(document, conf):
-    checker = _Checker(document, conf)
+def parse_pipeline(document, conf, directory=None):
+    """The PipelineDefinition of a parsed document; ``directory``: where the files its
+    publishers name are looked up when not found otherwise (see config_file.find_file)."""
+    checker = _Checker(document, conf, directory)
     definition = checker.check()
     document.raise_if_errors()
     return definition
@@ -93,9 +97,10 @@ def _vol_message(error):
 
 
 class _Checker:
-    def __init__(self, document, conf):
+    def __init__(self, document, conf, directory):
         self.doc = document
         self.conf = conf
+        self.directory = directory
         self._publishers = {}
         self._invalid_sinks = set()
 
@@ -252,7 +257,7 @@ class _Checker:
         if isinstance(text, str) and text in self._publishers:
             return self._publishers[text]
         try:
-            url = publisher_base.PublisherURL(text)
+            url = publisher_base.PublisherURL(text, self.directory)
             factory = plugins.load_publisher(url.scheme)
             publisher = factory(url, self.conf)
         except (ValueError, plugins.PluginNotFound, plugins.PluginLoadError) as exc:
