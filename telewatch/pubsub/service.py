@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 
@@ -39,10 +38,8 @@ from telewatch import kafka_bus
 from telewatch import loops
 from telewatch import messages
 from telewatch import sample as sample_mod
-from telewatch import service
 from telewatch.archive import errors
 from telewatch.archive import store as store_mod
-from telewatch.archive.index import indexer as indexer_mod
 from telewatch.pubsub import matching
 from telewatch.pubsub import registry as registry_mod
 from telewatch.pubsub import subscription as subscription_mod
@@ -68,9 +65,8 @@ class Routing:
 
 
 class PubSubWorker:
-    """One consumer of the firehose (``start`` blocks until ``stop``)."""
-
-    start_blocks = True  # see service.AgentService
+    """One consumer of the firehose, in its own thread from ``start`` (which returns at
+    once) to ``stop``."""
     watch_interval = 1.0
 
     def __init__(self, conf, registry=None, consumer=None):
@@ -84,7 +80,7 @@ class PubSubWorker:
         self._fingerprint = None
         self._tickets = collections.deque()
         self._stopping = threading.Event()
-        self._control = None
+        self._control = self._consuming = None
         self._next_refresh = self._next_report = self._next_watch = 0.0
         self.counters = collections.Counter()
         self.loop_errors = collections.Counter()
@@ -341,9 +337,9 @@ class PubSubWorker:
         return sum(len(records) for records in polled.values())
 
     def threads(self):
-        """The threads that run as long as the worker: control and deliveries."""
+        """The threads that run as long as the worker: consumer, control and deliveries."""
         deliveries = [d.thread for d in self._routing.deliveries.values()]
-        return [t for t in [self._control] + deliveries if t is not None]
+        return [t for t in [self._consuming, self._control] + deliveries if t is not None]
 
     def _consume_step(self):
         now = time.monotonic()
@@ -356,6 +352,9 @@ class PubSubWorker:
         self.refresh()
         self._control = loops.start_thread('pubsub-control', self._control_loop,
                                            self._stopping)
+        self._consuming = loops.start_thread('pubsub-consumer', self._consume, self._stopping)
+
+    def _consume(self):
         loops.run('pubsub-consumer', self._consume_step, self._stopping, self.loop_errors)
         self._shutdown()
 
@@ -376,24 +375,11 @@ class PubSubWorker:
         self.consumer.close(autocommit=False)
 
     def stop(self):
+        """Stop consuming; what is settled by then is committed (see ``_shutdown``)."""
         self._stopping.set()
+        if self._consuming is not None:
+            self._consuming.join()
 
     def reload(self):
         """SIGHUP: look for changed subscriptions now."""
         self._fingerprint = None
-
-
-def main(argv=None):
-    conf = service.prepare_service(sys.argv[1:] if argv is None else argv)
-    try:
-        subscription_mod.AllowList(conf.pubsub.allowed_targets)
-        indexer_mod.Indexer(store_mod.index_url(conf)).upgrade()
-    except (ValueError, errors.ArchiveError) as exc:
-        sys.stderr.write('telewatch-pubsub: %s\n' % exc)
-        return 1
-    service.run_agents('telewatch-pubsub', PubSubWorker, conf, workers=conf.pubsub.workers)
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())
