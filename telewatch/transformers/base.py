@@ -112,8 +112,7 @@ def resolve_sample_name(name, attributes):
     if name not in sample_mod.FIELDS:
         raise expression.ExpressionError(
             'unknown name %r (a sample has %s)' % (name, ', '.join(sample_mod.FIELDS)))
-    return expression.path_getter(operator.itemgetter(sample_mod.FIELDS.index(name)),
-                                  attributes)
+    return expression.path_getter(operator.attrgetter(name), attributes)
 
 
 def Expression(resolve_name):
