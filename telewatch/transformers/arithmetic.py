@@ -51,8 +51,8 @@ class MeterExpression:
                 'a meter is read as $(meter) or $(meter).<field>, with a field among %s'
                 % ', '.join(sample_mod.FIELDS))
         meter = self.meters[int(name[6:])]
-        field = attributes[0]
-        return expression.path_getter(lambda env: getattr(env[meter], field), attributes[1:])
+        field = sample_mod.FIELDS.index(attributes[0])
+        return expression.path_getter(lambda env: env[meter][field], attributes[1:])
 
 
 def compile_meter_expression(text):
