@@ -81,10 +81,10 @@ def retained_per_metric(measures):
 def run_shape(conf, name, metrics, per_call, calls):
     store = store_mod.ArchiveStore.from_conf(conf)
     store.upgrade(default_policies=False)
-    store.indexer.create_archive_policy(POLICY)
+    store.index.create_archive_policy(POLICY)
     metric_ids = [str(uuid.uuid4()) for _ in range(metrics)]
-    store.indexer.create_metrics([indexer_mod.Metric(m, POLICY.name, 'bench', None, None, '')
-                                  for m in metric_ids])
+    store.index.create_metrics([indexer_mod.Metric(m, POLICY.name, 'bench', None, None, '')
+                                for m in metric_ids])
     total = metrics * per_call * calls
     processed, stop = multiprocessing.Value('q', 0), multiprocessing.Event()
     child = multiprocessing.get_context('fork').Process(
@@ -101,13 +101,13 @@ def run_shape(conf, name, metrics, per_call, calls):
     elapsed = time.perf_counter() - begin
     stop.set()
     child.join()
-    counted = sum(int(store.storage.get(m).state.series(60, 'count')[1].sum())
-                  for m in metric_ids)
+    found = store.index.get_metrics(metric_ids)
+    counted = sum(int(store.series(found[m], 60, 'count')[0][2].sum()) for m in metric_ids)
     retained = metrics * retained_per_metric(per_call * calls)
     reads = []
     for _ in range(20):
         t0 = time.perf_counter()
-        rows = store.measures(metric_ids[0], 60, 'mean')
+        rows = read(store, metric_ids[0])
         reads.append(time.perf_counter() - t0)
     store.close()
     return {'shape': name, 'metrics': metrics, 'measures_per_metric_per_call': per_call,
@@ -117,6 +117,13 @@ def run_shape(conf, name, metrics, per_call, calls):
             'writes_per_s': round(total / written),
             'read_points': len(rows), 'read_ms_median': round(statistics.median(reads) * 1e3, 3),
             'retained': retained, 'lost': retained - counted}
+
+
+def read(store, metric_id):
+    """What the API does for GET .../measures?granularity=60: the metric, then its rows."""
+    metric = store.index.get_metrics([metric_id])[metric_id]
+    return [row for g, stamps, values in store.series(metric, 60, 'mean')
+            for row in zip(stamps, [g] * len(stamps), values.tolist())]
 
 
 def main(argv=None):

@@ -211,9 +211,7 @@ class AllInOne:
         """What runs and where the data goes, a few lines for the operator."""
         lines = ['telewatch all-in-one: polling, pipeline and archive in one process, no bus',
                  '  data directory: %s' % self.conf.data_dir,
-                 '  archive:        %s, %s' % (
-                     self.archive.indexer.engine.url.render_as_string(hide_password=True),
-                     self.archive.storage.location),
+                 '  archive:        %s, %s' % self.archive.locations(),
                  '  policies:       %s' % self._describe_policies()]
         for publisher in self.definition.publishers():
             if isinstance(publisher, file_publisher.FilePublisher):
@@ -234,7 +232,7 @@ class AllInOne:
     def _describe_policies(self):
         coarse = []
         for name in policy_mod.MINUTE_POINTS_POLICIES:
-            if 60 * 10 ** 9 not in self.archive.indexer.get_archive_policy(name).granularities:
+            if 60 * 10 ** 9 not in self.archive.index.get_archive_policy(name).granularities:
                 coarse.append(name)
         if not coarse:
             return ('%s keep 1-minute points for a day, then 5-minute points for 30 days'

@@ -20,6 +20,7 @@ from telewatch.api.controllers import subscription as subscription_api
 from telewatch.archive import aggregates
 from telewatch.archive import errors
 from telewatch.archive import store as store_mod
+from telewatch.pubsub import registry as registry_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -45,6 +46,33 @@ def list_opts():
 
 # Seconds a client is told to wait before trying a write the storage could not take.
 RETRY_AFTER = 10
+
+
+# The HTTP status of each typed error the API answers with the error's own text or body,
+# as Gnocchi does; any other IndexEntryError or AggregatesError is a 400.
+STATUSES = {
+    errors.NoSuchArchivePolicy: 404,
+    errors.ArchivePolicyAlreadyExists: 409,
+    errors.ArchivePolicyInUse: 400,
+    errors.NoSuchArchivePolicyRule: 404,
+    errors.ArchivePolicyRuleAlreadyExists: 409,
+    errors.NoSuchResourceType: 404,
+    errors.ResourceTypeAlreadyExists: 409,
+    errors.ResourceTypeInUse: 400,
+    errors.NoSuchResource: 404,
+    errors.ResourceAlreadyExists: 409,
+    errors.NoSuchMetric: 404,
+    errors.NamedMetricAlreadyExists: 409,
+    errors.NoArchivePolicyRuleMatch: 400,
+    registry_mod.NoSuchSubscription: 404,
+    registry_mod.SubscriptionAlreadyExists: 409,
+    aggregates.NoSuchAggregationGranularity: 404,
+}
+
+
+def status_of(exc):
+    """The HTTP status of an IndexEntryError or an AggregatesError (``STATUSES``)."""
+    return next((STATUSES[kind] for kind in type(exc).__mro__ if kind in STATUSES), 400)
 
 
 def _error(status, description, retry_after=None):
@@ -80,9 +108,9 @@ def error_response(exc):
     if server is not None:
         return server
     if isinstance(exc, errors.IndexEntryError):
-        return _error(exc.status, exc.description)
+        return _error(status_of(exc), exc.description)
     if isinstance(exc, aggregates.AggregatesError):
-        return _error(exc.status, getattr(exc, 'description', None) or exc.to_dict())
+        return _error(status_of(exc), getattr(exc, 'description', None) or exc.to_dict())
     if isinstance(exc, errors.InvalidArchivePolicy):  # and its attribute/type kin
         return _error(400, {'cause': 'Invalid input', 'reason': '%s: %s' % (
             exc.field, exc.reason), 'detail': [exc.field]})
@@ -147,4 +175,4 @@ def make_app(conf, store=None, counters=None, anonymous=None):
                           'telewatch.enforcer': policy.make_enforcer(conf),
                           'telewatch.counters': counters, 'telewatch.conf': conf,
                           subscription_api.ENVIRON_KEY: subscription_api.Subscriptions(
-                              conf, store.indexer)})
+                              conf, store.index)})

@@ -20,11 +20,7 @@ def post_fork(worker, application):
 
 
 def _reset_pools(application):
-    store = application.values['telewatch.store']
-    store.indexer.engine.dispose(close=False)
-    engine = getattr(store.storage, 'engine', None)
-    if engine is not None:
-        engine.dispose(close=False)
+    application.values['telewatch.store'].reset_connections()
 
 
 def _prctl():

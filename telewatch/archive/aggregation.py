@@ -1,5 +1,5 @@
 """Vectorised per-bucket aggregation (every archive method), and the read-side helpers
-``resample`` and ``align``. Pure numpy: no I/O, no config, no logging.
+``resample`` and ``resample_between``. Pure numpy: no I/O, no config, no logging.
 
 Conventions, the same as Gnocchi's ``carbonara``:
 
@@ -247,47 +247,3 @@ def resample_between(timestamps, values, granularity, method, start=None, stop=N
         keys, calendar.floor([start], granularity)[0])
     end = len(keys) if stop is None else numpy.searchsorted(keys, stop)
     return stamps[first:end], values[first:end]
-
-
-_FILLS = ('null', 'dropna', 'ffill', 'bfill', 'full_ffill', 'full_bfill')
-
-
-def _forward_fill(matrix):
-    index = numpy.where(numpy.isnan(matrix), 0, numpy.arange(matrix.shape[1]))
-    numpy.maximum.accumulate(index, axis=1, out=index)
-    return matrix[numpy.arange(matrix.shape[0])[:, None], index]
-
-
-def _backward_fill(matrix):
-    return _forward_fill(matrix[:, ::-1])[:, ::-1]
-
-
-def align(series, fill=None):
-    """Series put on the union of their timestamps, as Gnocchi's aggregates do.
-
-    ``series`` is a list of ``(timestamps, values)``. Returns ``(datetime64[ns] [n],
-    float64 [len(series), n])`` with NaN where a series has no point, then ``fill``:
-    None / ``null`` / ``dropna`` keep NaN (dropping NaN results is the caller's, after
-    aggregating); a number replaces NaN; ``ffill`` / ``bfill`` propagate and then drop
-    the timestamps still missing a value; ``full_ffill`` / ``full_bfill`` fill both ways.
-    """
-    numeric = isinstance(fill, (int, float)) and not isinstance(fill, bool)
-    if fill is not None and not numeric and fill not in _FILLS:
-        raise ValueError('unknown fill %r' % (fill,))
-    stamps = [_as_ns(ts) for ts, _ in series]
-    union = numpy.unique(numpy.concatenate(stamps)) if stamps else _EMPTY_I8
-    matrix = numpy.full((len(series), len(union)), numpy.nan)
-    for row, (ns, (_, values)) in enumerate(zip(stamps, series)):
-        matrix[row, numpy.searchsorted(union, ns)] = values
-    if numeric:
-        matrix[numpy.isnan(matrix)] = fill
-    elif fill in ('ffill', 'full_ffill'):
-        matrix = _forward_fill(matrix)
-        matrix = _backward_fill(matrix) if fill == 'full_ffill' else matrix
-    elif fill in ('bfill', 'full_bfill'):
-        matrix = _backward_fill(matrix)
-        matrix = _forward_fill(matrix) if fill == 'full_bfill' else matrix
-    if fill in ('ffill', 'bfill'):
-        complete = ~numpy.isnan(matrix).any(axis=0)
-        union, matrix = union[complete], matrix[:, complete]
-    return union.view('datetime64[ns]'), matrix

@@ -1,6 +1,7 @@
 """Typed errors of the archive core; each carries fields and renders as ``{cause, detail}``.
 
-The REST layer turns ``to_dict()`` into the body of a 400 without parsing any message.
+The REST layer turns ``to_dict()`` into a body without parsing any message, and chooses the
+HTTP status from the class (``telewatch.api.app``): the archive knows nothing of HTTP.
 """
 
 import errno
@@ -176,56 +177,112 @@ class MetricLocked(Exception):
 
 
 class IndexEntryError(ArchiveError):
-    """Base of the index's errors; ``status`` is the HTTP status the API answers with and
-    the message is Gnocchi's text, which clients match on."""
-
-    status = 400
+    """Base of the index's errors; the message is Gnocchi's text, which clients match on
+    (the API answers it as the description)."""
 
     def __init__(self, message, detail=None):
         super().__init__(message, detail)
         self.description = message
 
 
-def index_error(name, status, text, doc):
+class NamedEntryError(IndexEntryError):
+    """An error about named entries: ``text`` has a ``%s`` per name; ``detail`` is the
+    names."""
+
+    text = '%s'
+
     def __init__(self, *names):
-        IndexEntryError.__init__(self, text % names, list(names))
-    attributes = {'status': status, 'cause': text.split(' %s')[0], '__init__': __init__,
-                  '__doc__': doc}
-    return type(name, (IndexEntryError,), attributes)
+        super().__init__(self.text % names, list(names))
 
 
-NoSuchArchivePolicy = index_error(
-    'NoSuchArchivePolicy', 404, 'Archive policy %s does not exist', 'No such policy.')
-ArchivePolicyAlreadyExists = index_error(
-    'ArchivePolicyAlreadyExists', 409, 'Archive policy %s already exists',
-    'A policy of that name exists.')
-ArchivePolicyInUse = index_error(
-    'ArchivePolicyInUse', 400, 'Archive policy %s is still in use',
-    'Metrics or rules use the policy.')
-NoSuchArchivePolicyRule = index_error(
-    'NoSuchArchivePolicyRule', 404, 'Archive policy rule %s does not exist', 'No such rule.')
-ArchivePolicyRuleAlreadyExists = index_error(
-    'ArchivePolicyRuleAlreadyExists', 409, 'Archive policy rule %s already exists',
-    'A rule of that name exists.')
-NoSuchResourceType = index_error(
-    'NoSuchResourceType', 404, 'Resource type %s does not exist', 'No such resource type.')
-ResourceTypeAlreadyExists = index_error(
-    'ResourceTypeAlreadyExists', 409, 'Resource type %s already exists',
-    'A resource type of that name exists.')
-ResourceTypeInUse = index_error(
-    'ResourceTypeInUse', 400, 'Resource type %s is still in use',
-    'Resources of the type exist.')
-NoSuchResource = index_error(
-    'NoSuchResource', 404, 'Resource %s does not exist', 'No such resource.')
-ResourceAlreadyExists = index_error(
-    'ResourceAlreadyExists', 409, 'Resource %s already exists',
-    'A resource of that id exists.')
-NoSuchMetric = index_error(
-    'NoSuchMetric', 404, 'Metric %s does not exist', 'No such metric.')
-NamedMetricAlreadyExists = index_error(
-    'NamedMetricAlreadyExists', 409, 'Named metric %s already exists',
-    'The resource has a metric of that name.')
-NoArchivePolicyRuleMatch = index_error(
-    'NoArchivePolicyRuleMatch', 400,
-    'No archive policy name specified and no archive policy rule found matching the '
-    'metric name %s', 'A metric needs a policy, given or from a rule.')
+class NoSuchArchivePolicy(NamedEntryError):
+    """No such policy."""
+
+    cause = 'Archive policy'
+    text = 'Archive policy %s does not exist'
+
+
+class ArchivePolicyAlreadyExists(NamedEntryError):
+    """A policy of that name exists."""
+
+    cause = 'Archive policy'
+    text = 'Archive policy %s already exists'
+
+
+class ArchivePolicyInUse(NamedEntryError):
+    """Metrics or rules use the policy."""
+
+    cause = 'Archive policy'
+    text = 'Archive policy %s is still in use'
+
+
+class NoSuchArchivePolicyRule(NamedEntryError):
+    """No such rule."""
+
+    cause = 'Archive policy rule'
+    text = 'Archive policy rule %s does not exist'
+
+
+class ArchivePolicyRuleAlreadyExists(NamedEntryError):
+    """A rule of that name exists."""
+
+    cause = 'Archive policy rule'
+    text = 'Archive policy rule %s already exists'
+
+
+class NoSuchResourceType(NamedEntryError):
+    """No such resource type."""
+
+    cause = 'Resource type'
+    text = 'Resource type %s does not exist'
+
+
+class ResourceTypeAlreadyExists(NamedEntryError):
+    """A resource type of that name exists."""
+
+    cause = 'Resource type'
+    text = 'Resource type %s already exists'
+
+
+class ResourceTypeInUse(NamedEntryError):
+    """Resources of the type exist."""
+
+    cause = 'Resource type'
+    text = 'Resource type %s is still in use'
+
+
+class NoSuchResource(NamedEntryError):
+    """No such resource."""
+
+    cause = 'Resource'
+    text = 'Resource %s does not exist'
+
+
+class ResourceAlreadyExists(NamedEntryError):
+    """A resource of that id exists."""
+
+    cause = 'Resource'
+    text = 'Resource %s already exists'
+
+
+class NoSuchMetric(NamedEntryError):
+    """No such metric."""
+
+    cause = 'Metric'
+    text = 'Metric %s does not exist'
+
+
+class NamedMetricAlreadyExists(NamedEntryError):
+    """The resource has a metric of that name."""
+
+    cause = 'Named metric'
+    text = 'Named metric %s already exists'
+
+
+class NoArchivePolicyRuleMatch(NamedEntryError):
+    """A metric needs a policy, given or from a rule."""
+
+    cause = ('No archive policy name specified and no archive policy rule '
+             'found matching the metric name')
+    text = ('No archive policy name specified and no archive policy rule '
+            'found matching the metric name %s')

@@ -119,13 +119,6 @@ class MetricState:
     def granularities(self):
         return tuple(t.granularity_ns for t in self.tables)
 
-    @property
-    def last_timestamp(self):
-        """The newest raw timestamp (datetime64[ns]), None before the first measure."""
-        if not len(self.raw_timestamps):
-            return None
-        return self.raw_timestamps[-1].astype('datetime64[ns]')
-
     def check_policy(self, policy):
         """PolicyMismatch unless the state has the policy's granularities and methods.
 

@@ -1,28 +1,42 @@
 """The archive store: the index and the series storage together, as the archive publisher,
-the processors and the API use them.
+the processors and the API use them (the archive's front door: see ``telewatch.archive``).
 
-Writers append measures of existing metrics (``add_measures``) and return once they are
-durable; processors (``process``) aggregate them into each metric's series; readers get
-aggregates (``measures``), asking for pending measures to be processed first when they
-need them (``refresh``, Gnocchi's).
+Writers get or create their resources and metrics (``ensure_metrics``, ``new_metric`` then
+``create_metrics``),
+then append measures (``add_measures``) and return once they are durable; processors
+(``process``) aggregate them into each metric's series; readers get aggregates
+(``series``), asking for pending measures to be processed first when they need them
+(``refresh``, Gnocchi's).
 """
 
+import collections
 import contextlib
 import logging
 import os
 import time
+import uuid
 
+import numpy
 from oslo_config import cfg
 
+from telewatch.archive import aggregation
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
+from telewatch.archive import state as state_mod
 from telewatch.archive.index import indexer as indexer_mod
+from telewatch.archive.index import migration
 from telewatch.archive.storage import file as file_storage
 
 LOG = logging.getLogger(__name__)
 
 # Processors report every round; one silent for longer has stopped (or is stuck).
 PROCESSOR_REPORT_SECONDS = 60
+# Resources ensure_metrics remembers (their attributes and metric ids), the oldest forgotten.
+KNOWN_RESOURCES = 100_000
+# Rounds of create_metrics against other writers creating metrics of the same resources.
+_CREATE_ATTEMPTS = 3
+# Gnocchi's limit on a metric's unit, to which units of new metrics are cut.
+_UNIT_LENGTH = 31
 
 OPTS = [
     cfg.StrOpt('index_url', default='',
@@ -72,12 +86,19 @@ def index_url(conf):
 
 
 class ArchiveStore:
-    """An index and a series storage; ``from_conf`` builds both from ``[archive]``."""
+    """An index and a series storage; ``from_conf`` builds both from ``[archive]``.
+
+    ``index`` is the Indexer (archive policies and rules, resource types, resources,
+    metrics and their searches); what changes the series too is done by the store's own
+    methods.
+    """
 
     def __init__(self, indexer, storage, operation_timeout=10.0):
-        self.indexer = indexer
-        self.storage = storage
+        self.index = indexer
+        self._storage = storage
         self.operation_timeout = operation_timeout
+        # resource id -> (attributes, {metric name: metric id}), oldest first out
+        self._known = collections.OrderedDict()
 
     @classmethod
     def from_conf(cls, conf):
@@ -92,57 +113,184 @@ class ArchiveStore:
         ``policies`` (default: Gnocchi's and Ceilometer's archive policies) and the rule
         ``default`` (* -> low) when missing, as gnocchi-upgrade does. A policy that exists
         is left as it is (its metrics' series follow it)."""
-        self.indexer.upgrade()
-        self.storage.upgrade()
+        self.index.upgrade()
+        self._storage.upgrade()
         if not default_policies:
             return
         policies = policies or policy_mod.builtin_policies()
         for policy in policies.values():
             with contextlib.suppress(errors.ArchivePolicyAlreadyExists):
-                self.indexer.create_archive_policy(policy)
-        if not self.indexer.list_archive_policy_rules():
-            self.indexer.create_archive_policy_rule('default', '*', 'low')
+                self.index.create_archive_policy(policy)
+        if not self.index.list_archive_policy_rules():
+            self.index.create_archive_policy_rule('default', '*', 'low')
+
+    def upgrade_storage(self):
+        """Create or upgrade the series storage alone (what a processor needs)."""
+        self._storage.upgrade()
+
+    def schema_revisions(self):
+        """``(current, head)`` revisions of the index's schema: current is None for an
+        index never set up, head is the one this telewatch needs."""
+        return migration.current(self.index.engine), migration.head()
+
+    def locations(self):
+        """``(index URL without its password, storage location)``, to tell the operator."""
+        return (self.index.engine.url.render_as_string(hide_password=True),
+                self._storage.location)
+
+    def reset_connections(self):
+        """Drop the database connections a forked child inherited (without closing them
+        under the parent), so that it opens its own."""
+        self.index.engine.dispose(close=False)
+        engine = getattr(self._storage, 'engine', None)
+        if engine is not None:
+            engine.dispose(close=False)
+
+    # -- resources and metrics -----------------------------------------------------------
+
+    def new_metric(self, creator, name=None, resource_id=None, archive_policy_name=None,
+                   unit=None):
+        """A Metric not created yet, for ``create_metrics`` or the index's resource
+        calls. Without ``archive_policy_name``, the first archive policy rule matching
+        ``name`` gives it (NoArchivePolicyRuleMatch); NoSuchArchivePolicy."""
+        if archive_policy_name is None:
+            archive_policy_name = self.index.archive_policy_for(name)
+        self.index.get_archive_policy(archive_policy_name)
+        return indexer_mod.Metric(str(uuid.uuid4()), archive_policy_name, creator,
+                                  resource_id, name, unit)
+
+    def create_metrics(self, metrics):
+        """Create ``new_metric``'s Metrics; ``{resource id: {name: metric id}}`` of them.
+
+        Where another writer created a metric of the same name on the resource first, its
+        id is given instead (no NamedMetricAlreadyExists); NoSuchResource if the resource
+        is gone.
+        """
+        ids, wanted = {}, list(metrics)
+        for _ in range(_CREATE_ATTEMPTS):
+            try:
+                self.index.create_metrics(wanted)
+            except errors.NamedMetricAlreadyExists:  # another writer was first
+                wanted = self._taken(wanted, ids)
+                if wanted:
+                    continue
+                return ids
+            for metric in wanted:
+                ids.setdefault(metric.resource_id, {})[metric.name] = metric.id
+            return ids
+        raise errors.NamedMetricAlreadyExists(', '.join(m.name for m in wanted))
+
+    def _taken(self, metrics, ids):
+        """Records in ``ids`` the metrics of these names that exist now; those that don't."""
+        found = self.index.get_resources({m.resource_id for m in metrics})
+        left = []
+        for metric in metrics:
+            if metric.resource_id not in found:
+                raise errors.NoSuchResource(metric.resource_id)
+            existing = found[metric.resource_id].metrics.get(metric.name)
+            if existing is None:
+                left.append(metric)
+            else:
+                ids.setdefault(metric.resource_id, {})[metric.name] = existing
+        return left
+
+    def ensure_metrics(self, resources, creator, archive_policy=None):
+        """``{resource id: {metric name: metric id}}`` of ``(resource id, resource)``
+        pairs, creating what is missing and updating changed attributes (the old ones go
+        to the resource's history).
+
+        A resource (the publishers' ``MappedResource``) has ``resource_type,
+        original_resource_id, user_id, project_id, attributes`` and ``metrics``, whose
+        values have ``name, unit, archive_policy_name``. A new metric's policy is
+        ``archive_policy``, or its own, or the rules'. What was seen is remembered (the
+        last ``KNOWN_RESOURCES``), so that a known resource costs no index look-up;
+        another writer creating the same first is no error.
+        """
+        unknown = [rid for rid, _ in resources if rid not in self._known]
+        if unknown:
+            for rid, found in self.index.get_resources(unknown).items():
+                self._remember(rid, found.attributes, dict(found.metrics))
+        out = {}
+        for rid, resource in resources:
+            if rid not in self._known:
+                self._create_resource(rid, resource, creator, archive_policy)
+            attributes, metrics = self._known[rid]
+            if resource.attributes and resource.attributes != attributes:
+                self.index.update_resource(rid, attributes=resource.attributes)
+                self._known[rid] = (resource.attributes, metrics)
+            missing = [m for m in resource.metrics.values() if m.name not in metrics]
+            if missing:
+                created = self.create_metrics(
+                    [self._mapped_metric(rid, m, creator, archive_policy) for m in missing])
+                metrics.update(created.get(rid, {}))
+            out[rid] = metrics
+        return out
+
+    def _remember(self, rid, attributes, metrics):
+        self._known[rid] = (attributes, metrics)
+        self._known.move_to_end(rid)
+        while len(self._known) > KNOWN_RESOURCES:
+            self._known.popitem(last=False)
+
+    def _mapped_metric(self, rid, mapped, creator, archive_policy):
+        policy = (archive_policy or mapped.archive_policy_name
+                  or self.index.archive_policy_for(mapped.name))
+        return indexer_mod.Metric(str(uuid.uuid4()), policy, creator, rid, mapped.name,
+                                  mapped.unit[:_UNIT_LENGTH] if mapped.unit else None)
+
+    def _create_resource(self, rid, resource, creator, archive_policy):
+        metrics = {m.name: self._mapped_metric(rid, m, creator, archive_policy)
+                   for m in resource.metrics.values()}
+        try:
+            self.index.create_resource(
+                resource.resource_type, rid, resource.original_resource_id, creator,
+                resource.user_id, resource.project_id, resource.attributes, metrics=metrics)
+        except errors.ResourceAlreadyExists:  # another writer was first
+            found = self.index.get_resource(rid)
+            self._remember(rid, found.attributes, dict(found.metrics))
+            return
+        self._remember(rid, resource.attributes, {n: m.id for n, m in metrics.items()})
+
+    # -- measures ------------------------------------------------------------------------
 
     def add_measures(self, measures):
         """Durably append ``{metric_id: (timestamps, values)}`` of existing metrics."""
-        return self.storage.add_measures(measures)
+        return self._storage.add_measures(measures)
 
     def process(self, sacks=None, wait=None, skip=()):
         """Process the pending measures of ``sacks`` (default: all but ``skip``); the
         storage's ProcessReport (failing sacks in ``failed``, the others done)."""
-        return self.storage.process(self.indexer.archive_policies_of, sacks, wait, skip)
+        return self._storage.process(self.index.archive_policies_of, sacks, wait, skip)
 
     def refresh(self, metric_ids):
         """Process the pending measures of these metrics now; MetricLocked after
         ``operation_timeout`` if another processor holds one of their sacks, the sack's
         error (InsufficientStorage...) if it failed."""
-        sacks = sorted({self.storage.sack_of(m) for m in metric_ids})
+        sacks = sorted({self._storage.sack_of(m) for m in metric_ids})
         report = self.process(sacks, wait=self.operation_timeout)
         for error in report.failed.values():
             raise error
         if report.busy:
-            locked = [m for m in metric_ids if self.storage.sack_of(m) in report.busy]
+            locked = [m for m in metric_ids if self._storage.sack_of(m) in report.busy]
             raise errors.MetricLocked(locked[0])
         return report
 
-    def measures(self, metric_id, granularity=None, method='mean', start=None, stop=None,
-                 refresh=False):
-        """``[(timestamp datetime64, granularity s, value)]`` of a metric, coarsest
-        granularity first (Gnocchi's order); NoSuchMetric, NoSuchAggregation."""
-        metric = self.indexer.get_metrics([metric_id]).get(str(metric_id))
-        if metric is None:
-            raise errors.NoSuchMetric(metric_id)
-        rows = []
-        for g, stamps, values in self.series(metric, granularity, method, start, stop,
-                                             refresh):
-            rows.extend(zip(stamps, [g] * len(stamps), values.tolist()))
-        return rows
-
     def series(self, metric, granularity=None, method='mean', start=None, stop=None,
-               refresh=False):
+               refresh=False, resample=None):
         """``[(granularity s, datetime64[ns] timestamps, float64 values)]`` of an indexed
-        ``Metric``, coarsest granularity first; NoSuchAggregation."""
-        policy = self.indexer.get_archive_policy(metric.archive_policy_name)
+        ``Metric``, coarsest granularity first; NoSuchAggregation.
+
+        A ``resample`` (seconds, or a calendar period: ``Y``, ``H``, ``Q``, ``M``, ``W``)
+        regroups each whole series, then ``start`` (floored to the resampled granularity)
+        and ``stop`` cut it, as Gnocchi's ``get_measures`` does; the granularity given is
+        then ``resample``.
+        """
+        if resample is not None:
+            series = self.series(metric, granularity, method, refresh=refresh)
+            bounds = [None if b is None else state_mod.timestamp_ns(b) for b in (start, stop)]
+            return [(resample,) + aggregation.resample_between(
+                stamps, values, resample, method, *bounds) for _, stamps, values in series]
+        policy = self.index.get_archive_policy(metric.archive_policy_name)
         if policy_mod.parse_method(method).name not in policy.methods:
             raise errors.NoSuchAggregation(method=method)
         granularities = sorted(policy.granularities, reverse=True)
@@ -153,38 +301,63 @@ class ArchiveStore:
             granularities = [wanted]
         if refresh:
             self.refresh([metric.id])
-        stored = self.storage.get(metric.id)
+        stored = self._storage.get(metric.id)
         if stored is None:
             return []
         return [(g / 1e9,) + stored.state.series(g / 1e9, method, start, stop)
                 for g in granularities]
 
+    def every_granularity(self, wanted, refresh=False):
+        """``{key: {granularity ns: (timestamps, values)}}`` of ``wanted`` ``{key: (Metric,
+        method)}``: each granularity of the metric's policy (empty series for a metric
+        with nothing processed yet), their pending measures processed first with
+        ``refresh``; the series are read in one go."""
+        ids = sorted({metric.id for metric, _ in wanted.values()})
+        if refresh and ids:
+            self.refresh(ids)
+        stored = self._storage.get_many(ids)
+        out = {}
+        for key, (metric, method) in wanted.items():
+            policy = self.index.get_archive_policy(metric.archive_policy_name)
+            found = stored.get(metric.id)
+            out[key] = {g: (numpy.empty(0, 'datetime64[ns]'), numpy.empty(0)) if found is None
+                        else found.state.series(g / 1e9, method) for g in policy.granularities}
+        return out
+
     def delete_metric(self, metric_id):
         """Delete a metric and its series (its pending measures are dropped when
         processed)."""
-        self.indexer.delete_metric(str(metric_id))
-        self.storage.delete(metric_id)
+        self.index.delete_metric(str(metric_id))
+        self._storage.delete(metric_id)
 
     def delete_resource(self, resource_id):
         """Delete a resource with its metrics and their series."""
-        for metric_id in self.indexer.delete_resource(resource_id):
-            self.storage.delete(metric_id)
+        for metric_id in self.index.delete_resource(resource_id):
+            self._storage.delete(metric_id)
+
+    def delete_resources(self, resource_type, query, attribute_filter=None, creator=None):
+        """Delete the resources a query matches (``Indexer.delete_resources``) with their
+        metrics and their series; how many resources."""
+        deleted = self.index.delete_resources(resource_type, query, attribute_filter, creator)
+        for metric_id in deleted.metric_ids:
+            self._storage.delete(metric_id)
+        return deleted.count
 
     def status(self, details=False):
         """Gnocchi's ``storage`` status: metrics and measures waiting to be processed
         (per metric with ``details``)."""
-        pending = self.storage.pending()
+        pending = self._storage.pending()
         summary = {'metrics': len(pending), 'measures': sum(pending.values())}
         return {'summary': summary, 'measures_to_process': pending} if details else {
             'summary': summary}
 
     def report_processor(self, name, status):
         """Publish a processor's status for ``health`` (see SeriesStorage)."""
-        self.storage.report_processor(name, status)
+        self._storage.report_processor(name, status)
 
     def forget_processor(self, name):
         with contextlib.suppress(Exception):
-            self.storage.forget_processor(name)
+            self._storage.forget_processor(name)
 
     def health(self, now=None):
         """The ``telewatch`` part of ``/v1/status`` about storage: ``state`` (``ok``;
@@ -193,8 +366,8 @@ class ArchiveStore:
         (``ArchiveProcessor.status``) of the last ``PROCESSOR_REPORT_SECONDS``."""
         now = time.time() if now is None else now
         try:
-            health = dict(self.storage.health())
-            processors = {name: status for name, status in self.storage.processors().items()
+            health = dict(self._storage.health())
+            processors = {name: status for name, status in self._storage.processors().items()
                           if status.get('updated', 0) >= now - PROCESSOR_REPORT_SECONDS}
         except Exception as exc:  # the status page must answer whatever the storage does
             LOG.warning('Could not read the storage health: %s', exc)
@@ -206,5 +379,5 @@ class ArchiveStore:
         return health
 
     def close(self):
-        self.indexer.close()
-        self.storage.close()
+        self.index.close()
+        self._storage.close()

@@ -12,7 +12,7 @@ from telewatch.archive import store as store_mod
 def main(argv=None):
     conf = service.prepare_service(sys.argv[1:] if argv is None else argv)
     try:
-        store_mod.ArchiveStore.from_conf(conf).storage.upgrade()
+        store_mod.ArchiveStore.from_conf(conf).upgrade_storage()
     except (ValueError, errors.ArchiveError) as exc:
         sys.stderr.write('telewatch-archive-processor: %s\n' % exc)
         return 1

@@ -25,9 +25,7 @@ def main(argv=None, stdout=None, stderr=None):
     except (ValueError, errors.ArchiveError, errors.StorageUnavailable) as exc:
         stderr.write('telewatch-upgrade: %s\n' % exc)
         return 1
-    stdout.write('archive index %s and storage %s are up to date\n' % (
-        store.indexer.engine.url.render_as_string(hide_password=True),
-        store.storage.location))
+    stdout.write('archive index %s and storage %s are up to date\n' % store.locations())
     store.close()
     return 0
 

@@ -10,7 +10,6 @@ buffer in one write. ``telewatch-archive-processor`` (or the all-in-one) aggrega
 import collections
 import datetime
 import logging
-import uuid
 
 import numpy
 import voluptuous as vol
@@ -18,16 +17,13 @@ import voluptuous as vol
 from telewatch import config_file
 from telewatch.archive import errors
 from telewatch.archive import resource_ids
-from telewatch.archive import resource_mapping
 from telewatch.archive import store as store_mod
-from telewatch.archive.index import indexer as indexer_mod
-from telewatch.archive.index import migration
 from telewatch.publishers import base
+from telewatch.publishers import resource_mapping
 
 LOG = logging.getLogger(__name__)
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _MICROSECOND = datetime.timedelta(microseconds=1)
-_CACHE_SIZE = 100_000
 
 
 def _ns(moments):
@@ -67,8 +63,6 @@ class ArchivePublisher(base.Publisher):
         self.mapping = resource_mapping.ResourceMapping.load(path)
         self.creator = self.options['creator']
         self.store = None
-        # resource id -> (attributes, {metric name: metric id}), oldest first out
-        self._known = collections.OrderedDict()
         self.unmapped = collections.Counter()
         #: measures durably written into the archive's incoming buffer
         self.archived = 0
@@ -79,7 +73,7 @@ class ArchivePublisher(base.Publisher):
             self._check_schema()
             for name, attributes in self.mapping.resource_types().items():
                 try:
-                    self.store.indexer.create_resource_type(name, {
+                    self.store.index.create_resource_type(name, {
                         a: {'type': 'string', 'required': False, 'min_length': 0,
                             'max_length': 255} for a in attributes})
                 except errors.ResourceTypeAlreadyExists:
@@ -90,13 +84,13 @@ class ArchivePublisher(base.Publisher):
     def _check_schema(self):
         """A store never set up is set up (the embedded default's first run); one set up
         by an older telewatch needs telewatch-upgrade, run by the operator."""
-        revision = migration.current(self.store.indexer.engine)
+        revision, head = self.store.schema_revisions()
         if revision is None:
             self.store.upgrade()
-        elif revision != migration.head():
+        elif revision != head:
             raise base.PermanentPublishError(
                 'the archive index is at schema revision %s, this telewatch needs %s: '
-                'run telewatch-upgrade' % (revision, migration.head()))
+                'run telewatch-upgrade' % (revision, head))
 
     def stop(self):
         if self.store is not None:
@@ -112,10 +106,13 @@ class ArchivePublisher(base.Publisher):
                             self.options['resources_definition_file'])
         self.unmapped.update(batch.unmapped)
         try:
-            metric_ids = self._ensure_resources(batch.resources.values())
+            resources = [(self._resource_id(original_id), resource)
+                         for original_id, resource in batch.resources.items()]
+            metric_ids = self.store.ensure_metrics(resources, self.creator,
+                                                   self.options['archive_policy'])
             measures = {}
-            for original_id, resource in batch.resources.items():
-                ids = metric_ids[original_id]
+            for rid, resource in resources:
+                ids = metric_ids[rid]
                 for name, metric in resource.metrics.items():
                     measures[ids[name]] = (_ns(metric.timestamps), metric.values)
             self.store.add_measures(measures)
@@ -125,62 +122,5 @@ class ArchivePublisher(base.Publisher):
             raise base.PermanentPublishError(str(exc), len(samples)) from exc
         self.archived += sum(len(values) for _, values in measures.values())
 
-    # -- resources and metrics -----------------------------------------------------------
-
     def _resource_id(self, original_id):
         return resource_ids.resource_uuid(original_id.replace('/', '_'), self.creator)
-
-    def _ensure_resources(self, resources):
-        """``{original id: {metric name: metric id}}``, creating what is missing."""
-        wanted = {r.original_resource_id: self._resource_id(r.original_resource_id)
-                  for r in resources}
-        unknown = [rid for rid in wanted.values() if rid not in self._known]
-        if unknown:
-            for rid, found in self.store.indexer.get_resources(unknown).items():
-                self._remember(rid, found.attributes, dict(found.metrics))
-        out = {}
-        for resource in resources:
-            rid = wanted[resource.original_resource_id]
-            if rid not in self._known:
-                self._create_resource(rid, resource)
-            attributes, metrics = self._known[rid]
-            if resource.attributes and resource.attributes != attributes:
-                self.store.indexer.update_resource(rid, attributes=resource.attributes)
-                self._known[rid] = (resource.attributes, metrics)
-            missing = [m for m in resource.metrics.values() if m.name not in metrics]
-            if missing:
-                self._create_metrics(rid, missing, metrics)
-            out[resource.original_resource_id] = metrics
-        return out
-
-    def _remember(self, rid, attributes, metrics):
-        self._known[rid] = (attributes, metrics)
-        self._known.move_to_end(rid)
-        while len(self._known) > _CACHE_SIZE:
-            self._known.popitem(last=False)
-
-    def _new_metric(self, rid, mapped):
-        policy = (self.options['archive_policy'] or mapped.archive_policy_name
-                  or self.store.indexer.archive_policy_for(mapped.name))
-        return indexer_mod.Metric(str(uuid.uuid4()), policy, self.creator, rid, mapped.name,
-                                  mapped.unit[:31] if mapped.unit else None)
-
-    def _create_resource(self, rid, resource):
-        metrics = {m.name: self._new_metric(rid, m) for m in resource.metrics.values()}
-        try:
-            self.store.indexer.create_resource(
-                resource.resource_type, rid, resource.original_resource_id, self.creator,
-                resource.user_id, resource.project_id, resource.attributes, metrics=metrics)
-        except errors.ResourceAlreadyExists:  # another writer was first
-            found = self.store.indexer.get_resource(rid)
-            self._remember(rid, found.attributes, dict(found.metrics))
-            return
-        self._remember(rid, resource.attributes, {n: m.id for n, m in metrics.items()})
-
-    def _create_metrics(self, rid, mapped, known):
-        try:
-            new = [self._new_metric(rid, m) for m in mapped]
-            self.store.indexer.create_metrics(new)
-            known.update((m.name, m.id) for m in new)
-        except errors.NamedMetricAlreadyExists:  # another writer was first
-            known.update(self.store.indexer.get_resource(rid).metrics)

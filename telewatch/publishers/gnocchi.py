@@ -20,10 +20,10 @@ from keystoneauth1 import session as ka_session
 from oslo_config import cfg
 import voluptuous as vol
 
-from telewatch.archive import resource_mapping
 from telewatch import config_file
 from telewatch.publishers import base
 from telewatch.publishers import gnocchi_api
+from telewatch.publishers import resource_mapping
 
 LOG = logging.getLogger(__name__)
 GROUP = 'gnocchi'

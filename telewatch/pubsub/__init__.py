@@ -5,7 +5,6 @@ own Kafka topic or UDP port.
 - ``subscription``: the pure model: a subscription's filters and target, and their checks.
 - ``matching``: the pure index that finds a sample's subscriptions.
 - ``registry``: subscriptions and their delivery counters in the archive index's database.
-- ``known_meters``: the meter names the API warns against when a pattern matches none.
 - ``targets``: delivery to one target under its failure policy, in its own thread.
 - ``service``: the telewatch-pubsub daemon.
 """

@@ -22,11 +22,18 @@ _T = schema.subscription
 _C = schema.subscription_counter
 
 
-NoSuchSubscription = errors.index_error(
-    'NoSuchSubscription', 404, 'Subscription %s does not exist', 'No such subscription.')
-SubscriptionAlreadyExists = errors.index_error(
-    'SubscriptionAlreadyExists', 409, 'Subscription %s already exists in this project',
-    'The project has a subscription of that name.')
+class NoSuchSubscription(errors.NamedEntryError):
+    """No such subscription."""
+
+    cause = 'Subscription'
+    text = 'Subscription %s does not exist'
+
+
+class SubscriptionAlreadyExists(errors.NamedEntryError):
+    """The project has a subscription of that name."""
+
+    cause = 'Subscription'
+    text = 'Subscription %s already exists in this project'
 
 
 def _now():

@@ -69,8 +69,8 @@ class AllInOne:
         conf.set_override('data_dir', str(self.data))
         store = archive_store.ArchiveStore.from_conf(conf)
         try:
-            metrics = store.indexer.list_metrics()
-            series = store.storage.get_many(m.id for m in metrics)
+            metrics = store.index.search_metrics()
+            series = store._storage.get_many(m.id for m in metrics)
         except archive_errors.StorageUnavailable:  # schema not created yet
             return found
         finally:

@@ -62,10 +62,10 @@ def test_killed_processor_loses_and_repeats_nothing(config, tmp_path):
     assert result.returncode == 0, result.stderr
     conf = service.prepare_service(['--config-file', str(config)])
     store = store_mod.ArchiveStore.from_conf(conf)
-    policy = store.indexer.get_archive_policy('medium')
+    policy = store.index.get_archive_policy('medium')
     ids = [str(uuid.uuid4()) for _ in range(METRICS)]
-    store.indexer.create_metrics([indexer_mod.Metric(m, 'medium', 'test', None, None, '')
-                                  for m in ids])
+    store.index.create_metrics([indexer_mod.Metric(m, 'medium', 'test', None, None, '')
+                                for m in ids])
     logs = [open(tmp_path / ('processor-%d.log' % i), 'w') for i in range(2)]
     processors = [start_processor(config, log) for log in logs]
     expected = {m: ([], []) for m in ids}
@@ -95,7 +95,7 @@ def test_killed_processor_loses_and_repeats_nothing(config, tmp_path):
             log.close()
     assert all(p.returncode in (0, -signal.SIGTERM) for p in processors), [
         (tmp_path / ('processor-%d.log' % i)).read_text()[-2000:] for i in range(2)]
-    stored = store.storage.get_many(ids)
+    stored = store._storage.get_many(ids)
     for metric_id in ids:
         stamps = numpy.concatenate(expected[metric_id][0])
         values = numpy.concatenate(expected[metric_id][1])

@@ -246,7 +246,7 @@ def stored(index_url, directory):
                                    store_mod.storage_from_url('file://%s' % (
                                        directory / 'storage'), 32))
     try:
-        return (len(store.indexer.list_metrics(name='cpu')),
+        return (len(store.index.search_metrics({'name': 'cpu'})),
                 store.status()['summary']['measures'])
     finally:
         store.close()

@@ -4,7 +4,6 @@ resources a search finds) and the legacy ``/v1/aggregation/metric``."""
 import fnmatch
 import uuid
 
-import numpy
 import pecan
 import pytimeparse
 import voluptuous as vol
@@ -14,8 +13,6 @@ from telewatch.api import rest
 from telewatch.api import views
 from telewatch.api.controllers import resource as resource_api
 from telewatch.archive import aggregates
-from telewatch.archive.index import query as query_mod
-from telewatch.archive.index import search as search_mod
 
 _BODY = {vol.Required('operations'): vol.Any(str, list),
          vol.Optional('search'): vol.Any(str, dict),
@@ -45,46 +42,23 @@ def _parameters():
 
 
 def _has_method(metric, method):
-    policy = rest.store().indexer.get_archive_policy(metric.archive_policy_name)
+    policy = rest.store().index.get_archive_policy(metric.archive_policy_name)
     return method in policy.methods
 
 
-def _stored(metrics, refresh):
-    """``{metric_id: StoredSeries}`` of ``metrics`` (none for those with nothing processed
-    yet), their pending measures processed first with ``refresh``: all in one go."""
-    store = rest.store()
-    ids = sorted({m.id for m in metrics})
-    if refresh and ids:
-        store.refresh(ids)
-    return store.storage.get_many(ids)
-
-
-def _series_of(metric, method, stored):
-    """``{granularity_ns: (timestamps, values)}`` of a metric's ``method`` (``stored``:
-    its StoredSeries, or None)."""
-    policy = rest.store().indexer.get_archive_policy(metric.archive_policy_name)
-    out = {}
-    for g in policy.granularities:
-        if stored is None:
-            out[g] = (numpy.empty(0, 'datetime64[ns]'), numpy.empty(0))
-        else:
-            out[g] = stored.state.series(g / 1e9, method)
-    return out
-
-
 def _metric_series(refs, refresh):
-    indexer = rest.store().indexer
+    index = rest.store().index
     ids = {}
     for ref, _ in refs:
         try:
             ids[ref] = str(uuid.UUID(ref))
         except ValueError:
             ids[ref] = None
-    found = indexer.get_metrics([m for m in ids.values() if m])
+    found = index.get_metrics([m for m in ids.values() if m])
     unknown = sorted({ref for ref, m in ids.items() if m not in found})
     if unknown:
         rest.abort(404, {'cause': 'Unknown metrics', 'detail': unknown})
-    resources = indexer.get_resources({m.resource_id for m in found.values() if m.resource_id})
+    resources = index.get_resources({m.resource_id for m in found.values() if m.resource_id})
     for ref, _ in refs:
         metric = found[ids[ref]]
         rest.enforce('get measures', views.metric_target(metric, resources.get(
@@ -92,14 +66,13 @@ def _metric_series(refs, refresh):
     missing = [[ref, method] for ref, method in refs if not _has_method(found[ids[ref]], method)]
     if missing:
         rest.abort(404, {'cause': 'Metrics with unknown aggregation', 'detail': missing})
-    stored = _stored(found.values(), refresh)
-    return {(ref, method): _series_of(found[ids[ref]], method, stored.get(ids[ref]))
-            for ref, method in refs}
+    return rest.store().every_granularity(
+        {(ref, method): (found[ids[ref]], method) for ref, method in refs}, refresh)
 
 
 def _search_series(refs, resources, refresh):
-    indexer = rest.store().indexer
-    metrics = indexer.get_metrics([m for r in resources for m in r.metrics.values()])
+    index = rest.store().index
+    metrics = index.get_metrics([m for r in resources for m in r.metrics.values()])
     found = {}  # (ref, method) -> [(resource id, metric name, Metric)]
     for ref, method in refs:
         found[(ref, method)] = [
@@ -109,19 +82,23 @@ def _search_series(refs, resources, refresh):
             and _has_method(metrics[metric_id], method)]
         if not found[(ref, method)]:
             rest.abort(404, 'Metric %s does not exist' % [ref])
-    stored = _stored([m for matches in found.values() for _, _, m in matches], refresh)
+    series = rest.store().every_granularity(
+        {(ref, method, resource_id, name): (metric, method)
+         for (ref, method), matches in found.items() for resource_id, name, metric in matches},
+        refresh)
     return {(ref, method): [
-        aggregates.Match(resource_id, name, _series_of(metric, method, stored.get(metric.id)))
-        for resource_id, name, metric in matches] for (ref, method), matches in found.items()}
+        aggregates.Match(resource_id, name, series[(ref, method, resource_id, name)])
+        for resource_id, name, _ in matches] for (ref, method), matches in found.items()}
 
 
 def _search(body):
     text = body.get('search')
-    query = query_mod.parse_filter_string(text) if isinstance(text, str) else text
-    return search_mod.search_resources(
-        rest.store().indexer, body['resource_type'], query or None,
+    index = rest.store().index
+    query = index.parse_filter(text) if isinstance(text, str) else text
+    return index.search_resources(
+        body['resource_type'], query or None,
         attribute_filter=resource_api.project_filter('search'), creator=rest.context().creator,
-        max_limit=search_mod.MAX_LIMIT * 1000, limit=search_mod.MAX_LIMIT * 1000)
+        max_limit=index.MAX_LIMIT * 1000, limit=index.MAX_LIMIT * 1000)
 
 
 def _groups(resources, groupby):
@@ -147,10 +124,10 @@ class AggregatesController(framework.RestController):
             series = _metric_series(refs, refresh)
             result = {'measures': aggregates.evaluate(tree, series, **params)}
             if details:
-                indexer = rest.store().indexer
+                index = rest.store().index
                 result['references'] = [
-                    views.metric_to_dict(m, indexer.get_archive_policy(m.archive_policy_name))
-                    for m in indexer.get_metrics({r for r, _ in refs}).values()]
+                    views.metric_to_dict(m, index.get_archive_policy(m.archive_policy_name))
+                    for m in index.get_metrics({r for r, _ in refs}).values()]
             return result
         resources = _search(body)
         groupby = pecan.request.GET.getall('groupby')

@@ -48,23 +48,23 @@ class ArchivePolicyController(framework.RestController):
     @pecan.expose('json')
     def get(self):
         rest.enforce('get archive policy', {'name': self.name})
-        indexer = rest.store().indexer
-        return views.policy_to_dict(indexer.get_archive_policy(self.name, fresh=True))
+        index = rest.store().index
+        return views.policy_to_dict(index.get_archive_policy(self.name, fresh=True))
 
     @pecan.expose('json')
     def patch(self):
         rest.enforce('update archive policy', {'name': self.name})
         body = rest.json_body({vol.Required('definition'): [_ITEM],
                                vol.Optional('back_window'): vol.All(int, vol.Range(min=0))})
-        indexer = rest.store().indexer
-        policy = _policy_or_400(lambda: indexer.update_archive_policy(
+        index = rest.store().index
+        policy = _policy_or_400(lambda: index.update_archive_policy(
             self.name, _definition(body['definition']), body.get('back_window')))
         return views.policy_to_dict(policy)
 
     @pecan.expose(content_type='application/json')
     def delete(self):
         rest.enforce('delete archive policy', {'name': self.name})
-        rest.store().indexer.delete_archive_policy(self.name)
+        rest.store().index.delete_archive_policy(self.name)
         pecan.response.status = 204
 
 
@@ -76,7 +76,7 @@ class ArchivePoliciesController(framework.RestController):
     @pecan.expose('json')
     def get_all(self):
         rest.enforce('list archive policy')
-        return [views.policy_to_dict(p) for p in rest.store().indexer.list_archive_policies()]
+        return [views.policy_to_dict(p) for p in rest.store().index.list_archive_policies()]
 
     @pecan.expose('json')
     def post(self):
@@ -89,7 +89,7 @@ class ArchivePoliciesController(framework.RestController):
         policy = _policy_or_400(lambda: policy_mod.ArchivePolicy(
             body['name'], body['back_window'], body.get('aggregation_methods'),
             _definition(body['definition'])))
-        rest.store().indexer.create_archive_policy(policy)
+        rest.store().index.create_archive_policy(policy)
         return rest.created(rest.url('v1', 'archive_policy', policy.name),
                             views.policy_to_dict(policy))
 
@@ -101,18 +101,18 @@ class ArchivePolicyRuleController(framework.RestController):
     @pecan.expose('json')
     def get(self):
         rest.enforce('get archive policy rule')
-        return rest.store().indexer.get_archive_policy_rule(self.name)
+        return rest.store().index.get_archive_policy_rule(self.name)
 
     @pecan.expose('json')
     def patch(self):
         rest.enforce('update archive policy rule')
         body = rest.json_body({vol.Required('name'): _NAME})
-        return rest.store().indexer.rename_archive_policy_rule(self.name, body['name'])
+        return rest.store().index.rename_archive_policy_rule(self.name, body['name'])
 
     @pecan.expose(content_type='application/json')
     def delete(self):
         rest.enforce('delete archive policy rule')
-        rest.store().indexer.delete_archive_policy_rule(self.name)
+        rest.store().index.delete_archive_policy_rule(self.name)
         pecan.response.status = 204
 
 
@@ -124,7 +124,7 @@ class ArchivePolicyRulesController(framework.RestController):
     @pecan.expose('json')
     def get_all(self):
         rest.enforce('list archive policy rule')
-        return rest.store().indexer.list_archive_policy_rules()
+        return rest.store().index.list_archive_policy_rules()
 
     @pecan.expose('json')
     def post(self):
@@ -132,9 +132,9 @@ class ArchivePolicyRulesController(framework.RestController):
         body = rest.json_body({vol.Required('name'): _NAME,
                                vol.Required('metric_pattern'): _NAME,
                                vol.Required('archive_policy_name'): _NAME})
-        indexer = rest.store().indexer
+        index = rest.store().index
         try:
-            rule = indexer.create_archive_policy_rule(
+            rule = index.create_archive_policy_rule(
                 body['name'], body['metric_pattern'], body['archive_policy_name'])
         except errors.NoSuchArchivePolicy as exc:
             rest.abort(400, str(exc))

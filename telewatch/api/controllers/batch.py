@@ -22,14 +22,14 @@ class MetricsMeasuresController(framework.RestController):
     @pecan.expose(content_type='application/json')
     def post(self):
         body = rest.json_body({str: list})
-        indexer = rest.store().indexer
+        index = rest.store().index
         wanted = {}
         for key in body:
             try:
                 wanted[key] = str(uuid.UUID(key))
             except ValueError:
                 wanted[key] = None
-        found = indexer.get_metrics([m for m in wanted.values() if m])
+        found = index.get_metrics([m for m in wanted.values() if m])
         unknown = sorted(k for k, m in wanted.items() if m not in found)
         if unknown:
             rest.abort(400, 'Unknown metrics: %s' % ', '.join(unknown))
@@ -45,22 +45,10 @@ class ResourcesMetricsMeasuresController(framework.RestController):
     def post(self):
         create = rest.query_bool('create_metrics')
         body = rest.json_body({str: {metric_api.METRIC_NAME: _METRIC_MEASURES}})
-        indexer = rest.store().indexer
-        creator = rest.context().creator
-        ids = {}
-        for key in body:
-            try:
-                ids[key] = resource_ids.resource_uuid(key, creator)
-            except ValueError as exc:
-                rest.invalid_input(str(exc), [key])
-        resources = indexer.get_resources(ids.values())
-        missing = [{'resource_id': rid, 'original_resource_id': key}
-                   for key, rid in ids.items() if rid not in resources]
-        if missing:
-            rest.abort(400, {'cause': 'Unknown resources', 'detail': missing})
+        resources = _resources(body)
         new_metrics, unknown, measures = [], [], {}
         for key, by_name in body.items():
-            resource = resources[ids[key]]
+            resource = resources[key]
             for name, given in by_name.items():
                 options = given if isinstance(given, dict) else {'measures': given}
                 metric_id = resource.metrics.get(name)
@@ -69,19 +57,40 @@ class ResourcesMetricsMeasuresController(framework.RestController):
                         unknown.append('%s/%s' % (resource.id, name))
                         continue
                     rest.enforce('update resource', views.resource_target(resource))
-                    metric = metric_api.create_metric(options, resource.id, name)
+                    metric = metric_api.new_metric(options, resource.id, name)
                     new_metrics.append(metric)
                     metric_id = metric.id
                 measures[metric_id] = (resource, metric_api.parse_measures(
                     options['measures'], [key, name]))
         if unknown:
             rest.abort(400, 'Unknown metrics: %s' % ', '.join(sorted(unknown)))
-        existing = indexer.get_metrics(measures)
-        for metric in existing.values():
+        store = rest.store()
+        for metric in store.index.get_metrics(measures).values():
             rest.enforce('post measures', views.metric_target(
                 metric, measures[metric.id][0]))
-        indexer.create_metrics(new_metrics)
-        metric_api.write_measures({m: series for m, (_, series) in measures.items()})
+        created = store.create_metrics(new_metrics)
+        # Where another writer created a metric of the same name first, its measures go
+        # to that metric.
+        ids = {m.id: created[m.resource_id][m.name] for m in new_metrics}
+        metric_api.write_measures({ids.get(m, m): series
+                                   for m, (_, series) in measures.items()})
+
+
+def _resources(body):
+    """``{key: Resource}`` of a body's resource ids; 400 for those that do not exist."""
+    creator = rest.context().creator
+    ids = {}
+    for key in body:
+        try:
+            ids[key] = resource_ids.resource_uuid(key, creator)
+        except ValueError as exc:
+            rest.invalid_input(str(exc), [key])
+    resources = rest.store().index.get_resources(ids.values())
+    missing = [{'resource_id': rid, 'original_resource_id': key}
+               for key, rid in ids.items() if rid not in resources]
+    if missing:
+        rest.abort(400, {'cause': 'Unknown resources', 'detail': missing})
+    return {key: resources[rid] for key, rid in ids.items()}
 
 
 class _Measures:

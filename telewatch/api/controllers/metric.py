@@ -12,12 +12,8 @@ from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.archive import aggregates
-from telewatch.archive import aggregation
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
-from telewatch.archive import state as state_mod
-from telewatch.archive.index import indexer as indexer_mod
-from telewatch.archive.index import search as search_mod
 
 METRIC_NAME = vol.All(str, vol.Length(min=1, max=255), vol.Match(r'^[^/]+$',
                                                                  msg="'/' is not allowed"))
@@ -68,15 +64,15 @@ def _parse_each(items, path):
 
 def find_metric(metric_id):
     """The Metric and its resource (or None), or ``(None, None)`` when there is none."""
-    indexer = rest.store().indexer
+    index = rest.store().index
     try:
         metric_id = str(uuid.UUID(metric_id))
     except ValueError:
         return None, None
-    metric = indexer.get_metrics([metric_id]).get(metric_id)
+    metric = index.get_metrics([metric_id]).get(metric_id)
     if metric is None:
         return None, None
-    resource = (indexer.get_resources([metric.resource_id]).get(metric.resource_id)
+    resource = (index.get_resources([metric.resource_id]).get(metric.resource_id)
                 if metric.resource_id else None)
     return metric, resource
 
@@ -113,29 +109,18 @@ def read_measures(metric):
     except errors.UnknownAggregationMethod:
         _no_such_method(metric, method)
     try:
-        series = rest.store().series(metric, granularity, method,
-                                     *((start, stop) if resample is None else (None, None)),
-                                     refresh=rest.query_bool('refresh'))
+        series = rest.store().series(metric, granularity, method, start, stop,
+                                     refresh=rest.query_bool('refresh'), resample=resample)
     except errors.NoSuchAggregation as exc:
         if exc.method is not None:
             _no_such_method(metric, method)
         rest.abort(404, "Aggregation method '%s' at granularity '%s' for metric %s does not "
                         'exist' % (method, float(granularity), metric.id))
-    if resample is not None:
-        series = [_resampled(s, resample, method, start, stop) for s in series]
     rows = []
     for g, stamps, values in series:
         rows.extend(zip(aggregates.format_timestamps(stamps), itertools.repeat(g),
                         values.tolist()))
     return rows
-
-
-def _resampled(series, resample, method, start, stop):
-    """A ``(granularity, timestamps, values)`` series resampled, then cut."""
-    _, stamps, values = series
-    bounds = [None if b is None else state_mod.timestamp_ns(b) for b in (start, stop)]
-    return (resample,) + aggregation.resample_between(stamps, values, resample, method,
-                                                      *bounds)
 
 
 def _no_such_method(metric, method):
@@ -173,7 +158,7 @@ class MetricController(framework.RestController):
     @pecan.expose('json')
     def get_all(self):
         rest.enforce('get metric', views.metric_target(self.metric, self.resource))
-        policy = rest.store().indexer.get_archive_policy(self.metric.archive_policy_name)
+        policy = rest.store().index.get_archive_policy(self.metric.archive_policy_name)
         return views.metric_to_dict(self.metric, policy, self.resource, with_resource=True)
 
     @pecan.expose(content_type='application/json')
@@ -183,23 +168,15 @@ class MetricController(framework.RestController):
         pecan.response.status = 204
 
 
-def create_metric(body, resource_id=None, name=None):
-    """A new Metric from a body ``{archive_policy_name?, unit?}`` (+ ``name``)."""
-    context = rest.context()
-    indexer = rest.store().indexer
+def new_metric(body, resource_id=None, name=None):
+    """A Metric not created yet, from a body ``{archive_policy_name?, unit?}`` (+ ``name``);
+    400 for a policy that does not exist or that no rule gives."""
     name = name if name is not None else body.get('name')
-    policy = body.get('archive_policy_name')
-    if policy is None:
-        try:
-            policy = indexer.archive_policy_for(name)
-        except errors.NoArchivePolicyRuleMatch as exc:
-            rest.abort(400, str(exc))
     try:
-        indexer.get_archive_policy(policy)
-    except errors.NoSuchArchivePolicy as exc:
+        return rest.store().new_metric(rest.context().creator, name, resource_id,
+                                       body.get('archive_policy_name'), body.get('unit'))
+    except (errors.NoArchivePolicyRuleMatch, errors.NoSuchArchivePolicy) as exc:
         rest.abort(400, str(exc))
-    return indexer_mod.Metric(str(uuid.uuid4()), policy, context.creator, resource_id,
-                              name, body.get('unit'))
 
 
 class MetricsController(framework.RestController):
@@ -213,9 +190,10 @@ class MetricsController(framework.RestController):
         body = rest.json_body({vol.Optional('name'): METRIC_NAME,
                                vol.Optional('archive_policy_name'): str,
                                vol.Optional('unit'): UNIT})
-        metric = create_metric(body)
-        rest.store().indexer.create_metrics([metric])
-        policy = rest.store().indexer.get_archive_policy(metric.archive_policy_name)
+        metric = new_metric(body)
+        store = rest.store()
+        store.create_metrics([metric])
+        policy = store.index.get_archive_policy(metric.archive_policy_name)
         return rest.created(rest.url('v1', 'metric', metric.id),
                             views.metric_to_dict(metric, policy))
 
@@ -234,9 +212,9 @@ class MetricsController(framework.RestController):
                     context.creator):
                 return []
         page = rest.page_parameters()
-        indexer = rest.store().indexer
-        metrics = search_mod.search_metrics(indexer, filters, page['sort'], page['limit'],
-                                            page['marker'], project_scope=scope)
-        rest.link_next(metrics, page['limit'], search_mod.marker_of)
-        return [views.metric_to_dict(m, indexer.get_archive_policy(m.archive_policy_name))
+        index = rest.store().index
+        metrics = index.search_metrics(filters, page['sort'], page['limit'], page['marker'],
+                                       project_scope=scope)
+        rest.link_next(metrics, page['limit'], index.marker_of)
+        return [views.metric_to_dict(m, index.get_archive_policy(m.archive_policy_name))
                 for m in metrics]

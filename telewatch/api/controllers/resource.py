@@ -12,8 +12,6 @@ from telewatch.api import views
 from telewatch.api.controllers import metric as metric_api
 from telewatch.archive import errors
 from telewatch.archive import resource_ids
-from telewatch.archive.index import query as query_mod
-from telewatch.archive.index import search as search_mod
 
 _GENERIC = {
     vol.Optional('user_id'): vol.Any(None, vol.All(str, vol.Length(max=255))),
@@ -51,7 +49,7 @@ def _metrics_of(resource_id, creator, wanted, current=None):
     """New Metric objects and existing ones to attach, for a body's ``metrics``. Only
     metrics with the resource's ``creator`` may be attached, as in Gnocchi (another's is
     "does not exist"): attaching would hand its measures to the resource's project."""
-    indexer = rest.store().indexer
+    index = rest.store().index
     new, attach = {}, {}
     for name, given in (wanted or {}).items():
         if isinstance(given, str):
@@ -61,23 +59,23 @@ def _metrics_of(resource_id, creator, wanted, current=None):
                 rest.invalid_input('%r is not a metric id' % given, ['metrics', name])
             if current and current.get(name) == metric_id:
                 continue
-            found = indexer.get_metrics([metric_id]).get(metric_id)
+            found = index.get_metrics([metric_id]).get(metric_id)
             if found is None or found.creator != creator:
                 rest.abort(400, str(errors.NoSuchMetric(given)))
             attach[name] = metric_id
         else:
-            new[name] = metric_api.create_metric(given, resource_id, name)
+            new[name] = metric_api.new_metric(given, resource_id, name)
     return new, attach
 
 
 def lookup(resource_type, resource_id):
     """The Resource for a URL id (a UUID, or an original id with this creator), or None."""
-    indexer = rest.store().indexer
+    index = rest.store().index
     try:
         rid = resource_ids.resource_uuid(resource_id, rest.context().creator)
     except ValueError:
         return None
-    found = indexer.get_resources([rid]).get(rid)
+    found = index.get_resources([rid]).get(rid)
     if found is None or (resource_type != 'generic' and found.type != resource_type):
         return None
     return found
@@ -97,9 +95,9 @@ class ResourceMetricController(framework.RestController):
     @pecan.expose('json')
     def get_all(self):
         rest.enforce('get resource', views.resource_target(self.resource))
-        indexer = rest.store().indexer
-        metrics = indexer.get_metrics(self.resource.metrics.values())
-        return [views.metric_to_dict(m, indexer.get_archive_policy(m.archive_policy_name))
+        index = rest.store().index
+        metrics = index.get_metrics(self.resource.metrics.values())
+        return [views.metric_to_dict(m, index.get_archive_policy(m.archive_policy_name))
                 for m in metrics.values()]
 
     @pecan.expose('json')
@@ -110,10 +108,10 @@ class ResourceMetricController(framework.RestController):
         for name in body:
             if name in self.resource.metrics:
                 rest.abort(409, str(errors.NamedMetricAlreadyExists(name)))
-        new = [metric_api.create_metric(b, self.resource.id, n) for n, b in body.items()]
-        indexer = rest.store().indexer
-        indexer.create_metrics(new)
-        return [views.metric_to_dict(m, indexer.get_archive_policy(m.archive_policy_name))
+        new = [metric_api.new_metric(b, self.resource.id, n) for n, b in body.items()]
+        index = rest.store().index
+        index.create_metrics(new)
+        return [views.metric_to_dict(m, index.get_archive_policy(m.archive_policy_name))
                 for m in new]
 
 
@@ -133,13 +131,13 @@ class ResourceController(framework.RestController):
     def history(self):
         rest.enforce('get resource', views.resource_target(self.resource))
         return [views.resource_to_dict(r) for r in
-                rest.store().indexer.resource_history(self.resource.id)]
+                rest.store().index.resource_history(self.resource.id)]
 
     @pecan.expose('json')
     def patch(self):
         resource = self.resource
         rest.enforce('update resource', views.resource_target(resource))
-        definition = rest.store().indexer.get_resource_type(resource.type)['attributes']
+        definition = rest.store().index.get_resource_type(resource.type)['attributes']
         body = rest.json_body(_schema(definition))
         generic, attributes = _split_body(body)
         changes = {k: v for k, v in generic.items() if k in ('user_id', 'project_id')}
@@ -150,12 +148,12 @@ class ResourceController(framework.RestController):
             changes['attributes'] = dict(resource.attributes, **attributes)
         new, attach = _metrics_of(resource.id, resource.creator, generic.get('metrics'),
                                   resource.metrics)
-        indexer = rest.store().indexer
+        index = rest.store().index
         if changes:
-            indexer.update_resource(resource.id, **changes)
+            index.update_resource(resource.id, **changes)
         if 'metrics' in generic:
-            indexer.set_resource_metrics(resource.id, generic['metrics'].keys(), new, attach)
-        return views.resource_to_dict(indexer.get_resource(resource.id))
+            index.set_resource_metrics(resource.id, generic['metrics'].keys(), new, attach)
+        return views.resource_to_dict(index.get_resource(resource.id))
 
     @pecan.expose(content_type='application/json')
     def delete(self):
@@ -199,13 +197,14 @@ def creator_filter(rule, resource_type):
 def list_resources(resource_type, query=None, action='list'):
     """One page of the resources a listing or a search (``action``, see project_filter)
     shows, with Gnocchi's ``Link: rel="next"`` when it is full."""
-    rest.store().indexer.get_resource_type(resource_type)
+    rest.store().index.get_resource_type(resource_type)
     page = rest.page_parameters()
     details = rest.query_bool('details')
-    found = search_mod.search_resources(
-        rest.store().indexer, resource_type, query, attribute_filter=project_filter(action),
+    index = rest.store().index
+    found = index.search_resources(
+        resource_type, query, attribute_filter=project_filter(action),
         creator=rest.context().creator, history=rest.query_bool('history'), **page)
-    rest.link_next(found, page['limit'], search_mod.marker_of)
+    rest.link_next(found, page['limit'], index.marker_of)
     return [views.resource_to_dict(r, details or resource_type != 'generic')
             for r in found]
 
@@ -215,7 +214,7 @@ def request_query():
     JSON body; None for neither."""
     text = pecan.request.GET.get('filter')
     if text:
-        return query_mod.parse_filter_string(text)
+        return rest.store().index.parse_filter(text)
     body = rest.json_body() if pecan.request.body else None
     return body or None
 
@@ -238,8 +237,8 @@ class ResourcesController(framework.RestController):
     @pecan.expose('json')
     def post(self):
         rest.enforce('create resource')
-        indexer = rest.store().indexer
-        definition = indexer.get_resource_type(self.resource_type)['attributes']
+        index = rest.store().index
+        definition = index.get_resource_type(self.resource_type)['attributes']
         body = rest.json_body(_schema(definition, {
             vol.Required('id'): vol.All(str, vol.Length(min=1))}))
         context = rest.context()
@@ -249,14 +248,14 @@ class ResourcesController(framework.RestController):
             rest.invalid_input(str(exc), ['id'])
         generic, attributes = _split_body(body)
         new, attach = _metrics_of(rid, context.creator, generic.get('metrics'))
-        resource = indexer.create_resource(
+        resource = index.create_resource(
             self.resource_type, rid, body['id'], context.creator, generic.get('user_id'),
             generic.get('project_id'), attributes,
             _datetime(generic.get('started_at'), 'started_at'),
             _datetime(generic.get('ended_at'), 'ended_at'), metrics=new)
         if attach:
-            indexer.set_resource_metrics(rid, generic['metrics'].keys(), {}, attach)
-            resource = indexer.get_resource(rid)
+            index.set_resource_metrics(rid, generic['metrics'].keys(), {}, attach)
+            resource = index.get_resource(rid)
         return rest.created(rest.url('v1', 'resource', self.resource_type, rid),
                             views.resource_to_dict(resource))
 
@@ -265,12 +264,9 @@ class ResourcesController(framework.RestController):
         query = request_query()
         if not query:
             rest.invalid_input('a filter is required to delete resources')
-        store = rest.store()
-        deleted, metric_ids = search_mod.delete_resources(
-            store.indexer, self.resource_type, query, creator=rest.context().creator,
+        deleted = rest.store().delete_resources(
+            self.resource_type, query, creator=rest.context().creator,
             attribute_filter=creator_filter('delete resources', self.resource_type))
-        for metric_id in metric_ids:
-            store.storage.delete(metric_id)
         return {'deleted': deleted}
 
 

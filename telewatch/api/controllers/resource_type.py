@@ -26,15 +26,15 @@ class ResourceTypeController(framework.RestController):
     @pecan.expose('json')
     def get(self):
         rest.enforce('get resource type')
-        return rest.store().indexer.get_resource_type(self.name)
+        return rest.store().index.get_resource_type(self.name)
 
     @pecan.expose('json')
     def patch(self):
         rest.enforce('update resource type')
         if pecan.request.content_type != PATCH_CONTENT_TYPE:
             rest.abort(415, 'Content-Type must be %s' % PATCH_CONTENT_TYPE)
-        indexer = rest.store().indexer
-        current = indexer.get_resource_type(self.name)
+        index = rest.store().index
+        current = index.get_resource_type(self.name)
         operations = rest.json_body([{vol.Required('op'): vol.In(['add', 'remove']),
                                       vol.Required('path'): vol.Match(r'^/attributes/'),
                                       vol.Optional('value'): dict}])
@@ -57,12 +57,12 @@ class ResourceTypeController(framework.RestController):
                                    'options.fill', ['attributes', name])
             if old is None and 'fill' in options:
                 fill[name] = options['fill']
-        return _checked(lambda: indexer.update_resource_type(self.name, patched, fill))
+        return _checked(lambda: index.update_resource_type(self.name, patched, fill))
 
     @pecan.expose(content_type='application/json')
     def delete(self):
         rest.enforce('delete resource type')
-        rest.store().indexer.delete_resource_type(self.name)
+        rest.store().index.delete_resource_type(self.name)
         pecan.response.status = 204
 
 
@@ -74,14 +74,14 @@ class ResourceTypesController(framework.RestController):
     @pecan.expose('json')
     def get_all(self):
         rest.enforce('list resource type')
-        return rest.store().indexer.list_resource_types()
+        return rest.store().index.list_resource_types()
 
     @pecan.expose('json')
     def post(self):
         rest.enforce('create resource type')
         body = rest.json_body({vol.Required('name'): _NAME,
                                vol.Optional('attributes', default={}): dict})
-        indexer = rest.store().indexer
-        created = _checked(lambda: indexer.create_resource_type(body['name'],
-                                                                body['attributes']))
+        index = rest.store().index
+        created = _checked(lambda: index.create_resource_type(body['name'],
+                                                              body['attributes']))
         return rest.created(rest.url('v1', 'resource_type', created['name']), created)

@@ -14,18 +14,16 @@ import voluptuous as vol
 from pecan import rest as pecan_rest
 
 from telewatch import config_file
+from telewatch.api import known_meters
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.archive import resource_ids
-from telewatch.archive.index import search as search_mod
-from telewatch.pubsub import known_meters
 from telewatch.pubsub import registry as registry_mod
 from telewatch.pubsub import subscription as subscription_mod
 
 ENVIRON_KEY = 'telewatch.subscriptions'
 MAX_ITEMS = 1000  # meter patterns, resources or projects of one subscription
 MAX_TARGET_LENGTH = 2048  # the size of its column
-RESOURCE_PAGE = search_mod.MAX_LIMIT  # resources looked up at once
 # The owner of the subscriptions of a caller without a project (gnocchi-basic admin).
 NO_PROJECT = ''
 
@@ -35,13 +33,13 @@ class Subscriptions:
     archive index's database, the operator's allow-list of destinations and the known
     meters. ValueError for a malformed ``[pubsub] allowed_targets``."""
 
-    def __init__(self, conf, indexer):
-        self.registry = registry_mod.SubscriptionRegistry(engine=indexer.engine)
+    def __init__(self, conf, index):
+        self.registry = registry_mod.SubscriptionRegistry(engine=index.engine)
         try:
             self.allow_list = subscription_mod.AllowList(conf.pubsub.allowed_targets)
         except ValueError as exc:
             raise ValueError('[pubsub] allowed_targets: %s' % exc) from None
-        self.known_meters = known_meters.KnownMeters(conf, indexer)
+        self.known_meters = known_meters.KnownMeters(conf, index)
 
 
 def _shared():
@@ -153,17 +151,17 @@ def _owners(wanted):
             pass
     query = {'or': [{'in': {'original_resource_id': list(wanted)}},
                     {'in': {'id': list(by_id)}}]}
+    index = rest.store().index
     owners, marker = {}, None
     while True:
-        page = search_mod.search_resources(rest.store().indexer, 'generic', query,
-                                           limit=RESOURCE_PAGE, marker=marker)
+        page = index.search_resources('generic', query, limit=index.MAX_LIMIT, marker=marker)
         for resource in page:
             for value in {resource.original_resource_id, by_id.get(resource.id)}:
                 if value in wanted:
                     owners.setdefault(value, set()).add(resource.project_id)
-        if len(page) < RESOURCE_PAGE:
+        if len(page) < index.MAX_LIMIT:
             return owners
-        marker = search_mod.marker_of(page[-1])
+        marker = index.marker_of(page[-1])
 
 
 def _check_resources(resources):

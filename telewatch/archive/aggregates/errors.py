@@ -1,5 +1,6 @@
 """Typed errors of the aggregates language; each renders as Gnocchi's ``{cause, reason,
-detail}`` body, so the REST layer answers ``status`` with ``to_dict()`` and parses nothing.
+detail}`` body, so the REST layer answers ``to_dict()`` (with the status it gives the class)
+and parses nothing.
 """
 
 from telewatch.archive import errors
@@ -9,7 +10,6 @@ class AggregatesError(errors.ArchiveError):
     """Base class: ``cause`` is Gnocchi's fixed text, ``reason`` says what is wrong."""
 
     cause = 'Aggregates error'
-    status = 400
 
     def __init__(self, reason, detail=None):
         super().__init__(reason, detail)
@@ -137,7 +137,6 @@ class NoSuchAggregationGranularity(AggregatesError):
     body is the plain text ``description``)."""
 
     cause = 'Aggregation method does not exist for this metric'
-    status = 404
 
     def __init__(self, metric, method, granularity_ns):
         self.metric = metric

@@ -19,9 +19,10 @@ from telewatch.archive import policy as policy_mod
 from telewatch.archive import resource_types
 from telewatch.archive import sql
 from telewatch.archive.index import migration
+from telewatch.archive.index import records
 from telewatch.archive.index import schema
+from telewatch.archive.index import search
 
-GENERIC = 'generic'
 # How long a process trusts the archive policies it has read: another process's update
 # (points, timespans, back window) or deletion is seen within this many seconds.
 POLICY_CACHE_SECONDS = 10.0
@@ -39,39 +40,19 @@ _RESOURCE_FIELDS = ('type', 'original_resource_id', 'creator', 'user_id', 'proje
                     'started_at', 'ended_at', 'revision_start', 'attributes')
 
 
+# The records the index returns, named here too: the index is where callers meet them.
+GENERIC = records.GENERIC
+Resource = records.Resource
+Metric = records.Metric
+
+
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
-@dataclasses.dataclass(frozen=True)
-class Resource:
-    id: str
-    type: str
-    original_resource_id: str
-    creator: str
-    user_id: str
-    project_id: str
-    started_at: datetime.datetime
-    ended_at: datetime.datetime
-    revision_start: datetime.datetime
-    attributes: dict
-    metrics: dict  # name -> metric id
-    revision_end: datetime.datetime = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Metric:
-    id: str
-    archive_policy_name: str
-    creator: str
-    resource_id: str
-    name: str
-    unit: str
-    status: str = 'active'
-
-
-class Indexer:
-    """The index in the database of ``url`` (or of an existing ``engine``).
+class Indexer(search.Searches):
+    """The index in the database of ``url`` (or of an existing ``engine``), and its
+    searches (``search.Searches``).
 
     Archive policies, read for every metric the API or a processor touches and seldom
     changed, are kept ``policy_cache_seconds``; this indexer's own changes to one apply at
@@ -406,17 +387,6 @@ class Indexer:
         with self._begin() as conn:
             rows = conn.execute(_ACTIVE_METRICS, {'ids': ids}).mappings()
             return {row['id']: Metric(**row) for row in rows}
-
-    def list_metrics(self, name=None, resource_id=None):
-        """The active metrics, by id; only those of a ``name`` or ``resource_id`` if given."""
-        query = schema.metric.select().where(schema.metric.c.status == 'active')
-        if name is not None:
-            query = query.where(schema.metric.c.name == name)
-        if resource_id is not None:
-            query = query.where(schema.metric.c.resource_id == resource_id)
-        with self._begin() as conn:
-            return [Metric(**row) for row in conn.execute(
-                query.order_by(schema.metric.c.id)).mappings()]
 
     def metric_names(self):
         """The distinct names of the active metrics (what meters the archive has seen)."""

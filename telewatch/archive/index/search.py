@@ -1,6 +1,6 @@
-"""Searches of the archive index in Gnocchi's query language, a page at a time: resources
-(their current revisions, or every revision) and metrics; and the deletion of the resources
-a query matches, with their metrics.
+"""The Indexer's searches (the ``Searches`` mixin) in Gnocchi's query language, a page at a
+time: resources (their current revisions, or every revision) and metrics; and the deletion of
+the resources a query matches, with their metrics.
 
 A page is ``limit`` items after ``marker`` in the sort order, with ``id`` (then, for history,
 ``revision``) breaking ties so that pages neither skip nor repeat. A past revision is
@@ -10,14 +10,13 @@ often the resource changes afterwards.
 """
 
 import dataclasses
-import datetime
-import operator
 import typing
 
 import sqlalchemy as sa
 
-from telewatch.archive.index import indexer as indexer_mod
+from telewatch.archive.index import compiler as compiler_mod
 from telewatch.archive.index import query as query_mod
+from telewatch.archive.index import records
 from telewatch.archive.index import schema
 
 MAX_LIMIT = 1000
@@ -31,14 +30,11 @@ METRIC_SORT_KEYS = ('id', 'name', 'unit', 'archive_policy_name', 'creator', 'res
 EMPTY_DELETE = 'caution: the query can not be empty, or it will delete entire database'
 _COLUMNS = ('id', 'type', 'original_resource_id', 'creator', 'user_id', 'project_id',
             'started_at', 'ended_at', 'revision_start', 'attributes')
-_COMPARE = {'eq': operator.eq, 'ne': operator.ne, 'lt': operator.lt, 'le': operator.le,
-            'gt': operator.gt, 'ge': operator.ge}
-_GLOB_LITERAL = {'*': '[*]', '?': '[?]', '[': '[[]'}
 _CHUNK = 1000  # ids per IN (...): a default page needs one query for its metrics
 
 
 @dataclasses.dataclass(frozen=True)
-class ResourceRevision(indexer_mod.Resource):
+class ResourceRevision(records.Resource):
     """One revision of a resource, as history searches return them (metrics: the current
     ones, as Gnocchi shows them on every revision)."""
 
@@ -64,105 +60,6 @@ def marker_of(item):
     return history_marker(item) if hasattr(item, 'revision') else item.id
 
 
-# -- SQL of the query language ---------------------------------------------------------
-
-def _creator_part(creator, dialect, project):
-    """``created_by_user_id`` (before the first ':') or ``created_by_project_id`` (after
-    it; '' when there is no ':') of a ``creator`` column, null when the creator is."""
-    colon = (sa.func.instr if dialect == 'sqlite' else sa.func.strpos)(creator, ':')
-    if project:
-        return sa.case((colon > 0, sa.func.substr(creator, colon + 1)),
-                       (creator.is_not(None), sa.literal('')), else_=sa.null())
-    return sa.case((colon > 0, sa.func.substr(creator, 1, colon - 1)), else_=creator)
-
-
-def _lifespan(c, dialect):
-    """``ended_at - started_at`` in seconds, exact to the microsecond on both dialects."""
-    if dialect != 'sqlite':
-        return sa.extract('epoch', c.ended_at - c.started_at)
-
-    # SQLite's date functions keep milliseconds only; SQLAlchemy stores
-    # 'YYYY-MM-DD HH:MM:SS.ffffff', so whole seconds and microseconds are taken apart.
-    def seconds(column):
-        return sa.cast(sa.func.strftime('%s', column), sa.Integer)
-
-    def microseconds(column):
-        return sa.cast(sa.func.substr(column, 21), sa.Integer)
-
-    return ((seconds(c.ended_at) - seconds(c.started_at))
-            + (microseconds(c.ended_at) - microseconds(c.started_at))
-            / sa.literal(1e6, sa.Float))
-
-
-def _glob(pattern):
-    """The GLOB pattern of a LIKE pattern (``%``, ``_``, ``\\`` escapes), so that SQLite
-    matches case-sensitively as PostgreSQL does."""
-    out, chars = [], iter(pattern)
-    for char in chars:
-        if char == '\\':
-            char = next(chars, '\\')
-        elif char in '%_':
-            out.append('*' if char == '%' else '?')
-            continue
-        out.append(_GLOB_LITERAL.get(char, char))
-    return ''.join(out)
-
-
-class _Compiler:
-    """SQL of validated queries over the columns ``c`` of resource rows."""
-
-    def __init__(self, c, kinds, dialect):
-        self.c = c
-        self.kinds = kinds
-        self.dialect = dialect
-
-    def attribute(self, name):
-        if name == 'lifespan':
-            return _lifespan(self.c, self.dialect)
-        if name in ('created_by_user_id', 'created_by_project_id'):
-            return _creator_part(self.c.creator, self.dialect, name.endswith('project_id'))
-        if name in query_mod.GENERIC_ATTRIBUTES:
-            return self.c[name]
-        field = self.c.attributes[name]
-        kind = self.kinds[name]
-        if kind == 'number':
-            return field.as_float()
-        if kind == 'bool':
-            return field.as_boolean()
-        return field.as_string()
-
-    def value(self, name, value):
-        """Custom datetimes are stored as ISO text, which sorts as the times do."""
-        if isinstance(value, datetime.datetime) and name not in query_mod.GENERIC_ATTRIBUTES:
-            return value.isoformat()
-        return value
-
-    def where(self, node):
-        (op, arg), = node.items()
-        if op in ('and', 'or'):
-            return (sa.and_ if op == 'and' else sa.or_)(*[self.where(n) for n in arg])
-        if op == 'not':
-            return sa.not_(self.where(arg))
-        (name, value), = arg.items()
-        expression = self.attribute(name)
-        if op == 'in':
-            return expression.in_([self.value(name, v) for v in value])
-        if op == 'like':
-            if self.dialect == 'sqlite':
-                return expression.op('GLOB')(_glob(value))
-            return expression.like(value)
-        value = self.value(name, value)
-        if value is None and op in ('eq', 'ne'):
-            return _COMPARE[op](expression, None)  # IS (NOT) NULL
-        return _COMPARE[op](expression, _bound(expression, value))
-
-
-def _bound(expression, value):
-    """``value`` as a parameter of ``expression``'s type: SQLAlchemy refuses ``< True`` or
-    ``> None`` written with Python constants, which SQL itself answers."""
-    return sa.literal(value, expression.type)
-
-
 def _rows(resource_type, history):
     """The resource rows searched: current revisions (``revision`` -1, ``revision_end``
     null), with every past one if ``history``; only those of ``resource_type`` unless it
@@ -174,7 +71,7 @@ def _rows(resource_type, history):
     if history:
         past = schema.resource_history
         parts.append(sa.select(*[past.c[n] for n in _COLUMNS + ('revision', 'revision_end')]))
-    if resource_type != indexer_mod.GENERIC:
+    if resource_type != records.GENERIC:
         parts = [part.where(part.selected_columns.type == resource_type) for part in parts]
     return (sa.union_all(*parts) if history else parts[0]).subquery('rows')
 
@@ -195,13 +92,15 @@ class _Order:
         """Rows after ``value`` in this key's order; None if none can be."""
         if value is None:
             return self.expression.is_not(None) if self.nulls_first else None
-        value = _bound(self.expression, value)
+        value = compiler_mod.bound(self.expression, value)
         after = (self.expression < value) if self.descending else (self.expression > value)
         return after if self.nulls_first else sa.or_(after, self.expression.is_(None))
 
 
 def _same(expression, value):
-    return expression.is_(None) if value is None else expression == _bound(expression, value)
+    if value is None:
+        return expression.is_(None)
+    return expression == compiler_mod.bound(expression, value)
 
 
 def _after(orders, values):
@@ -261,7 +160,7 @@ def _chunks(items):
 # -- resources -----------------------------------------------------------------------------
 
 def _definition(indexer, resource_type):
-    if resource_type == indexer_mod.GENERIC:
+    if resource_type == records.GENERIC:
         return {}
     return indexer.get_resource_type(resource_type)['attributes']
 
@@ -286,72 +185,7 @@ def _resource(row, metrics, history):
     fields.update(metrics=dict(metrics.get(row['id'], {})), revision_end=row['revision_end'])
     if history:
         return ResourceRevision(revision=row['revision'], **fields)
-    return indexer_mod.Resource(**fields)
-
-
-def search_resources(indexer, resource_type, query=None, sort=(), limit=None, marker=None,
-                     history=False, attribute_filter=None, creator=None,
-                     max_limit=MAX_LIMIT):
-    """One page of the resources of ``resource_type`` (every type for ``generic``) that
-    ``query`` and ``attribute_filter`` (both JSON queries, ANDed) match.
-
-    ``sort``: ``attr[:asc|desc][-nullsfirst|-nullslast]`` keys (default
-    ``revision_start:asc, started_at:asc``); ``limit``: at most ``max_limit`` (the
-    default); ``marker``: ``marker_of`` the last item of the previous page. With
-    ``history`` every revision is searched and ResourceRevisions are returned. ``creator``
-    turns non-UUID ids in the queries into Gnocchi's. NoSuchResourceType, InvalidQuery,
-    InvalidPagination.
-    """
-    definition = _definition(indexer, resource_type)
-    kinds = query_mod.attribute_kinds(definition)
-    queries = [query_mod.validate_query(q, definition, creator, resource_type)
-               for q in (query, attribute_filter)]
-    sorts = query_mod.parse_sort(_sort_keys(sort, DEFAULT_RESOURCE_SORT), kinds)
-    limit = _limit(limit, max_limit)
-    position = None if marker is None else _resource_marker(marker, history)
-    rows = _rows(resource_type, history)
-    with indexer._begin() as conn:
-        compiler = _Compiler(rows.c, kinds, conn.dialect.name)
-        orders = [_Order(compiler.attribute(name), descending, nulls_first)
-                  for name, descending, nulls_first in sorts]
-        orders += [_Order(rows.c.id)] + ([_Order(rows.c.revision)] if history else [])
-        statement = sa.select(rows).where(*_conditions(compiler, queries))
-        if position is not None:
-            values = _marker_values(conn, orders, [rows.c.id == position[0],
-                                                   rows.c.revision == position[1]], marker)
-            statement = statement.where(_after(orders, values))
-        found = conn.execute(statement.order_by(*[o.clause() for o in orders])
-                             .limit(limit)).mappings().all()
-        metrics = _metrics_of(conn, {row['id'] for row in found})
-    return [_resource(row, metrics, history) for row in found]
-
-
-def delete_resources(indexer, resource_type, query, attribute_filter=None, creator=None):
-    """Delete the resources of ``resource_type`` (any type for ``generic``) that ``query``
-    and ``attribute_filter`` match, with their history and their metrics, in one
-    transaction; a Deleted. An empty ``query`` is an InvalidQuery (it would delete all)."""
-    definition = _definition(indexer, resource_type)
-    queries = [query_mod.validate_query(q, definition, creator, resource_type)
-               for q in (query, attribute_filter)]
-    if queries[0] is None:
-        raise query_mod.InvalidQuery(EMPTY_DELETE)
-    rows = _rows(resource_type, False)
-    resource, metric = schema.resource, schema.metric
-    with indexer._begin() as conn:
-        compiler = _Compiler(rows.c, query_mod.attribute_kinds(definition), conn.dialect.name)
-        matching = sa.select(rows.c.id).where(*_conditions(compiler, queries))
-        # Locked, so that no metric is attached to them before they go.
-        ids = [row[0] for row in conn.execute(sa.select(resource.c.id).where(
-            resource.c.id.in_(matching)).with_for_update())]
-        metric_ids = []
-        for chunk in _chunks(ids):
-            metric_ids += [row[0] for row in conn.execute(sa.select(metric.c.id).where(
-                metric.c.resource_id.in_(chunk)))]
-            conn.execute(metric.delete().where(metric.c.resource_id.in_(chunk)))
-            conn.execute(schema.resource_history.delete().where(
-                schema.resource_history.c.id.in_(chunk)))
-            conn.execute(resource.delete().where(resource.c.id.in_(chunk)))
-    return Deleted(len(ids), metric_ids)
+    return records.Resource(**fields)
 
 
 # -- metrics -------------------------------------------------------------------------------
@@ -368,41 +202,115 @@ def _metric_conditions(filters, project_scope, dialect):
     where += [metric.c[name] == filters[name]
               for name in ('name', 'id', 'unit', 'archive_policy_name', 'creator')
               if name in filters]
+    creator_part = compiler_mod.creator_part
     for name, project in (('user_id', False), ('project_id', True)):
         if name in filters:
-            where.append(_creator_part(metric.c.creator, dialect, project) == filters[name])
+            where.append(creator_part(metric.c.creator, dialect, project) == filters[name])
     if project_scope is not None:
         resource = schema.resource
         owned = sa.select(resource.c.id).where(sa.or_(
             resource.c.project_id == project_scope,
-            _creator_part(resource.c.creator, dialect, True) == project_scope))
-        where.append(sa.or_(_creator_part(metric.c.creator, dialect, True) == project_scope,
+            creator_part(resource.c.creator, dialect, True) == project_scope))
+        where.append(sa.or_(creator_part(metric.c.creator, dialect, True) == project_scope,
                             metric.c.resource_id.in_(owned)))
     return where
 
 
-def search_metrics(indexer, filters=None, sort=(), limit=None, marker=None,
-                   project_scope=None, max_limit=MAX_LIMIT):
-    """One page of the metrics ``GET /v1/metric`` lists.
+# -- the indexer's searches -----------------------------------------------------------------
 
-    ``filters``: equality on ``name id unit archive_policy_name creator status`` (status
-    ``active`` unless given) and on the creator's parts ``user_id`` / ``project_id``, as
-    Gnocchi. ``project_scope``: only the metrics a member of that project may see (created
-    by it, or attached to a resource of it or created by it). ``sort`` (default
-    ``id:asc``), ``limit`` and ``marker`` (a metric id) as search_resources.
-    InvalidQuery, InvalidPagination.
-    """
-    sorts = query_mod.parse_sort(_sort_keys(sort, DEFAULT_METRIC_SORT), METRIC_SORT_KEYS)
-    limit = _limit(limit, max_limit)
-    metric = schema.metric
-    with indexer._begin() as conn:
-        where = _metric_conditions(dict(filters or {}), project_scope, conn.dialect.name)
-        orders = [_Order(metric.c[name], descending, nulls_first)
-                  for name, descending, nulls_first in sorts] + [_Order(metric.c.id)]
-        statement = sa.select(metric).where(*where)
-        if marker is not None:
-            values = _marker_values(conn, orders, [metric.c.id == str(marker)], marker)
-            statement = statement.where(_after(orders, values))
-        rows = conn.execute(statement.order_by(*[o.clause() for o in orders])
-                            .limit(limit)).mappings().all()
-    return [indexer_mod.Metric(**row) for row in rows]
+class Searches:
+    """The Indexer's searches (a mixin: they need its ``_begin`` and ``get_resource_type``)."""
+
+    MAX_LIMIT = MAX_LIMIT
+    marker_of = staticmethod(marker_of)
+    parse_filter = staticmethod(query_mod.parse_filter_string)
+
+    def search_resources(self, resource_type, query=None, sort=(), limit=None, marker=None,
+                         history=False, attribute_filter=None, creator=None,
+                         max_limit=MAX_LIMIT):
+        """One page of the resources of ``resource_type`` (every type for ``generic``) that
+        ``query`` and ``attribute_filter`` (both JSON queries, ANDed) match.
+
+        ``sort``: ``attr[:asc|desc][-nullsfirst|-nullslast]`` keys (default
+        ``revision_start:asc, started_at:asc``); ``limit``: at most ``max_limit`` (the
+        default); ``marker``: ``marker_of`` the last item of the previous page. With
+        ``history`` every revision is searched and ResourceRevisions are returned. ``creator``
+        turns non-UUID ids in the queries into Gnocchi's. NoSuchResourceType, InvalidQuery,
+        InvalidPagination.
+        """
+        definition = _definition(self, resource_type)
+        kinds = query_mod.attribute_kinds(definition)
+        queries = [query_mod.validate_query(q, definition, creator, resource_type)
+                   for q in (query, attribute_filter)]
+        sorts = query_mod.parse_sort(_sort_keys(sort, DEFAULT_RESOURCE_SORT), kinds)
+        limit = _limit(limit, max_limit)
+        position = None if marker is None else _resource_marker(marker, history)
+        rows = _rows(resource_type, history)
+        with self._begin() as conn:
+            compiler = compiler_mod.Compiler(rows.c, kinds, conn.dialect.name)
+            orders = [_Order(compiler.attribute(name), descending, nulls_first)
+                      for name, descending, nulls_first in sorts]
+            orders += [_Order(rows.c.id)] + ([_Order(rows.c.revision)] if history else [])
+            statement = sa.select(rows).where(*_conditions(compiler, queries))
+            if position is not None:
+                values = _marker_values(conn, orders, [rows.c.id == position[0],
+                                                       rows.c.revision == position[1]], marker)
+                statement = statement.where(_after(orders, values))
+            found = conn.execute(statement.order_by(*[o.clause() for o in orders])
+                                 .limit(limit)).mappings().all()
+            metrics = _metrics_of(conn, {row['id'] for row in found})
+        return [_resource(row, metrics, history) for row in found]
+
+    def delete_resources(self, resource_type, query, attribute_filter=None, creator=None):
+        """Delete the resources of ``resource_type`` (any type for ``generic``) that ``query``
+        and ``attribute_filter`` match, with their history and their metrics, in one
+        transaction; a Deleted. An empty ``query`` is an InvalidQuery (it would delete all)."""
+        definition = _definition(self, resource_type)
+        queries = [query_mod.validate_query(q, definition, creator, resource_type)
+                   for q in (query, attribute_filter)]
+        if queries[0] is None:
+            raise query_mod.InvalidQuery(EMPTY_DELETE)
+        rows = _rows(resource_type, False)
+        resource, metric = schema.resource, schema.metric
+        with self._begin() as conn:
+            compiler = compiler_mod.Compiler(rows.c, query_mod.attribute_kinds(definition),
+                                             conn.dialect.name)
+            matching = sa.select(rows.c.id).where(*_conditions(compiler, queries))
+            # Locked, so that no metric is attached to them before they go.
+            ids = [row[0] for row in conn.execute(sa.select(resource.c.id).where(
+                resource.c.id.in_(matching)).with_for_update())]
+            metric_ids = []
+            for chunk in _chunks(ids):
+                metric_ids += [row[0] for row in conn.execute(sa.select(metric.c.id).where(
+                    metric.c.resource_id.in_(chunk)))]
+                conn.execute(metric.delete().where(metric.c.resource_id.in_(chunk)))
+                conn.execute(schema.resource_history.delete().where(
+                    schema.resource_history.c.id.in_(chunk)))
+                conn.execute(resource.delete().where(resource.c.id.in_(chunk)))
+        return Deleted(len(ids), metric_ids)
+
+    def search_metrics(self, filters=None, sort=(), limit=None, marker=None,
+                       project_scope=None, max_limit=MAX_LIMIT):
+        """One page of the metrics ``GET /v1/metric`` lists.
+
+        ``filters``: equality on ``name id unit archive_policy_name creator status`` (status
+        ``active`` unless given) and on the creator's parts ``user_id`` / ``project_id``, as
+        Gnocchi. ``project_scope``: only the metrics a member of that project may see (created
+        by it, or attached to a resource of it or created by it). ``sort`` (default
+        ``id:asc``), ``limit`` and ``marker`` (a metric id) as search_resources.
+        InvalidQuery, InvalidPagination.
+        """
+        sorts = query_mod.parse_sort(_sort_keys(sort, DEFAULT_METRIC_SORT), METRIC_SORT_KEYS)
+        limit = _limit(limit, max_limit)
+        metric = schema.metric
+        with self._begin() as conn:
+            where = _metric_conditions(dict(filters or {}), project_scope, conn.dialect.name)
+            orders = [_Order(metric.c[name], descending, nulls_first)
+                      for name, descending, nulls_first in sorts] + [_Order(metric.c.id)]
+            statement = sa.select(metric).where(*where)
+            if marker is not None:
+                values = _marker_values(conn, orders, [metric.c.id == str(marker)], marker)
+                statement = statement.where(_after(orders, values))
+            rows = conn.execute(statement.order_by(*[o.clause() for o in orders])
+                                .limit(limit)).mappings().all()
+        return [records.Metric(**row) for row in rows]

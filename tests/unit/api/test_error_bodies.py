@@ -12,6 +12,8 @@ import webtest
 from telewatch.api import app as app_mod
 from telewatch.api import middleware
 from telewatch.api import openapi
+from telewatch.archive import aggregates
+from telewatch.archive import errors
 
 ADMIN = {'Authorization': 'basic YWRtaW46'}
 METHODS = ('GET', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE', 'FOO')
@@ -166,3 +168,14 @@ def test_a_large_request_is_released_and_its_memory_trimmed(monkeypatch):
 def test_a_small_one_is_released_only(monkeypatch):
     assert not _released(monkeypatch, {'CONTENT_LENGTH': '100'})
     assert not _released(monkeypatch, {'CONTENT_LENGTH': ''}, [('Content-Length', '5')])
+
+
+def test_typed_errors_have_gnocchis_statuses():
+    assert app_mod.status_of(aggregates.NoSuchAggregationGranularity('m1', 'mean', 42)) == 404
+    for error in (aggregates.NoOverlap([['a', 'mean']]),
+                  aggregates.InvalidOperations('Expected ...'),
+                  aggregates.InvalidParameter('fill', 'Must be a float'),
+                  errors.ArchivePolicyInUse('low'), errors.NoArchivePolicyRuleMatch('x')):
+        assert app_mod.status_of(error) == 400
+    assert app_mod.status_of(errors.NoSuchMetric('m')) == 404
+    assert app_mod.status_of(errors.ResourceAlreadyExists('r')) == 409

@@ -62,7 +62,7 @@ def request_context(conf, store, api):
     fixture made Pecan's context-local state)."""
     pecan.core.state.request = pecan.core.Request.blank('/', environ={
         'telewatch.store': store, 'telewatch.conf': conf,
-        subscription_api.ENVIRON_KEY: subscription_api.Subscriptions(conf, store.indexer),
+        subscription_api.ENVIRON_KEY: subscription_api.Subscriptions(conf, store.index),
         'telewatch.enforcer': policy.make_enforcer(conf),
         'telewatch.context': auth.RequestContext('admin', None, ('admin',), auth.BASIC)})
     yield

@@ -48,7 +48,7 @@ def test_an_unreachable_storage_is_a_retryable_503(api, metric, monkeypatch):
 def test_a_damaged_series_is_a_500_that_says_so(api, store, metric, caplog):
     api.post_json('/v1/metric/%s/measures' % metric['id'], MEASURES, headers=ADMIN)
     store.process()
-    path = store.storage._series_path(metric['id'])
+    path = store._storage._series_path(metric['id'])
     with open(path, 'r+b') as f:
         f.truncate(os.path.getsize(path) // 2)
     with caplog.at_level(logging.ERROR):

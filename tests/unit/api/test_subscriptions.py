@@ -26,7 +26,7 @@ def shared(api):
 
 
 def test_the_app_has_one_registry_on_the_archive_index(api, store):
-    assert shared(api).registry.engine is store.indexer.engine
+    assert shared(api).registry.engine is store.index.engine
 
 
 def test_a_malformed_allow_list_stops_the_app(conf, store):
@@ -69,7 +69,7 @@ def test_warnings_know_the_meter_definitions_and_the_archive(api, conf, store, t
         'metric:\n- {name: image.size, event_type: image.upload, type: gauge, unit: B,\n'
         '   volume: $.payload.size, resource_id: $.payload.id}\n')
     conf.set_override('meters_cfg_file', str(tmp_path / 'meters.yaml'), group='notification')
-    store.indexer.create_metrics([indexer_mod.Metric(
+    store.index.create_metrics([indexer_mod.Metric(
         '9f7b1b4e-1d67-4c53-9e0b-3d1b7d1f0a11', 'low', 'ua:pa', None, 'app.requests', '')])
     created = subscribe(api, meters=['image.*', 'app.requests', 'cpu', 'nothing.*'])
     assert created['warnings'] == ["meter pattern 'nothing.*' matches no known meter yet"]
@@ -130,12 +130,12 @@ def test_a_resource_known_in_the_callers_project_too_is_allowed(api):
     subscribe(api, resources=['shared-name'])
 
 
-def test_resources_are_looked_up_a_page_at_a_time(api, monkeypatch):
+def test_resources_are_looked_up_a_page_at_a_time(api, store, monkeypatch):
     for index in range(3):
         api.post_json('/v1/resource/generic', {'id': 'r-%d' % index, 'project_id': 'pa'},
                       headers=PA)
     api.post_json('/v1/resource/generic', {'id': 'r-b', 'project_id': 'pb'}, headers=PB)
-    monkeypatch.setattr(subscription_api, 'RESOURCE_PAGE', 2)
+    monkeypatch.setattr(store.index, 'MAX_LIMIT', 2)
     error = subscribe(api, status=403, resources=['r-0', 'r-1', 'r-2', 'r-b'])['description']
     assert error['detail'] == ['resources[3]']
 

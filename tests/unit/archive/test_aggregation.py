@@ -2,7 +2,6 @@
 per-bucket reference written the slow way, and the read helpers ``resample`` and ``align``."""
 
 import json
-import math
 import pathlib
 
 import numpy
@@ -129,26 +128,3 @@ def test_resample_on_read_from_a_state():
     keys, sums = aggregation.resample(*state.series(60, 'sum'), 600, 'sum')
     assert keys.tolist() == (T0 + numpy.array([0, 600, 1200], 'timedelta64[s]')).tolist()
     assert sums.tolist() == [sum(range(0, 20)), sum(range(20, 40)), sum(range(40, 60))]
-
-
-def test_align_and_fill():
-    a = (T0 + numpy.array([0, 60, 180], 'timedelta64[s]'), [1.0, 2.0, 4.0])
-    b = (T0 + numpy.array([60, 120], 'timedelta64[s]'), [20.0, 30.0])
-    keys, matrix = aggregation.align([a, b])
-    assert len(keys) == 4
-    nan = math.nan
-    numpy.testing.assert_array_equal(matrix, [[1, 2, nan, 4], [nan, 20, 30, nan]])
-    _, filled = aggregation.align([a, b], fill=0)
-    numpy.testing.assert_array_equal(filled, [[1, 2, 0, 4], [0, 20, 30, 0]])
-    keys, filled = aggregation.align([a, b], fill='ffill')
-    assert len(keys) == 3  # 00:00 still has no value for b: dropped
-    numpy.testing.assert_array_equal(filled, [[2, 2, 4], [20, 30, 30]])
-    keys, filled = aggregation.align([a, b], fill='bfill')
-    numpy.testing.assert_array_equal(filled, [[1, 2, 4], [20, 20, 30]])
-    keys, filled = aggregation.align([a, b], fill='full_ffill')
-    numpy.testing.assert_array_equal(filled, [[1, 2, 2, 4], [20, 20, 30, 30]])
-    keys, filled = aggregation.align([a, b], fill='full_bfill')
-    numpy.testing.assert_array_equal(filled, [[1, 2, 4, 4], [20, 20, 30, 30]])
-    for bad in ('zero', True):
-        with pytest.raises(ValueError):
-            aggregation.align([a, b], fill=bad)

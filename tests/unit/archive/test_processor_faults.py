@@ -43,9 +43,9 @@ def metric_per_sack(store):
     found = {}
     while len(found) < SACKS:
         metric_id = str(uuid.uuid4())
-        found.setdefault(store.storage.sack_of(metric_id), metric_id)
-    store.indexer.create_metrics([indexer_mod.Metric(m, 'medium', 'admin', None, 'cpu', 'ns')
-                                  for m in found.values()])
+        found.setdefault(store._storage.sack_of(metric_id), metric_id)
+    store.index.create_metrics([indexer_mod.Metric(m, 'medium', 'admin', None, 'cpu', 'ns')
+                                for m in found.values()])
     return found
 
 
@@ -87,7 +87,7 @@ def test_a_failing_sack_backs_off_while_the_others_go_on(conf, store, broken_sac
     processor.failing[1].retry_at = 0  # its back-off is over
     assert processor.run_once().measures == 2
     assert processor.status()['state'] == 'ok' and processor.failing == {}
-    assert store.storage.pending() == {}
+    assert store._storage.pending() == {}
     assert store.health()['state'] == 'ok'
 
 
@@ -121,16 +121,16 @@ def test_a_full_disk_never_stops_the_processor_and_it_resumes(
         while len(processor.failing) < SACKS and time.monotonic() < deadline:
             time.sleep(0.01)
         assert sorted(processor.failing) == list(range(SACKS)) and thread.is_alive()
-        assert store.storage.pending() == {m: 1 for m in metrics.values()}
+        assert store._storage.pending() == {m: 1 for m in metrics.values()}
         disk.room = None
         deadline = time.monotonic() + 20
         while processor.processed < SACKS and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert store.storage.pending() == {} and processor.processed == SACKS
+        assert store._storage.pending() == {} and processor.processed == SACKS
     finally:
         processor.stop()
         thread.join()
-    assert store.storage.processors() == {}  # a stopped processor's report is gone
+    assert store._storage.processors() == {}  # a stopped processor's report is gone
 
 
 def test_a_storage_that_cannot_be_listed_is_reported(conf, store, monkeypatch):

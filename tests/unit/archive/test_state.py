@@ -85,7 +85,8 @@ def test_timestamps_may_be_datetime64_of_any_unit_or_int_ns():
     as_seconds = numpy.array(['2024-01-01T00:00:10'], dtype='datetime64[s]')
     for stamps in (as_seconds, at(10), [T0 + 10 * S]):
         state = empty.add_measures(policy, stamps, [4.0]).state
-        assert state.last_timestamp == numpy.datetime64('2024-01-01T00:00:10', 'ns')
+        assert state.raw_timestamps.view('datetime64[ns]')[-1] == numpy.datetime64(
+            '2024-01-01T00:00:10', 'ns')
 
 
 @pytest.mark.parametrize('stamps, values, reason, index', [

@@ -13,6 +13,7 @@ from telewatch.cmd import upgrade
 from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.storage import file as file_storage
 from telewatch import service
+from tests.unit.archive import reading
 
 T0 = numpy.datetime64('2024-01-01T10:00:00', 'ns')
 
@@ -35,14 +36,14 @@ def store(conf):
 
 def make_metric(store, policy='medium'):
     metric = indexer_mod.Metric(str(uuid.uuid4()), policy, 'admin', None, 'cpu', 'ns')
-    store.indexer.create_metrics([metric])
+    store.index.create_metrics([metric])
     return metric.id
 
 
 def test_upgrade_creates_the_default_policies_and_rule(store):
-    names = {p.name for p in store.indexer.list_archive_policies()}
+    names = {p.name for p in store.index.list_archive_policies()}
     assert {'low', 'medium', 'high', 'bool', 'ceilometer-low-rate'} <= names
-    assert store.indexer.archive_policy_for('anything') == 'low'
+    assert store.index.archive_policy_for('anything') == 'low'
 
 
 def test_upgrade_with_other_policies_creates_them_and_leaves_existing_ones(conf):
@@ -50,7 +51,7 @@ def test_upgrade_with_other_policies_creates_them_and_leaves_existing_ones(conf)
     try:
         store.upgrade()
         store.upgrade(policies=policy_mod.all_in_one_policies())
-        assert store.indexer.get_archive_policy('low', fresh=True).granularities == (
+        assert store.index.get_archive_policy('low', fresh=True).granularities == (
             300 * 10 ** 9,), 'an existing policy is left as it is'
     finally:
         store.close()
@@ -58,9 +59,9 @@ def test_upgrade_with_other_policies_creates_them_and_leaves_existing_ones(conf)
     store = store_mod.ArchiveStore.from_conf(conf)
     try:
         store.upgrade(policies=policy_mod.all_in_one_policies())
-        assert store.indexer.get_archive_policy('ceilometer-low-rate').granularities == (
+        assert store.index.get_archive_policy('ceilometer-low-rate').granularities == (
             60 * 10 ** 9, 300 * 10 ** 9)
-        assert store.indexer.archive_policy_for('anything') == 'low'
+        assert store.index.archive_policy_for('anything') == 'low'
     finally:
         store.close()
 
@@ -69,13 +70,13 @@ def test_measures_are_read_coarsest_granularity_first_after_refresh(store):
     metric_id = make_metric(store)
     stamps = T0 + numpy.arange(4) * numpy.timedelta64(30, 's')
     store.add_measures({metric_id: (stamps, [1.0, 3.0, 5.0, 7.0])})
-    assert store.measures(metric_id) == []
-    rows = store.measures(metric_id, refresh=True)
+    assert reading.measures(store, metric_id) == []
+    rows = reading.measures(store, metric_id, refresh=True)
     assert [(str(t), g, v) for t, g, v in rows] == [
         ('2024-01-01T10:00:00.000000000', 3600.0, 4.0),
         ('2024-01-01T10:00:00.000000000', 60.0, 2.0),
         ('2024-01-01T10:01:00.000000000', 60.0, 6.0)]
-    assert [v for _, _, v in store.measures(metric_id, 60, 'max')] == [3.0, 7.0]
+    assert [v for _, _, v in reading.measures(store, metric_id, 60, 'max')] == [3.0, 7.0]
 
 
 def test_status_counts_what_waits_for_processing(store):
@@ -89,21 +90,19 @@ def test_status_counts_what_waits_for_processing(store):
 
 def test_reads_name_what_does_not_exist(store):
     metric_id = make_metric(store)
-    with pytest.raises(errors.NoSuchMetric):
-        store.measures(str(uuid.uuid4()))
     with pytest.raises(errors.NoSuchAggregation):
-        store.measures(metric_id, method='median')
+        reading.measures(store, metric_id, method='median')
     with pytest.raises(errors.NoSuchAggregation):
-        store.measures(metric_id, granularity=300)
+        reading.measures(store, metric_id, granularity=300)
 
 
 def test_refresh_of_a_locked_sack_says_metric_is_locked(store):
     store.operation_timeout = 0.05
     metric_id = make_metric(store)
     store.add_measures({metric_id: ([T0], [1.0])})
-    with store.storage._claim(store.storage.sack_of(metric_id), None):
+    with store._storage._claim(store._storage.sack_of(metric_id), None):
         with pytest.raises(errors.MetricLocked, match='Metric is locked'):
-            store.measures(metric_id, refresh=True)
+            reading.measures(store, metric_id, refresh=True)
 
 
 def test_the_processor_aggregates_and_counts_late_measures(conf, store):
@@ -115,7 +114,7 @@ def test_the_processor_aggregates_and_counts_late_measures(conf, store):
     report = processor.run_once()
     assert report.rejected == {metric_id: 1}
     assert (processor.processed, processor.rejected) == (1, 1)
-    assert store.storage.get(metric_id).rejected == 1
+    assert store._storage.get(metric_id).rejected == 1
 
 
 def test_the_processor_loop_outlives_an_unexpected_error(conf, store, monkeypatch, caplog):
@@ -155,3 +154,55 @@ def test_telewatch_upgrade_reports_where_the_store_is(tmp_path, capsys):
                       file_storage.FileSeriesStorage)
     with pytest.raises(ValueError, match='file:// or postgresql://'):
         store_mod.storage_from_url('s3://bucket', 2)
+
+
+def make_resource(store, rid=None):
+    rid = rid or str(uuid.uuid4())
+    store.index.create_resource('generic', rid, rid, 'admin')
+    return rid
+
+
+def test_create_metrics_takes_the_metric_another_writer_created_first(store):
+    rid = make_resource(store)
+    theirs = store.new_metric('other', 'cpu', rid)
+    store.create_metrics([theirs])
+    mine = [store.new_metric('admin', name, rid) for name in ('cpu', 'memory')]
+    ids = store.create_metrics(mine)
+    assert ids == {rid: {'cpu': theirs.id, 'memory': mine[1].id}}
+    assert store.index.get_resource(rid).metrics == ids[rid]
+
+
+def test_create_metrics_of_a_resource_gone_says_so(store, monkeypatch):
+    def taken(metrics):  # as when the resource was deleted under the insert
+        raise errors.NamedMetricAlreadyExists('cpu')
+    monkeypatch.setattr(store.index, 'create_metrics', taken)
+    with pytest.raises(errors.NoSuchResource):
+        store.create_metrics([store.new_metric('admin', 'cpu', str(uuid.uuid4()))])
+
+
+def test_new_metric_takes_its_policy_from_the_rules_and_checks_it(store):
+    assert store.new_metric('admin', 'anything').archive_policy_name == 'low'
+    with pytest.raises(errors.NoSuchArchivePolicy):
+        store.new_metric('admin', 'cpu', archive_policy_name='nonesuch')
+
+
+def test_resample_regroups_then_cuts(store):
+    metric_id = make_metric(store)
+    stamps = T0 + numpy.arange(6) * numpy.timedelta64(60, 's')
+    store.add_measures({metric_id: (stamps, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])})
+    metric = store.index.get_metrics([metric_id])[metric_id]
+    (g, keys, values), = store.series(metric, 60, 'mean', refresh=True, resample=180,
+                                      start=T0 + numpy.timedelta64(200, 's'))
+    assert g == 180 and values.tolist() == [5.0]
+    numpy.testing.assert_array_equal(keys, [T0 + numpy.timedelta64(180, 's')])
+
+
+def test_delete_resources_drops_their_series_too(store):
+    rid = make_resource(store)
+    metric = store.new_metric('admin', 'cpu', rid, 'medium')
+    store.create_metrics([metric])
+    store.add_measures({metric.id: ([T0], [1.0])})
+    store.process()
+    assert store._storage.get(metric.id) is not None
+    assert store.delete_resources('generic', {'=': {'id': rid}}) == 1
+    assert store._storage.get(metric.id) is None and store.index.get_metrics([metric.id]) == {}

@@ -6,7 +6,6 @@ import datetime
 import pathlib
 
 import pytest
-from jsonpath_ng import ext as jsonpath_ext
 
 from telewatch import config_file
 from telewatch.notification import meter_definitions
@@ -323,24 +322,6 @@ metric:
     assert meters.to_samples(GLANCE_UPLOAD) == []
     assert meters.counters == {'missing_volume': 1}
     assert meters.to_samples(notification(GLANCE_UPLOAD, size='100'))[0].volume == 111.0
-
-
-@pytest.mark.parametrize('text', ['$', '$.payload', '$.payload.memory_mb', 'payload.memory_mb',
-                                  '$.payload.image_meta.base_image_ref', '$.payload.missing.x',
-                                  '$.payload.fixed_ips.address', '$.payload.os_type',
-                                  '$.payload.display_name.x', '$.publisher_id'])
-def test_plain_paths_read_like_jsonpath_ng(text):
-    read = meter_definitions.compile_path(text)
-    assert read.func is meter_definitions._lookup
-    values = [m.value for m in jsonpath_ext.parse(text).find(NOVA_CREATE_END)
-              if m.value is not None]
-    assert read(NOVA_CREATE_END) == (values[0] if values else None)
-
-
-def test_other_paths_use_jsonpath_ng():
-    read = meter_definitions.compile_path('$.payload.fixed_ips[0].address')
-    assert read.func is meter_definitions._first_match
-    assert read(NOVA_CREATE_END) == '10.0.0.12'
 
 
 def test_load_error_reports_file_and_line(tmp_path):

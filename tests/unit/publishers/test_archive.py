@@ -11,6 +11,7 @@ from telewatch.archive import resource_ids
 from telewatch.archive import store as store_mod
 from telewatch.publishers import archive
 from telewatch.publishers import base
+from tests.unit.archive import reading
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 INSTANCE = 'a4b1c0de-0000-4000-8000-000000000001'
@@ -50,7 +51,7 @@ def instance_samples(timestamp, host='node-1', cpu=1e9):
 def read(conf, metric_id):
     store = store_mod.ArchiveStore.from_conf(conf)
     try:
-        return [(str(t), g, v) for t, g, v in store.measures(metric_id, refresh=True)]
+        return [(str(t), g, v) for t, g, v in reading.measures(store, metric_id, refresh=True)]
     finally:
         store.close()
 
@@ -58,7 +59,7 @@ def read(conf, metric_id):
 def test_samples_become_resources_metrics_and_measures(conf, publisher):
     publisher.publish(instance_samples(T0))
     publisher.publish(instance_samples(T1, cpu=4e9))
-    indexer = publisher.store.indexer
+    indexer = publisher.store.index
     instance = indexer.get_resource(INSTANCE)
     assert (instance.type, instance.user_id, instance.project_id, instance.creator) == (
         'instance', 'u1', 'p1', 'telewatch')
@@ -83,7 +84,7 @@ def test_changed_attributes_update_the_resource_and_keep_its_history(conf, publi
     publisher.publish(instance_samples(T0, host='node-1'))
     publisher.publish(instance_samples(T1, host='node-1'))
     publisher.publish(instance_samples(T1, host='node-2'))
-    history = publisher.store.indexer.resource_history(INSTANCE)
+    history = publisher.store.index.resource_history(INSTANCE)
     assert [r.attributes['host'] for r in history] == ['node-1', 'node-2']
 
 
@@ -93,7 +94,7 @@ def test_a_second_writer_finds_what_the_first_created(conf, publisher):
     other.start()
     try:
         other.publish(instance_samples(T1, cpu=2e9))
-        metrics = other.store.indexer.get_resource(INSTANCE).metrics
+        metrics = other.store.index.get_resource(INSTANCE).metrics
     finally:
         other.stop()
     assert [v for _, _, v in read(conf, metrics['cpu'])] == [1e9, 2e9]
@@ -105,8 +106,8 @@ def test_the_policy_option_overrides_the_mapping(conf):
     publisher.start()
     try:
         publisher.publish(instance_samples(T0))
-        metrics = publisher.store.indexer.get_resource(INSTANCE).metrics
-        found = publisher.store.indexer.get_metrics(metrics.values())
+        metrics = publisher.store.index.get_resource(INSTANCE).metrics
+        found = publisher.store.index.get_metrics(metrics.values())
     finally:
         publisher.stop()
     assert {m.archive_policy_name for m in found.values()} == {'high'}

@@ -63,7 +63,7 @@ def fleet(indexer):
 
 def names(indexer, q=None, resource_type='server', **kwargs):
     return [r.original_resource_id
-            for r in search.search_resources(indexer, resource_type, q, **kwargs)]
+            for r in indexer.search_resources(resource_type, q, **kwargs)]
 
 
 def by_id(*wanted):
@@ -144,7 +144,7 @@ def test_resources_come_with_their_metrics_in_one_more_query(indexer, fleet):
     statements = []
     sa.event.listen(indexer.engine, 'before_cursor_execute',
                     lambda *args: statements.append(args[2]))
-    found = search.search_resources(indexer, 'generic')
+    found = indexer.search_resources('generic')
     assert len(statements) == 2
     metrics = {r.original_resource_id: r.metrics for r in found}
     assert metrics['gen-1'] == {}
@@ -207,8 +207,8 @@ def pages(indexer, resource_type='server', limit=2, **kwargs):
     """Every page of a search, following markers; asserts no page is longer than limit."""
     seen, marker = [], None
     while True:
-        page = search.search_resources(indexer, resource_type, limit=limit, marker=marker,
-                                       **kwargs)
+        page = indexer.search_resources(resource_type, limit=limit, marker=marker,
+                                        **kwargs)
         assert len(page) <= limit
         seen += page
         if len(page) < limit:
@@ -249,12 +249,12 @@ def history(indexer, fleet):
 
 def test_history_searches_every_revision(indexer, history):
     assert names(indexer, {'=': {'host': 'Compute-1'}}) == []
-    old = search.search_resources(indexer, 'server', {'=': {'host': 'Compute-1'}},
-                                  history=True)
+    old = indexer.search_resources('server', {'=': {'host': 'Compute-1'}},
+                                   history=True)
     assert [(r.original_resource_id, r.attributes['memory']) for r in old] == [('web-1', 8)]
     assert old[0].revision != search.CURRENT_REVISION and old[0].revision_end is not None
-    revisions = search.search_resources(indexer, 'server', {'=': {'id': ID['web-1']}},
-                                        history=True)
+    revisions = indexer.search_resources('server', {'=': {'id': ID['web-1']}},
+                                         history=True)
     assert [(r.attributes['host'], r.attributes['memory']) for r in revisions] == [
         ('Compute-1', 8), ('compute-9', 8), ('compute-9', 64)]
     assert [r.revision for r in revisions][-1] == search.CURRENT_REVISION
@@ -266,7 +266,7 @@ def test_history_searches_every_revision(indexer, history):
 
 
 def history_metrics(indexer):
-    return [m.id for m in indexer.list_metrics(resource_id=ID['web-1'])]
+    return list(indexer.get_resource(ID['web-1']).metrics.values())
 
 
 def test_history_lifespan_is_per_revision(indexer, history):
@@ -278,7 +278,7 @@ def test_history_pages_use_id_at_revision_markers(indexer, history):
     for resource_type, sort, count in (('generic', [], 9),
                                        ('generic', ['id:asc', 'ended_at:desc-nullslast'], 9),
                                        ('server', ['memory:desc'], 8)):
-        everything = search.search_resources(indexer, resource_type, sort=sort, history=True)
+        everything = indexer.search_resources(resource_type, sort=sort, history=True)
         assert len(everything) == count
         for limit in (1, 2, 4):
             assert pages(indexer, resource_type, limit, sort=sort, history=True) == everything
@@ -290,16 +290,16 @@ def test_history_pages_use_id_at_revision_markers(indexer, history):
 
 
 def test_a_current_revision_marker_survives_a_change(indexer, history):
-    page = search.search_resources(indexer, 'server', {'=': {'id': ID['web-1']}},
-                                   history=True)
+    page = indexer.search_resources('server', {'=': {'id': ID['web-1']}},
+                                    history=True)
     marker = search.marker_of(page[-1])
     assert marker == search.history_marker(page[-1]) == ID['web-1'] + '@-1'
     indexer.update_resource(ID['web-1'], project_id='p9')
-    every = search.search_resources(indexer, 'server', sort=['id'], history=True)
+    every = indexer.search_resources('server', sort=['id'], history=True)
     after = every.index(next(r for r in every if search.marker_of(r) == marker)) + 1
     assert len(every) == len(FLEET) + 4 and after < len(every)
-    assert search.search_resources(indexer, 'server', sort=['id'], history=True,
-                                   marker=marker) == every[after:]
+    assert indexer.search_resources('server', sort=['id'], history=True,
+                                    marker=marker) == every[after:]
     assert names(indexer, marker=ID['web-1'] + '@-1', sort=['id']) == [
         name for name in by_id(*ORDER) if ID[name] > ID['web-1']]
     for bad in (ID['web-1'] + '@999999', ID['web-1'] + '@x', 'nope'):
@@ -308,7 +308,7 @@ def test_a_current_revision_marker_survives_a_change(indexer, history):
 
 
 def test_delete_resources_takes_history_and_metrics(indexer, fleet, history):
-    deleted = search.delete_resources(indexer, 'server', {'=': {'project_id': 'p1'}})
+    deleted = indexer.delete_resources('server', {'=': {'project_id': 'p1'}})
     gone = ('web-1', 'web-2', 'db-2')
     assert deleted.count == 3
     assert sorted(deleted.metric_ids) == sorted(itertools.chain(*[fleet[n] for n in gone]))
@@ -318,13 +318,13 @@ def test_delete_resources_takes_history_and_metrics(indexer, fleet, history):
 
 
 def test_delete_resources_respects_type_query_and_filter(indexer, fleet):
-    assert search.delete_resources(indexer, 'server', {'=': {'creator': 'carol:p3'}}) == (
+    assert indexer.delete_resources('server', {'=': {'creator': 'carol:p3'}}) == (
         0, [])
-    deleted = search.delete_resources(indexer, 'server', {'like': {'original_resource_id':
-                                                                   'db%'}},
-                                      attribute_filter={'=': {'project_id': 'p2'}})
+    deleted = indexer.delete_resources('server', {'like': {'original_resource_id':
+                                                           'db%'}},
+                                       attribute_filter={'=': {'project_id': 'p2'}})
     assert (deleted.count, deleted.metric_ids) == (1, fleet['db-1'])
-    assert search.delete_resources(indexer, 'generic', {'like': {
+    assert indexer.delete_resources('generic', {'like': {
         'original_resource_id': 'gen%'}}).count == 1
     assert names(indexer, resource_type='generic') == ['web-1', 'web-2', 'db-2', 'cache']
 
@@ -332,12 +332,12 @@ def test_delete_resources_respects_type_query_and_filter(indexer, fleet):
 @pytest.mark.parametrize('empty', [None, {}])
 def test_delete_resources_needs_a_query(indexer, fleet, empty):
     with pytest.raises(query.InvalidQuery, match='can not be empty'):
-        search.delete_resources(indexer, 'generic', empty)
+        indexer.delete_resources('generic', empty)
     assert len(names(indexer, resource_type='generic')) == 6
 
 
 def metric_names(indexer, **kwargs):
-    return sorted((m.name, m.creator) for m in search.search_metrics(indexer, **kwargs))
+    return sorted((m.name, m.creator) for m in indexer.search_metrics(**kwargs))
 
 
 @pytest.mark.parametrize('filters, expected', [
@@ -355,8 +355,8 @@ def test_metric_filters(indexer, fleet, filters, expected):
 
 
 def test_metric_filter_by_id_and_project_scope(indexer, fleet):
-    assert [m.id for m in search.search_metrics(
-        indexer, {'id': fleet['db-1'][0]})] == fleet['db-1']
+    assert [m.id for m in indexer.search_metrics(
+        {'id': fleet['db-1'][0]})] == fleet['db-1']
     assert metric_names(indexer, project_scope='p3') == [('orphan', 'carol:p3')]
     scoped = metric_names(indexer, project_scope='p1')  # p1's own, and those of db-2
     assert scoped == [('cpu', 'alice:p1'), ('cpu', 'alice:p1'), ('cpu', 'bob:p2'),
@@ -365,14 +365,14 @@ def test_metric_filter_by_id_and_project_scope(indexer, fleet):
 
 def test_metric_pages(indexer, fleet):
     every_id = sorted(itertools.chain(*fleet.values()))
-    assert [m.id for m in search.search_metrics(indexer)] == every_id
+    assert [m.id for m in indexer.search_metrics()] == every_id
     for sort in ([], ['unit:desc'], ['unit:asc', 'name:desc'], ['resource_id:asc-nullsfirst']):
-        everything = search.search_metrics(indexer, sort=sort)
+        everything = indexer.search_metrics(sort=sort)
         assert sorted(m.id for m in everything) == every_id
         for limit in (1, 3):
             seen, marker = [], None
             while True:
-                page = search.search_metrics(indexer, sort=sort, limit=limit, marker=marker)
+                page = indexer.search_metrics(sort=sort, limit=limit, marker=marker)
                 seen += page
                 if len(page) < limit:
                     break
@@ -390,4 +390,4 @@ def test_metric_pages(indexer, fleet):
 ])
 def test_metric_errors(indexer, fleet, kwargs, error, text):
     with pytest.raises(error, match=text):
-        search.search_metrics(indexer, **kwargs)
+        indexer.search_metrics(**kwargs)

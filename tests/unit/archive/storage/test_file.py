@@ -11,6 +11,7 @@ from telewatch.archive import store as store_mod
 from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.storage import file as file_storage
 from telewatch import service
+from tests.unit.archive import reading
 
 T0 = numpy.datetime64('2024-01-01T10:00:00', 'ns')
 
@@ -28,7 +29,7 @@ def store(tmp_path):
 
 def _metric_with_a_measure(store):
     metric = indexer_mod.Metric(str(uuid.uuid4()), 'medium', 'admin', None, 'cpu', 'ns')
-    store.indexer.create_metrics([metric])
+    store.index.create_metrics([metric])
     store.add_measures({metric.id: ([T0], [1.0])})
     return metric.id
 
@@ -39,7 +40,7 @@ def test_a_log_claimed_while_the_processor_lists_the_sacks_is_not_an_error(
     # sack's files, an API read with refresh claims the sack (its log becomes a round file)
     # and processes it, then the processor looks at the log it listed.
     metric_id = _metric_with_a_measure(store)
-    sack_dir = store.storage._sack_dir(store.storage.sack_of(metric_id))
+    sack_dir = store._storage._sack_dir(store._storage.sack_of(metric_id))
     real_scandir = os.scandir
     refreshed = []
 
@@ -60,5 +61,5 @@ def test_a_log_claimed_while_the_processor_lists_the_sacks_is_not_an_error(
     report = store.process()
     assert refreshed, 'the interleaving did not happen'
     assert report.measures == 0  # the refresh aggregated it
-    assert store.measures(metric_id)
-    assert store.storage.pending() == {}
+    assert reading.measures(store, metric_id)
+    assert store._storage.pending() == {}

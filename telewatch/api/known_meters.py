@@ -30,9 +30,9 @@ class KnownMeters:
     """``names()``: every meter name known now, looked up again after ``CACHE_SECONDS``
     (each API worker keeps its own)."""
 
-    def __init__(self, conf, indexer, clock=time.monotonic):
+    def __init__(self, conf, index, clock=time.monotonic):
         self.conf = conf
-        self.indexer = indexer
+        self.index = index
         self._clock = clock
         self._pollster_names = None
         self._names = frozenset()
@@ -49,6 +49,6 @@ class KnownMeters:
                 LOG.warning('%s', problem)
             self._problem = problem
             self._names = frozenset(
-                self._pollster_names | defined | self.indexer.metric_names())
+                self._pollster_names | defined | self.index.metric_names())
             self._expires = now + CACHE_SECONDS
         return self._names

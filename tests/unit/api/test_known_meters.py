@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from telewatch import service
+from telewatch.api import known_meters
 from telewatch.archive import policy as policy_mod
 from telewatch.archive.index import indexer as indexer_mod
-from telewatch.pubsub import known_meters
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 DEFINITIONS = '''

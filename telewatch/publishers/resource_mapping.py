@@ -31,7 +31,7 @@ import functools
 import re
 
 from telewatch import config_file
-from telewatch.notification import meter_definitions
+from telewatch import jsonpath
 
 DEFAULT_FILE = 'archive_resources.yaml'
 TOP_KEYS = ('archive_policy', 'resource_types')
@@ -286,7 +286,7 @@ class _Checker(config_file.Checker):
                                  'got %r' % (text,))
             return None
         try:
-            return meter_definitions.compile_path(text)
+            return jsonpath.compile_path(text)
         except Exception as exc:  # JSONPathError, or re.error etc. from its extensions
             self.doc.error(path, 'invalid JSONPath %r: %s' % (text, str(exc).strip()))
             return None

@@ -13,11 +13,11 @@ import stevedore
 from telewatch import config_file
 from telewatch import sample as sample_mod
 from telewatch.archive import policy as policy_mod
-from telewatch.archive import resource_mapping
 from telewatch.notification import meter_definitions
 from telewatch.pollsters import base as pollster_base
 from telewatch.pollsters import compute
 from telewatch.pollsters import host as host_pollsters
+from telewatch.publishers import resource_mapping
 from tests.unit.pollsters import test_libvirt_inspector as fakes
 from tests.unit.pollsters.test_libvirt_inspector import fake_libvirt  # noqa: F401 (fixture)
 
