@@ -68,13 +68,13 @@ def telewatch_api(workers):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(REPO)] + os.environ.get('PYTHONPATH', '').split(os.pathsep)))
         command = [sys.executable, '-m']
-        subprocess.run(command + ['telewatch.archive.upgrade', '--config-file', str(config)],
+        subprocess.run(command + ['telewatch.cmd.upgrade', '--config-file', str(config)],
                        check=True, capture_output=True, timeout=300, env=env)
         log_path = pathlib.Path(data) / 'services.log'
         with open(log_path, 'w') as log:
             processes = [subprocess.Popen(command + [module, '--config-file', str(config)],
                                           stdout=log, stderr=log, env=env)
-                         for module in ('telewatch.api.cli', 'telewatch.archive.processor')]
+                         for module in ('telewatch.cmd.api', 'telewatch.cmd.archive_processor')]
             try:
                 url = 'http://127.0.0.1:%d' % port
                 _wait_until_up(url, processes[0], log_path)

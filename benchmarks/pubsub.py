@@ -183,8 +183,12 @@ def run_worker(config_file):
     from telewatch.pubsub import service as pubsub_service
     conf = service.prepare_service(['--config-file', config_file])
     worker = pubsub_service.PubSubWorker(conf)
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    # start() returns at once: wait here for SIGTERM (blocked first, so that its threads
+    # inherit the mask and the signal comes to sigwait).
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     worker.start()
+    signal.sigwait({signal.SIGTERM})
+    worker.stop()
 
 
 def committed(bootstrap, group, topic):

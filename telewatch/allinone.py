@@ -5,74 +5,35 @@ publishers write under one data directory."""
 import errno
 import logging
 import os
-import signal
-import sys
 import threading
 import time
 
 import waitress
-from oslo_config import cfg
 
 from telewatch import allinone_progress
 from telewatch import bus
 from telewatch import config_file
 from telewatch import delivery
 from telewatch import loops
-from telewatch import plugins
-from telewatch import service
 from telewatch.api import app as api_app
 from telewatch.api import auth
-from telewatch.archive import errors as archive_errors
 from telewatch.archive import policy as policy_mod
 from telewatch.archive import processor as processor_mod
 from telewatch.archive import store as archive_store
 from telewatch.pipeline import config as pipeline_config
 from telewatch.pipeline import engine
 from telewatch.polling import agent as agent_mod
-from telewatch.polling import loader
 from telewatch.pollsters import base as pollster_base
 from telewatch.pollsters import libvirt_inspector
 from telewatch.publishers import archive as archive_publisher
-from telewatch.publishers import base as publisher_base
 from telewatch.publishers import file as file_publisher
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_DATA_DIR = '~/.local/share/telewatch'
 LIBVIRT_PROBE_TIMEOUT = 5.0
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 # Who a request without credentials is: the operator at the console, an admin.
 ANONYMOUS = auth.RequestContext(user_id='admin', project_id='admin', roles=('admin',),
                                 auth_method=auth.HEADERS)
-WATCH_INTERVAL = 1.0  # seconds between two checks that every thread still runs
-THREAD_ENDED = 2  # the exit status when one did not
-
-CLI_OPTS = [
-    cfg.StrOpt('data-dir', dest='data_dir_argument', metavar='DIR',
-               help='Where the data goes (a relative file:// publisher URL of pipeline.yaml '
-                    'is a file in it); created if missing. Default: [DEFAULT] data_dir of '
-                    'the configuration files if they set it, else %s.' % DEFAULT_DATA_DIR),
-    cfg.HostAddressOpt('host', default='127.0.0.1',
-                       help='Address the API listens on (no authentication: a request '
-                            'without credentials is an admin; Gnocchi\'s x-user-id/'
-                            'x-project-id/x-roles headers or gnocchi-basic say who else).'),
-    cfg.PortOpt('port', default=8041, help='Port of the API (see --host).'),
-    cfg.BoolOpt('no-polling', default=False,
-                help='Poll nothing: run only the pipeline.'),
-    cfg.StrOpt('polling-file', help='polling.yaml to use ([polling] cfg_file otherwise).'),
-    cfg.StrOpt('pipeline-file',
-               help='pipeline.yaml to use ([pipeline] pipeline_cfg_file otherwise).'),
-    cfg.IntOpt('interval', default=60, min=0,
-               help='Seconds between polling cycles, for every source of the polling file '
-                    '(whose shipped intervals, 300 s, are slow to watch); 0 keeps the '
-                    'intervals of the file.'),
-    cfg.IntOpt('progress-interval', default=allinone_progress.DEFAULT_INTERVAL, min=1,
-               help='Seconds between two progress lines in the log (what was polled, '
-                    'derived, archived and rejected; what waits to be aggregated).'),
-]
-# PollingAgent reads the namespaces from ``conf.namespace`` (telewatch-polling's option);
-# here they are decided at start, from what this host can poll.
-_NAMESPACE_OPT = cfg.MultiStrOpt('namespace', default=[])
 
 
 class PipelineSender(bus.Sender):
@@ -145,18 +106,6 @@ def probe_libvirt(uri, timeout=LIBVIRT_PROBE_TIMEOUT):
     return outcome[0] if outcome else 'no answer within %g s' % timeout
 
 
-def _prepare(argv):
-    conf = cfg.ConfigOpts()
-    conf.register_opt(_NAMESPACE_OPT)
-    conf = service.prepare_service(argv, conf=conf, cli_opts=CLI_OPTS)
-    conf.set_default('data_dir', DEFAULT_DATA_DIR)
-    for value, option, group in ((conf.polling_file, 'cfg_file', 'polling'),
-                                 (conf.pipeline_file, 'pipeline_cfg_file', 'pipeline')):
-        if value:
-            conf.set_override(option, value, group=group)
-    return conf
-
-
 def _namespaces(conf):
     """The namespaces to poll, and what the operator should know of instances."""
     uri = conf.compute.libvirt_uri
@@ -206,8 +155,6 @@ class AllInOne:
         self.archive.upgrade(policies=policy_mod.all_in_one_policies())
         self.processor = processor_mod.ArchiveProcessor(conf, self.archive)
         self._stopping = threading.Event()
-        self._processor_thread = loops.LoopThread(
-            'archive-processor', self.processor.start, self._stopping)
         conf.set_override('auth_strategy', 'noauth', group='api')
         self.api = _listen(api_app.make_app(conf, self.archive, self._processor_counters,
                                             anonymous=ANONYMOUS), conf.host, conf.port)
@@ -231,8 +178,8 @@ class AllInOne:
 
     def start(self):
         """Consumers first: the archive's processor, the pipeline's publishers, then
-        polling."""
-        self._processor_thread.start()
+        polling; returns at once, each running in its threads."""
+        self.processor.start()
         self._api_thread.start()
         self.pipeline.start()
         if self.agent is not None:
@@ -249,13 +196,12 @@ class AllInOne:
         self.pipeline.stop()
         self.api.close()
         self.processor.stop()
-        self._processor_thread.join()
         self.processor.run_once()  # what the pipeline wrote last
         self.archive.close()
 
     def threads(self):
-        """Every thread that runs until ``stop`` (see ``wait_for_stop``)."""
-        threads = [self._processor_thread, self._api_thread] + self.pipeline.threads()
+        """Every thread that runs until ``stop`` (see telewatch.cmd.all_in_one)."""
+        threads = self.processor.threads() + [self._api_thread] + self.pipeline.threads()
         return threads + (self.agent.threads() if self.agent is not None else [])
 
     def loop_errors(self):
@@ -340,83 +286,3 @@ class AllInOne:
                 '%d measures archived, %d rejected as too late'
                 % (counters['accepted'], counters['retried'], counters['dropped'],
                    self.processor.processed, self.processor.rejected))
-
-
-def _start(conf):
-    """The running chain; a ConfigErrors or a one-line start-up error otherwise."""
-    data_dir = os.path.abspath(os.path.expanduser(conf.data_dir_argument or conf.data_dir))
-    os.makedirs(data_dir, exist_ok=True)
-    conf.set_override('data_dir', data_dir)
-    chain = AllInOne(conf)
-    chain.start()
-    return chain
-
-
-def wait_for_stop(chain, interval=None):
-    """The name of the stop signal received; or, as soon as a thread of the chain ended
-    without being asked to, None (it is logged). Checked every ``interval`` seconds
-    (WATCH_INTERVAL)."""
-    while True:
-        received = signal.sigtimedwait(STOP_SIGNALS, interval or WATCH_INTERVAL)
-        if received is not None:
-            return signal.Signals(received.si_signo).name
-        ended = loops.ended(chain.threads())
-        if ended:
-            LOG.error('thread %s ended unexpectedly: stopping, exit status %d, for a '
-                      'supervisor to start telewatch-all-in-one again',
-                      ', '.join(ended), THREAD_ENDED)
-            return None
-
-
-def _run(conf, stdout, stderr):
-    try:
-        chain = _start(conf)
-    except config_file.ConfigErrors as exc:
-        stderr.write('%s\n' % exc)
-        return 1
-    except (ValueError, OSError, ListenError, loader.PluginStartError, plugins.PluginLoadError,
-            publisher_base.PublishError, archive_errors.ArchiveError,
-            archive_errors.StorageUnavailable) as exc:
-        stderr.write('telewatch-all-in-one: %s\n' % exc)
-        return 1
-    stdout.write('\n'.join(chain.describe()) + '\n')
-    stdout.flush()
-    received = wait_for_stop(chain)
-    # From here a second Ctrl-C (or SIGTERM) ends the process at once.
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    if received is None:
-        return _stop_after_thread_ended(chain, stderr)
-    LOG.info('%s received: stopping polling, then flushing the pipeline', received)
-    chain.stop()
-    stdout.write(chain.summary() + '\n')
-    stdout.flush()
-    return 0
-
-
-def _stop_after_thread_ended(chain, stderr):
-    stderr.write('telewatch-all-in-one: a thread ended unexpectedly (see the log); '
-                 'stopping with exit status %d\n' % THREAD_ENDED)
-    try:
-        chain.stop()  # what can still be flushed is
-    except Exception:
-        LOG.exception('stopping after a thread ended failed too')
-    return THREAD_ENDED
-
-
-def main(argv=None, stdout=None, stderr=None):
-    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
-    conf = _prepare(sys.argv[1:] if argv is None else argv)
-    # Blocked before any thread starts, so every thread inherits the mask and the signals
-    # wait for sigwait in _run: no handler interrupts the main thread at an arbitrary point
-    # (an Event.set from a handler can deadlock on the lock the main thread holds).
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        return _run(conf, stdout, stderr)
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-
-
-if __name__ == '__main__':
-    sys.exit(main())

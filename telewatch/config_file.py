@@ -1,7 +1,9 @@
-"""YAML configuration files: loading with line numbers, and errors collected with their paths.
+"""YAML configuration files: loading with line numbers, errors collected with their paths,
+and the checks every file's checker shares (Checker).
 
-Every loader of an operator's file (pipeline.yaml, later polling.yaml and meters.yaml) reports
-all it finds wrong at once, each error as ``FILE:LINE: yaml.path[2].key: what is wrong``.
+Every loader of an operator's file (pipeline.yaml, polling.yaml, meters.yaml,
+archive_resources.yaml) reports all it finds wrong at once, each error as
+``FILE:LINE: yaml.path[2].key: what is wrong``.
 """
 
 import os
@@ -12,23 +14,17 @@ import yaml
 from telewatch import meter_filter
 
 
-def _beside_pipeline(conf, name):
-    """``name`` in the directory of the pipeline file, when that has a directory."""
-    try:
-        directory = os.path.dirname(conf.pipeline.pipeline_cfg_file)
-    except (AttributeError, KeyError):
-        return None
-    return os.path.join(directory, name) if directory and not os.path.isabs(name) else None
-
-
-def find_file(conf, name):
+def find_file(conf, name, beside=None):
     """A configuration file named by an option: as given (absolute, or relative to the
-    working directory), else in the configuration directories, else beside the pipeline
-    file (for the files its publishers name), else the copy installed with telewatch
-    (share/telewatch/etc). Raises ConfigErrors when there is none."""
+    working directory), else in the configuration directories, else in the directory
+    ``beside`` (that of the file naming it: the pipeline file for its publishers' files),
+    else the copy installed with telewatch (share/telewatch/etc). Raises ConfigErrors when
+    there is none."""
     installed = os.path.join(sys.prefix, 'share', 'telewatch', 'etc', os.path.basename(name))
-    for candidate in (name, None if os.path.isabs(name) else conf.find_file(name),
-                      _beside_pipeline(conf, name), installed):
+    relative = not os.path.isabs(name)
+    for candidate in (name, conf.find_file(name) if relative else None,
+                      os.path.join(beside, name) if beside and relative else None,
+                      installed):
         if candidate and os.path.isfile(candidate):
             return candidate
     raise ConfigErrors([ConfigError(
@@ -107,6 +103,70 @@ class ConfigDocument:
         """Raise ConfigErrors with every error collected, in the order of the file."""
         if self.errors:
             raise ConfigErrors(sorted(self.errors, key=lambda error: error.line or 0))
+
+
+class Checker:
+    """Base of the checker of one kind of file: the checks of keys, lists and names that
+    every file shares, each collecting its errors into ``doc`` (a ConfigDocument) and going
+    on. A subclass checks what its file means and builds its objects."""
+
+    def __init__(self, document):
+        self.doc = document
+
+    def mapping(self, path, value, required=(), optional=(), expected=None):
+        """Whether ``value`` is a mapping (else the error ``expected``, by default naming the
+        keys); its unknown keys, then its missing required keys, are errors too."""
+        allowed = tuple(required) + tuple(optional)
+        if not isinstance(value, dict):
+            self.doc.error(path, expected or 'expected a mapping with the keys %s'
+                           % ', '.join(allowed))
+            return False
+        self.unknown_keys(path, value, allowed)
+        for key in required:
+            if key not in value:
+                self.doc.error(path, 'missing required key %r' % key)
+        return True
+
+    def unknown_keys(self, path, mapping, allowed):
+        """An error at each key of ``mapping`` that is not in ``allowed``."""
+        for key in mapping:
+            if key not in allowed:
+                self.doc.error(path + (key,), 'unknown key (expected one of: %s)'
+                               % ', '.join(allowed))
+
+    def document_list(self, key, what, expected=None):
+        """The non-empty list under ``key``, the one key of the document (else errors, and
+        [])."""
+        data = self.doc.data
+        if not isinstance(data, dict):
+            self.doc.error((), expected or 'expected a mapping with the key %s' % key)
+            return []
+        for name in data:
+            if name != key:
+                self.doc.error((name,), 'unknown key (expected: %s)' % key)
+        return self.non_empty_list((key,), data.get(key), what)
+
+    def non_empty_list(self, path, value, what):
+        """``value`` if it is a non-empty list, else [] and an error naming ``what``."""
+        if not isinstance(value, list) or not value:
+            self.doc.error(path, 'expected a non-empty list of %s' % what)
+            return []
+        return value
+
+    def name(self, path, entry, seen, kind):
+        """The ``name`` of the mapping ``entry`` at ``path`` if it is a non-empty string not
+        in ``seen`` (then added to it); else None, with an error unless it is absent (the
+        missing key is the mapping's error)."""
+        name = entry.get('name')
+        if not isinstance(name, str) or not name:
+            if 'name' in entry:
+                self.doc.error(path + ('name',), 'expected a non-empty string')
+            return None
+        if name in seen:
+            self.doc.error(path + ('name',), 'duplicate %s name %r' % (kind, name))
+            return None
+        seen.add(name)
+        return name
 
 
 def parse_yaml(text, filename):

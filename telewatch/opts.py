@@ -1,4 +1,7 @@
-"""Every option of telewatch, for oslo-config-generator and for ``prepare_service``."""
+"""Every option of telewatch, for oslo-config-generator and for ``prepare_service``: those
+every process shares, here, and the lists of each subpackage."""
+
+from oslo_config import cfg
 
 from telewatch import api
 from telewatch import bus
@@ -10,12 +13,31 @@ from telewatch import polling
 from telewatch import pollsters
 from telewatch import publishers
 from telewatch.pubsub import options as pubsub_options
-from telewatch import service
+
+OPTS = [
+    cfg.StrOpt('data_dir', default='/var/lib/telewatch',
+               help='Directory of the data telewatch keeps on this host. A relative path '
+                    'in a publisher URL (file://samples.jsonl) is resolved against it.'),
+]
+
+PUBLISHER_OPTS = [
+    cfg.StrOpt('telemetry_secret', secret=True, default='',
+               deprecated_opts=[cfg.DeprecatedOpt('metering_secret', group='publisher')],
+               help='Secret of the HMAC-SHA256 signature of samples (telewatch.sample). '
+                    'Empty: samples are sent unsigned and every sample is accepted. Set it '
+                    'to the same value on every node.'),
+]
+
+
+def register_common_opts(conf):
+    """The options every process shares (``data_dir``, ``[publisher] telemetry_secret``)."""
+    conf.register_opts(OPTS)
+    conf.register_opts(PUBLISHER_OPTS, group='publisher')
 
 
 def list_opts():
-    """(group, options) of every subpackage, each of which lists its own."""
+    """(group, options): the shared ones, and every subpackage's (each lists its own)."""
     return (pipeline.list_opts() + polling.list_opts() + pollsters.list_opts() +
-            service.list_opts() + notification.list_opts() + publishers.list_opts() +
-            [('bus', bus.OPTS)] + archive_store.list_opts() + api.list_opts() +
-            api_app.list_opts() + pubsub_options.list_opts())
+            [(None, OPTS), ('publisher', PUBLISHER_OPTS)] + notification.list_opts() +
+            publishers.list_opts() + [('bus', bus.OPTS)] + archive_store.list_opts() +
+            api.list_opts() + api_app.list_opts() + pubsub_options.list_opts())

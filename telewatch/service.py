@@ -1,4 +1,5 @@
-"""Options every telewatch process shares, and the set-up of its configuration and logging."""
+"""The set-up of every telewatch process (its configuration and logging), and the cotyledon
+worker that runs a daemon's agents."""
 
 import threading
 
@@ -8,30 +9,18 @@ from oslo_log import log
 
 from telewatch import bus
 from telewatch import loops
-
-OPTS = [
-    cfg.StrOpt('data_dir', default='/var/lib/telewatch',
-               help='Directory of the data telewatch keeps on this host. A relative path '
-                    'in a publisher URL (file://samples.jsonl) is resolved against it.'),
-]
-
-PUBLISHER_OPTS = [
-    cfg.StrOpt('telemetry_secret', secret=True, default='',
-               deprecated_opts=[cfg.DeprecatedOpt('metering_secret', group='publisher')],
-               help='Secret of the HMAC-SHA256 signature of samples (telewatch.sample). '
-                    'Empty: samples are sent unsigned and every sample is accepted. Set it '
-                    'to the same value on every node.'),
-]
+from telewatch import opts
 
 
 class AgentService(cotyledon.Service):
     """A cotyledon worker running one agent: ``start()`` on run, ``reload()`` on SIGHUP,
     ``stop()`` on SIGTERM.
 
-    An agent's ``start()`` either runs its loop until ``stop()`` (``start_blocks = True``)
-    or starts its threads (telewatch.loops.LoopThread) and returns, naming them in
-    ``threads()``. A loop or thread that ends without ``stop()`` raises ThreadEnded out of
-    ``run``: cotyledon logs it, exits the worker with status 2 and starts a new one.
+    An agent's ``start()`` starts its threads (telewatch.loops.LoopThread) and returns at
+    once, never running a loop itself; ``threads()`` names them, and this worker waits,
+    watching them. One that ends without ``stop()`` raises ThreadEnded out of ``run``:
+    cotyledon logs it, exits the worker with status 2 and starts a new one. ``stop()``
+    returns once the agent has stopped (its threads joined, what it holds handed on).
     """
 
     watch_interval = 1.0
@@ -43,10 +32,6 @@ class AgentService(cotyledon.Service):
 
     def run(self):
         self._agent.start()
-        if getattr(self._agent, 'start_blocks', False):
-            if not self._terminating.is_set():
-                raise loops.ThreadEnded(['the loop of %s' % self.name])
-            return
         loops.watch(self._agent.threads, self._terminating, self.watch_interval)
 
     def reload(self):
@@ -65,19 +50,9 @@ def run_agents(name, make_agent, conf, workers=1):
     manager.run()
 
 
-def list_opts():
-    return [(None, OPTS), ('publisher', PUBLISHER_OPTS)]
-
-
-def register_opts(conf):
-    conf.register_opts(OPTS)
-    conf.register_opts(PUBLISHER_OPTS, group='publisher')
-
-
 def prepare_service(argv=None, conf=None, default_config_files=None, cli_opts=()):
     """A ConfigOpts with every telewatch option (and ``cli_opts``) registered, parsed from
     ``argv``."""
-    from telewatch import opts
     conf = conf if conf is not None else cfg.ConfigOpts()
     conf.register_cli_opts(cli_opts)
     log.register_options(conf)

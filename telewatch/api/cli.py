@@ -1,7 +1,5 @@
-"""telewatch-api: the REST API under gunicorn (``[api] host``, ``port``, ``workers``).
-
-For uwsgi or another WSGI server, serve ``telewatch.api.wsgi:application`` instead (it reads
-the configuration files named by ``TELEWATCH_CONFIG_FILES``).
+"""What telewatch-api (telewatch.cmd.api) adds to gunicorn: its workers' set-up after the
+fork, and Gnocchi's JSON body for the errors gunicorn answers itself.
 """
 
 import ctypes
@@ -9,45 +7,14 @@ import ctypes.util
 import json
 import os
 import signal
-import sys
 
 import gunicorn.util
-from gunicorn.app import base as gunicorn_base
-
-from telewatch import service
-from telewatch.api import app as app_mod
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-class _Server(gunicorn_base.BaseApplication):
-    def __init__(self, application, options):
-        self.application = application
-        self.options = options
-        super().__init__()
-
-    def load_config(self):
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        return self.application
-
-
-def main(argv=None):
-    conf = service.prepare_service(sys.argv[1:] if argv is None else argv)
-    application = app_mod.make_app(conf)
-    gunicorn.util.write_error = write_json_error
-    _Server(application, {
-        'bind': '%s:%d' % (conf.api.host, conf.api.port), 'workers': conf.api.workers,
-        'worker_class': 'sync', 'accesslog': '-', 'proc_name': 'telewatch-api',
-        # The app is built before forking; each worker opens its own database connections.
-        'preload_app': True, 'post_fork': lambda server, worker: _post_fork(worker, application),
-    }).run()
-    return 0
-
-
-def _post_fork(worker, application):
+def post_fork(worker, application):
+    """gunicorn's post_fork hook of a worker serving ``application``."""
     die_with_parent(worker.ppid)
     _reset_pools(application)
 
@@ -92,7 +59,3 @@ def write_json_error(sock, status_int, reason, mesg):
     head = ('HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: application/json\r\n'
             'Content-Length: %d\r\n\r\n' % (status_int, reason, len(body)))
     gunicorn.util.write_nonblock(sock, head.encode('latin-1') + body)
-
-
-if __name__ == '__main__':
-    sys.exit(main())

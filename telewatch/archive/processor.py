@@ -15,13 +15,11 @@ import dataclasses
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 
 from telewatch import delivery
 from telewatch import loops
-from telewatch import service
 from telewatch.archive import errors
 from telewatch.archive import store as store_mod
 
@@ -49,14 +47,14 @@ def _state(errors_seen):
 
 
 class ArchiveProcessor:
-    """One processing loop over an ArchiveStore (``start`` blocks until ``stop``)."""
-
-    start_blocks = True  # see service.AgentService
+    """One processing loop over an ArchiveStore, in its own thread from ``start`` (which
+    returns at once) to ``stop``."""
 
     def __init__(self, conf, store=None):
         self.delay = conf.archive.processing_delay
         self.store = store or store_mod.ArchiveStore.from_conf(conf)
         self._stopping = threading.Event()
+        self._thread = None
         self.processed = 0
         self.rejected = 0
         self.orphaned = 0
@@ -135,6 +133,10 @@ class ArchiveProcessor:
             LOG.debug('Could not report the processor status: %s', exc)
 
     def start(self):
+        """Start the processing loop in its thread."""
+        self._thread = loops.start_thread('archive-processor', self._run, self._stopping)
+
+    def _run(self):
         try:
             loops.run('archive-processor', self._step, self._stopping, self.loop_errors,
                       delivery.Backoff.at_least(self.delay))
@@ -150,24 +152,16 @@ class ArchiveProcessor:
             return self.delay
         return 0 if report.measures else self.delay
 
+    def threads(self):
+        """The loop's thread, once started (see service.AgentService)."""
+        return [self._thread] if self._thread is not None else []
+
     def stop(self):
+        """Stop the loop once the round in hand is done."""
         self._stopping.set()
+        # From a step of the loop itself, the loop ends after that step.
+        if self._thread not in (None, threading.current_thread()):
+            self._thread.join()
 
     def reload(self):
         """SIGHUP: nothing to re-read; policies come from the index on every round."""
-
-
-def main(argv=None):
-    conf = service.prepare_service(sys.argv[1:] if argv is None else argv)
-    try:
-        store_mod.ArchiveStore.from_conf(conf).upgrade_storage()
-    except (ValueError, errors.ArchiveError) as exc:
-        sys.stderr.write('telewatch-archive-processor: %s\n' % exc)
-        return 1
-    service.run_agents('telewatch-archive-processor', ArchiveProcessor, conf,
-                       workers=conf.archive.processors)
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

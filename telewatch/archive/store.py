@@ -85,6 +85,12 @@ def index_url(conf):
     return 'sqlite:///' + os.path.join(base, 'index.sqlite')
 
 
+def upgrade_index(conf):
+    """Create or upgrade the index alone (what a process that keeps its own tables in the
+    index's database, like telewatch-pubsub, needs before it starts)."""
+    indexer_mod.Indexer(index_url(conf)).upgrade()
+
+
 class ArchiveStore:
     """An index and a series storage; ``from_conf`` builds both from ``[archive]``.
 

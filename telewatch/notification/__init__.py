@@ -1,5 +1,5 @@
-"""The notification agent: listeners on the bus, meter definitions, and the
-telewatch-agent-notification command."""
+"""The notification agent: listeners on the bus, meter definitions, partitioning (its
+command is telewatch.cmd.agent_notification)."""
 
 
 def list_opts():

@@ -144,39 +144,20 @@ def parse_definitions(document):
     return MeterDefinitions(definitions)
 
 
-class _Checker:
-    def __init__(self, document):
-        self.doc = document
-
+class _Checker(config_file.Checker):
     def check(self):
-        data = self.doc.data
-        if not isinstance(data, dict):
-            self.doc.error((), 'expected a mapping with the key metric (the list of meter '
-                               'definitions)')
-            return []
-        for key in data:
-            if key != 'metric':
-                self.doc.error((key,), 'unknown key (expected: metric)')
-        entries = data.get('metric')
-        if not isinstance(entries, list) or not entries:
-            self.doc.error(('metric',), 'expected a non-empty list of meter definitions')
-            return []
+        entries = self.document_list('metric', 'meter definitions', expected=(
+            'expected a mapping with the key metric (the list of meter definitions)'))
         definitions = (self._definition(('metric', index), entry)
                        for index, entry in enumerate(entries))
         return [definition for definition in definitions if definition is not None]
 
     def _definition(self, path, entry):
-        if not isinstance(entry, dict):
-            self.doc.error(path, 'expected a mapping with the keys %s' % ', '.join(REQUIRED_KEYS))
-            return None
         errors_before = len(self.doc.errors)
-        for key in entry:
-            if key not in DEFINITION_KEYS:
-                self.doc.error(path + (key,), 'unknown key (expected one of: %s)'
-                               % ', '.join(DEFINITION_KEYS))
-        for key in REQUIRED_KEYS:
-            if key not in entry:
-                self.doc.error(path, 'missing required key %r' % key)
+        if not self.mapping(path, entry, required=REQUIRED_KEYS, optional=OPTIONAL_KEYS,
+                            expected='expected a mapping with the keys %s'
+                            % ', '.join(REQUIRED_KEYS)):
+            return None
         event_types = self._event_types(path + ('event_type',), entry.get('event_type'))
         type_ = entry.get('type')
         if type_ is not None and type_ not in sample.TYPES:

@@ -1,4 +1,5 @@
-"""pipeline.yaml: its loading and validation (config), running it (engine), and the CLI."""
+"""pipeline.yaml: its loading and validation (config), running it (engine); its command is
+telewatch.cmd.pipeline."""
 
 
 def list_opts():

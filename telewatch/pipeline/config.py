@@ -6,6 +6,8 @@ a transformer or publisher that is unknown, badly configured or cannot be loaded
 error too, so a daemon never starts with a sink that silently does nothing.
 """
 
+import os
+
 import voluptuous as vol
 
 from telewatch import config_file
@@ -72,12 +74,14 @@ def load_pipeline(filename, conf):
 
     The files its publishers name (archive_resources.yaml) are then also found beside it.
     """
-    conf.set_override('pipeline_cfg_file', filename, group='pipeline')
-    return parse_pipeline(config_file.load_yaml(filename), conf)
+    return parse_pipeline(config_file.load_yaml(filename), conf,
+                          directory=os.path.dirname(filename))
 
 
-def parse_pipeline(document, conf):
-    checker = _Checker(document, conf)
+def parse_pipeline(document, conf, directory=None):
+    """The PipelineDefinition of a parsed document; ``directory``: where the files its
+    publishers name are looked up when not found otherwise (see config_file.find_file)."""
+    checker = _Checker(document, conf, directory)
     definition = checker.check()
     document.raise_if_errors()
     return definition
@@ -92,16 +96,17 @@ def _vol_message(error):
     return message
 
 
-class _Checker:
-    def __init__(self, document, conf):
-        self.doc = document
+class _Checker(config_file.Checker):
+    def __init__(self, document, conf, directory):
+        super().__init__(document)
         self.conf = conf
+        self.directory = directory
         self._publishers = {}
         self._invalid_sinks = set()
 
     def check(self):
         data = self.doc.data
-        if not self._mapping((), data, required=('sources', 'sinks')):
+        if not self.mapping((), data, required=('sources', 'sinks')):
             return None
         # With no usable sinks section, every sink a source names would be reported too.
         self._sinks_known = isinstance(data.get('sinks'), list)
@@ -109,46 +114,13 @@ class _Checker:
         sources = self._sources(data['sources'], sinks) if 'sources' in data else []
         return PipelineDefinition(self.doc.filename, sources, sinks)
 
-    def _mapping(self, path, value, required=(), optional=()):
-        if not isinstance(value, dict):
-            self.doc.error(path, 'expected a mapping with the keys %s'
-                           % ', '.join(required + optional))
-            return False
-        allowed = required + optional
-        for key in value:
-            if key not in allowed:
-                self.doc.error(path + (key,), 'unknown key (expected one of: %s)'
-                               % ', '.join(allowed))
-        for key in required:
-            if key not in value:
-                self.doc.error(path, 'missing required key %r' % key)
-        return True
-
-    def _list(self, path, value, what):
-        if not isinstance(value, list) or not value:
-            self.doc.error(path, 'expected a non-empty list of %s' % what)
-            return []
-        return value
-
-    def _name(self, path, entry, seen, kind):
-        name = entry.get('name')
-        if not isinstance(name, str) or not name:
-            if 'name' in entry:
-                self.doc.error(path + ('name',), 'expected a non-empty string')
-            return None
-        if name in seen:
-            self.doc.error(path + ('name',), 'duplicate %s name %r' % (kind, name))
-            return None
-        seen.add(name)
-        return name
-
     def _sources(self, entries, sinks):
         sources, seen = [], set()
-        for index, entry in enumerate(self._list(('sources',), entries, 'sources')):
+        for index, entry in enumerate(self.non_empty_list(('sources',), entries, 'sources')):
             path = ('sources', index)
-            if not self._mapping(path, entry, required=('name', 'meters', 'sinks')):
+            if not self.mapping(path, entry, required=('name', 'meters', 'sinks')):
                 continue
-            name = self._name(path, entry, seen, 'source')
+            name = self.name(path, entry, seen, 'source')
             meters = self.doc.meter_filter(path + ('meters',), entry.get('meters'))
             sink_names = self._source_sinks(path + ('sinks',), entry.get('sinks'), sinks)
             if name and meters and sink_names:
@@ -159,7 +131,7 @@ class _Checker:
         if names is None:
             return None
         valid = True
-        for index, name in enumerate(self._list(path, names, 'sink names') or [None]):
+        for index, name in enumerate(self.non_empty_list(path, names, 'sink names') or [None]):
             if name is None:
                 valid = False
             elif not isinstance(name, str):
@@ -180,12 +152,12 @@ class _Checker:
 
     def _sinks(self, entries):
         sinks, seen = {}, set()
-        for index, entry in enumerate(self._list(('sinks',), entries, 'sinks')):
+        for index, entry in enumerate(self.non_empty_list(('sinks',), entries, 'sinks')):
             path = ('sinks', index)
-            if not self._mapping(path, entry, required=('name', 'publishers'),
-                                 optional=('transformers',)):
+            if not self.mapping(path, entry, required=('name', 'publishers'),
+                                optional=('transformers',)):
                 continue
-            name = self._name(path, entry, seen, 'sink')
+            name = self.name(path, entry, seen, 'sink')
             errors_before = len(self.doc.errors)
             transformers = self._transformers(path + ('transformers',),
                                               entry.get('transformers'))
@@ -212,7 +184,7 @@ class _Checker:
         return specs
 
     def _transformer(self, path, entry):
-        if not self._mapping(path, entry, required=('name',), optional=('parameters',)):
+        if not self.mapping(path, entry, required=('name',), optional=('parameters',)):
             return None
         name = entry.get('name')
         if not isinstance(name, str):
@@ -241,7 +213,7 @@ class _Checker:
         if urls is None:
             return []
         publishers = []
-        for index, url in enumerate(self._list(path, urls, 'publisher URLs')):
+        for index, url in enumerate(self.non_empty_list(path, urls, 'publisher URLs')):
             publisher = self._publisher(path + (index,), url)
             if publisher is not None:
                 publishers.append(publisher)
@@ -252,7 +224,7 @@ class _Checker:
         if isinstance(text, str) and text in self._publishers:
             return self._publishers[text]
         try:
-            url = publisher_base.PublisherURL(text)
+            url = publisher_base.PublisherURL(text, self.directory)
             factory = plugins.load_publisher(url.scheme)
             publisher = factory(url, self.conf)
         except (ValueError, plugins.PluginNotFound, plugins.PluginLoadError) as exc:

@@ -162,9 +162,9 @@ class PipelineManager:
         with self._lock:
             routes = self._route_cache
             for sample in samples:
-                appends = routes.get(sample[0])
+                appends = routes.get(sample.name)
                 if appends is None:
-                    appends = self._route(sample[0])
+                    appends = self._route(sample.name)
                 for append in appends:
                     append(sample)
             self.received += len(samples)

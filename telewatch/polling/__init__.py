@@ -1,4 +1,5 @@
-"""The polling agent: polling.yaml, its schedule, and the telewatch-polling command."""
+"""The polling agent: polling.yaml, its schedule, its senders (its command is
+telewatch.cmd.polling)."""
 
 
 def list_opts():

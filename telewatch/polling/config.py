@@ -10,7 +10,8 @@ import re
 from telewatch import config_file
 
 _DISCOVERY_URL = re.compile(r'^(?P<name>[\w.\-]+)(?:(?::/*)(?P<param>.*))?$')
-SOURCE_KEYS = ('name', 'interval', 'meters', 'resources', 'discovery')
+REQUIRED_KEYS = ('name', 'interval', 'meters')
+OPTIONAL_KEYS = ('resources', 'discovery')
 
 
 class PollingSource:
@@ -47,44 +48,25 @@ def load_polling(filename, provided_meters, discoveries):
     return sources
 
 
-class _Checker:
+class _Checker(config_file.Checker):
     def __init__(self, document, provided_meters, discoveries):
-        self.doc = document
+        super().__init__(document)
         self.provided = provided_meters
         self.discoveries = discoveries
 
     def check(self):
-        data = self.doc.data
-        if not isinstance(data, dict):
-            self.doc.error((), 'expected a mapping with the key sources')
-            return []
-        for key in data:
-            if key != 'sources':
-                self.doc.error((key,), 'unknown key (expected: sources)')
-        entries = data.get('sources')
-        if not isinstance(entries, list) or not entries:
-            self.doc.error(('sources',), 'expected a non-empty list of sources')
-            return []
         sources, names = [], set()
-        for index, entry in enumerate(entries):
+        for index, entry in enumerate(self.document_list('sources', 'sources')):
             source = self._source(('sources', index), entry, names)
             if source is not None:
                 sources.append(source)
         return sources
 
     def _source(self, path, entry, names):
-        if not isinstance(entry, dict):
-            self.doc.error(path, 'expected a mapping with the keys %s' % ', '.join(SOURCE_KEYS))
-            return None
         errors_before = len(self.doc.errors)
-        for key in entry:
-            if key not in SOURCE_KEYS:
-                self.doc.error(path + (key,), 'unknown key (expected one of: %s)'
-                               % ', '.join(SOURCE_KEYS))
-        for key in ('name', 'interval', 'meters'):
-            if key not in entry:
-                self.doc.error(path, 'missing required key %r' % key)
-        name = self._name(path + ('name',), entry.get('name'), names)
+        if not self.mapping(path, entry, required=REQUIRED_KEYS, optional=OPTIONAL_KEYS):
+            return None
+        name = self.name(path, entry, names, 'source')
         interval = self._interval(path + ('interval',), entry.get('interval'))
         meters = self._meters(path + ('meters',), entry.get('meters'))
         resources = self._strings(path + ('resources',), entry.get('resources'), 'resources')
@@ -92,16 +74,6 @@ class _Checker:
         if len(self.doc.errors) > errors_before:
             return None
         return PollingSource(name, interval, meters, resources, discovery)
-
-    def _name(self, path, name, names):
-        if name is None:
-            return None
-        if not isinstance(name, str) or not name:
-            self.doc.error(path, 'expected a non-empty string')
-        elif name in names:
-            self.doc.error(path, 'duplicate source name %r' % name)
-        names.add(name)
-        return name
 
     def _interval(self, path, interval):
         if interval is None:

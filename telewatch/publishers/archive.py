@@ -58,7 +58,8 @@ class ArchivePublisher(base.Publisher):
     def __init__(self, url, conf):
         super().__init__(url, conf)
         self.conf = conf
-        path = config_file.find_file(conf, self.options['resources_definition_file'])
+        path = config_file.find_file(conf, self.options['resources_definition_file'],
+                                     url.directory)
         self.mapping = resource_mapping.ResourceMapping.load(path)
         self.creator = self.options['creator']
         self.store = None

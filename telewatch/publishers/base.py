@@ -40,9 +40,14 @@ class PermanentPublishError(PublishError):
 
 
 class PublisherURL:
-    """A parsed publisher URL: scheme, the URL without its options, and the raw options."""
+    """A parsed publisher URL: scheme, the URL without its options, and the raw options.
 
-    def __init__(self, text):
+    ``directory`` is that of the file that names the URL (None if none): a relative file
+    name among its options is looked up there too (config_file.find_file's ``beside``).
+    """
+
+    def __init__(self, text, directory=None):
+        self.directory = directory or None
         if not isinstance(text, str) or not text.strip():
             raise ValueError('a publisher is a URL such as file:///path/samples.jsonl')
         text = text.strip()

@@ -119,7 +119,7 @@ class GnocchiPublisher(base.Publisher):
         self._auth = self._auth_plugin(conf)
         try:
             self.mapping = resource_mapping.ResourceMapping.load(config_file.find_file(
-                conf, options['resources_definition_file']))
+                conf, options['resources_definition_file'], url.directory))
         except config_file.ConfigErrors as exc:
             raise ValueError('option resources_definition_file:\n%s' % exc) from None
         self.unmapped = collections.Counter()

@@ -165,22 +165,21 @@ class ResourceMapping:
         return MappedBatch(resources, unmapped)
 
 
-class _Checker:
+class _Checker(config_file.Checker):
     """Collects every problem of a document into it; returns (types, metrics)."""
 
     def __init__(self, document):
-        self.doc = document
+        super().__init__(document)
         self.types = {}
         self.metrics = {}
         self._metric_paths = {}
 
     def check(self):
         data = self.doc.data
-        if not isinstance(data, dict):
-            self.doc.error((), 'expected a mapping with the keys archive_policy (optional) '
-                               'and resource_types')
+        if not self.mapping((), data, optional=TOP_KEYS, expected=(
+                'expected a mapping with the keys archive_policy (optional) and '
+                'resource_types')):
             return {}, {}
-        self._unknown_keys((), data, TOP_KEYS)
         default = self._policy(('archive_policy',), data.get('archive_policy'))
         types = data.get('resource_types')
         if not isinstance(types, dict) or not types:
@@ -190,12 +189,6 @@ class _Checker:
         for name, definition in types.items():
             self._resource_type(('resource_types', name), name, definition, default)
         return self.types, self.metrics
-
-    def _unknown_keys(self, path, mapping, allowed):
-        for key in mapping:
-            if key not in allowed:
-                self.doc.error(path + (key,), 'unknown key (expected one of: %s)'
-                               % ', '.join(allowed))
 
     def _policy(self, path, value):
         if value is None:
@@ -209,11 +202,10 @@ class _Checker:
         if not isinstance(name, str) or not _NAME.match(name):
             self.doc.error(path, 'a resource type name is letters, digits and _ (not '
                                  'starting with _), got %r' % (name,))
-        if not isinstance(definition, dict):
-            self.doc.error(path, 'expected a mapping with the keys metrics, attributes '
-                                 '(optional) and archive_policy (optional)')
+        if not self.mapping(path, definition, optional=TYPE_KEYS, expected=(
+                'expected a mapping with the keys metrics, attributes (optional) and '
+                'archive_policy (optional)')):
             return
-        self._unknown_keys(path, definition, TYPE_KEYS)
         policy = self._policy(path + ('archive_policy',),
                               definition.get('archive_policy')) or default
         if 'metrics' not in definition:
@@ -236,11 +228,10 @@ class _Checker:
                 continue
             policy = default
             if options is not None:
-                if not isinstance(options, dict):
-                    self.doc.error(here, 'expected null or a mapping with the key '
-                                         'archive_policy, got %r' % (options,))
+                if not self.mapping(here, options, optional=METRIC_KEYS, expected=(
+                        'expected null or a mapping with the key archive_policy, got %r'
+                        % (options,))):
                     continue
-                self._unknown_keys(here, options, METRIC_KEYS)
                 policy = self._policy(here + ('archive_policy',),
                                       options.get('archive_policy')) or default
             if name in self.metrics:

@@ -26,28 +26,22 @@ import json
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 
 from telewatch import loops
-from telewatch import service
 from telewatch.archive import errors
-from telewatch.archive import store as store_mod
-from telewatch.archive.index import indexer as indexer_mod
 from telewatch.pubsub import dispatch as dispatch_mod
 from telewatch.pubsub import reader as reader_mod
 from telewatch.pubsub import routing as routing_mod
-from telewatch.pubsub import subscription as subscription_mod
 
 LOG = logging.getLogger(__name__)
 
 
 class PubSubWorker:
-    """One consumer of the firehose (``start`` blocks until ``stop``): its ``router``,
-    ``dispatcher`` and ``reader``, and the control thread that refreshes and reports."""
-
-    start_blocks = True  # see service.AgentService
+    """One consumer of the firehose, in its own thread from ``start`` (which returns at
+    once) to ``stop``: its ``router``, ``dispatcher`` and ``reader``, and the control thread
+    that refreshes and reports."""
     watch_interval = 1.0
 
     def __init__(self, conf, registry=None, consumer=None):
@@ -60,7 +54,7 @@ class PubSubWorker:
         self._stopping = threading.Event()
         self.reader = reader_mod.FirehoseReader(conf, self.dispatcher, self._stopping,
                                                 consumer)
-        self._control = None
+        self._control = self._consuming = None
         self._next_refresh = self._next_report = self._next_watch = 0.0
 
     def report(self):
@@ -95,8 +89,9 @@ class PubSubWorker:
         return max(0.05, min(self._next_refresh, self._next_report) - time.monotonic())
 
     def threads(self):
-        """The threads that run as long as the worker: control and deliveries."""
-        return [t for t in [self._control] if t is not None] + self.router.threads()
+        """The threads that run as long as the worker: consumer, control and deliveries."""
+        return ([t for t in [self._consuming, self._control] if t is not None]
+                + self.router.threads())
 
     def _consume_step(self):
         now = time.monotonic()
@@ -109,6 +104,9 @@ class PubSubWorker:
         self.router.refresh()
         self._control = loops.start_thread('pubsub-control', self._control_loop,
                                            self._stopping)
+        self._consuming = loops.start_thread('pubsub-consumer', self._consume, self._stopping)
+
+    def _consume(self):
         loops.run('pubsub-consumer', self._consume_step, self._stopping, self.loop_errors)
         self._shutdown()
 
@@ -123,24 +121,11 @@ class PubSubWorker:
         self.reader.close()
 
     def stop(self):
+        """Stop consuming; what is settled by then is committed (see ``_shutdown``)."""
         self._stopping.set()
+        if self._consuming is not None:
+            self._consuming.join()
 
     def reload(self):
         """SIGHUP: look for changed subscriptions now."""
         self.router.forget()
-
-
-def main(argv=None):
-    conf = service.prepare_service(sys.argv[1:] if argv is None else argv)
-    try:
-        subscription_mod.AllowList(conf.pubsub.allowed_targets)
-        indexer_mod.Indexer(store_mod.index_url(conf)).upgrade()
-    except (ValueError, errors.ArchiveError) as exc:
-        sys.stderr.write('telewatch-pubsub: %s\n' % exc)
-        return 1
-    service.run_agents('telewatch-pubsub', PubSubWorker, conf, workers=conf.pubsub.workers)
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -36,10 +36,11 @@ class RateOfChangeTransformer(base.Transformer):
         self._series = base.SeriesState(self.series_ttl)
 
     def handle(self, sample):
-        # Fields by index: 0 name, 1 type, 2 unit, 3 volume, 6 resource_id, 7 timestamp,
-        # 11 monotonic_time. This is the busiest function of the pipeline.
-        key = (sample[0], sample[6])
-        previous = self._series.swap(key, (sample[3], sample[7], sample[11]))
+        # This is the busiest function of the pipeline. ``previous`` is (volume, timestamp,
+        # monotonic_time) of the series' last sample.
+        key = (sample.name, sample.resource_id)
+        previous = self._series.swap(key, (sample.volume, sample.timestamp,
+                                           sample.monotonic_time))
         if previous is None:
             self.counters['primed'] += 1
             return None
@@ -48,9 +49,9 @@ class RateOfChangeTransformer(base.Transformer):
             self._series[key] = previous
             self.counters['out_of_order'] += 1
             return None
-        growth = sample[3] - previous[0]
-        if growth < 0 and sample[1] == sample_mod.TYPE_CUMULATIVE:
-            growth = sample[3]
+        growth = sample.volume - previous[0]
+        if growth < 0 and sample.type == sample_mod.TYPE_CUMULATIVE:
+            growth = sample.volume
         rate = growth / seconds if seconds else 0.0
         if self._expression is not None:
             try:
@@ -62,17 +63,17 @@ class RateOfChangeTransformer(base.Transformer):
             rate *= self._factor
         if self._max is not None and rate > self._max:
             rate = self._max
-        name, unit = self._map(sample[0], sample[2])
-        return sample.derive(name, self._type or sample[1], unit, rate)
+        name, unit = self._map(sample.name, sample.unit)
+        return sample.derive(name, self._type or sample.type, unit, rate)
 
     @staticmethod
     def _seconds(sample, previous):
-        if sample[11] is not None and previous[2] is not None:
-            seconds = sample[11] - previous[2]
+        if sample.monotonic_time is not None and previous[2] is not None:
+            seconds = sample.monotonic_time - previous[2]
             if seconds >= 0:
                 return seconds
             # The producer restarted (a new monotonic clock): fall back to wall time.
-        return (sample[7] - previous[1]).total_seconds()
+        return (sample.timestamp - previous[1]).total_seconds()
 
     def flush(self):
         self.counters['expired_series'] += self._series.expire()

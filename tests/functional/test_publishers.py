@@ -15,8 +15,8 @@ import msgpack
 import pytest
 from oslo_config import cfg
 
+from telewatch import opts
 from telewatch import sample as sample_mod
-from telewatch import service
 from telewatch.publishers import base
 from telewatch.publishers import file as file_publisher
 from telewatch.publishers import http as http_publisher
@@ -28,7 +28,7 @@ SECRET = 'functional-secret'
 
 def _conf():
     conf = cfg.ConfigOpts()
-    service.register_opts(conf)
+    opts.register_common_opts(conf)
     conf([])
     conf.set_override('telemetry_secret', SECRET, group='publisher')
     return conf

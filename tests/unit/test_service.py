@@ -15,21 +15,6 @@ from telewatch import loops
 from telewatch import service
 
 
-class BlockingAgent:
-    start_blocks = True
-
-    def __init__(self, conf):
-        self.stopping = threading.Event()
-        self.returns_at_once = conf == 'broken'
-
-    def start(self):
-        if not self.returns_at_once:
-            self.stopping.wait()
-
-    def stop(self):
-        self.stopping.set()
-
-
 class ThreadedAgent:
     def __init__(self, conf):
         self.stopping = threading.Event()
@@ -54,16 +39,14 @@ def make_service(agent, conf):
     return worker
 
 
-@pytest.mark.parametrize('agent', [BlockingAgent, ThreadedAgent])
-def test_a_loop_that_ends_unasked_raises_out_of_run(agent):
-    worker = make_service(agent, 'broken')
+def test_a_loop_that_ends_unasked_raises_out_of_run():
+    worker = make_service(ThreadedAgent, 'broken')
     with pytest.raises(loops.ThreadEnded):
         worker.run()
 
 
-@pytest.mark.parametrize('agent', [BlockingAgent, ThreadedAgent])
-def test_terminate_ends_run_quietly(agent):
-    worker = make_service(agent, 'fine')
+def test_terminate_ends_run_quietly():
+    worker = make_service(ThreadedAgent, 'fine')
     running = threading.Thread(target=worker.run)
     running.start()
     time.sleep(0.05)

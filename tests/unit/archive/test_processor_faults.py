@@ -3,7 +3,6 @@ with a growing back-off, the others go on, the state is reported for /v1/status,
 processing resumes by itself once the fault is gone."""
 
 import errno
-import threading
 import time
 import uuid
 
@@ -115,8 +114,8 @@ def test_a_full_disk_never_stops_the_processor_and_it_resumes(
     write_each(store, metrics, 0)
     disk.room = 0
     processor = processor_mod.ArchiveProcessor(conf, store)
-    thread = threading.Thread(target=processor.start)
-    thread.start()
+    processor.start()
+    thread = processor.threads()[0]
     try:
         deadline = time.monotonic() + 20
         while len(processor.failing) < SACKS and time.monotonic() < deadline:

@@ -1,5 +1,4 @@
 import logging
-import threading
 import uuid
 
 import numpy
@@ -10,7 +9,7 @@ from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
 from telewatch.archive import processor as processor_mod
 from telewatch.archive import store as store_mod
-from telewatch.archive import upgrade
+from telewatch.cmd import upgrade
 from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.storage import file as file_storage
 from telewatch import service
@@ -135,9 +134,9 @@ def test_the_processor_loop_outlives_an_unexpected_error(conf, store, monkeypatc
             processor.stop()
         return report
     monkeypatch.setattr(store, 'process', process_failing_once)
-    running = threading.Thread(target=processor.start)
     with caplog.at_level(logging.ERROR, logger='telewatch.loops'):
-        running.start()
+        processor.start()
+        running = processor.threads()[0]
         running.join(timeout=10)
     assert not running.is_alive()
     assert len(rounds) == 2 and processor.processed == 1

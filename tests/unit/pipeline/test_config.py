@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from telewatch import config_file
-from telewatch.pipeline import cli
+from telewatch.cmd import pipeline as cli
 from telewatch.pipeline import config
 
 REPO = pathlib.Path(__file__).resolve().parents[3]

@@ -58,3 +58,14 @@ def test_shipped_polling_file_is_valid():
     sources = config.load_polling(str(shipped), loader.provided_meters(),
                                   loader.discovery_names())
     assert [source.name for source in sources] == ['instances', 'node']
+
+
+@pytest.mark.parametrize('name', ['null', '[a]', '{a: 1}', '""'])
+def test_a_source_name_that_is_not_a_string_is_an_error(tmp_path, name):
+    # As in pipeline.yaml (the same check): before, null was taken as a source named None
+    # and a list or a mapping raised TypeError.
+    path = tmp_path / 'polling.yaml'
+    path.write_text('sources:\n  - {name: %s, interval: 60, meters: [cpu]}\n' % name)
+    with pytest.raises(config_file.ConfigErrors) as caught:
+        config.load_polling(str(path), PROVIDED, DISCOVERIES)
+    assert str(caught.value) == '%s:2: sources[0].name: expected a non-empty string' % path

@@ -3,8 +3,8 @@
 import pytest
 from oslo_config import cfg
 
+from telewatch import opts
 from telewatch import sample as sample_mod
-from telewatch import service
 from telewatch.publishers import base
 
 SAMPLE_JSON = (
@@ -16,7 +16,7 @@ SAMPLE_JSON = (
 
 def make_conf(secret=''):
     conf = cfg.ConfigOpts()
-    service.register_opts(conf)
+    opts.register_common_opts(conf)
     conf([])
     conf.set_override('telemetry_secret', secret, group='publisher')
     return conf

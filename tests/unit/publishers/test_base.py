@@ -4,14 +4,14 @@ import pytest
 import voluptuous as vol
 from oslo_config import cfg
 
-from telewatch import service
+from telewatch import opts
 from telewatch.publishers import base
 from tests.unit.publishers import common
 
 
 def _conf():
     conf = cfg.ConfigOpts()
-    service.register_opts(conf)
+    opts.register_common_opts(conf)
     conf([])
     return conf
 

@@ -3,7 +3,7 @@
 import io
 import json
 
-from telewatch.polling import cli
+from telewatch.cmd import polling as cli
 from tests.unit import conftest
 
 POLLING = str(conftest.REPO / 'etc' / 'polling.yaml')

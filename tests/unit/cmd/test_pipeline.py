@@ -8,7 +8,7 @@ import pathlib
 
 import pytest
 
-from telewatch.pipeline import cli
+from telewatch.cmd import pipeline as cli
 
 CASES = pathlib.Path(__file__).resolve().parents[2] / 'cases'
 GOLDEN = sorted(path.parent for path in CASES.glob('*/expected.jsonl'))
