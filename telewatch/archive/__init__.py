@@ -21,6 +21,9 @@ The front door (what other packages use; everything else here is the archive's o
   methods, durations), ``aggregates`` (the operations language over loaded series),
   ``calendar`` (calendar periods), ``resource_ids`` (Gnocchi's ids of non-UUID resource
   ids), ``processor`` and ``upgrade`` (the daemons).
+- For ``telewatch.pubsub.registry`` alone, whose subscription tables live in the index's
+  database and migrations: ``index.schema``'s ``subscription`` and
+  ``subscription_counter`` tables, and ``sql`` (its engine and transactions).
 
 Private: ``index`` (but for ``Indexer`` and its records as ``store.index`` returns them),
 ``storage``, ``state``, ``aggregation``, ``serialization``, ``incoming``, ``sql``,
