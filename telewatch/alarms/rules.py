@@ -27,6 +27,11 @@ CLOUDWATCH_OPERATORS = {
     'LessThanThreshold': 'lt',
     'LessThanOrEqualToThreshold': 'le',
 }
+_CLOUDWATCH_FIELDS = {
+    'threshold': 'Threshold', 'evaluation_periods': 'EvaluationPeriods',
+    'granularity': 'Period', 'datapoints_to_alarm': 'DatapointsToAlarm',
+    'treat_missing_data': 'TreatMissingData',
+}
 TREAT_MISSING_DATA = ('missing', 'ignore', 'breaching', 'notBreaching')
 # Aodh's decision (OK only when no evaluated point breaches, a mixed window keeps the
 # state) or CloudWatch's (fewer than M breaching points is OK).
@@ -71,7 +76,7 @@ class ThresholdRule:
     def from_aodh(cls, rule):
         """From an Aodh ``threshold_rule`` dict (with the two extensions Aodh lacks)."""
         return cls(
-            threshold=_number('threshold', rule.get('threshold')),
+            threshold=rule.get('threshold'),
             comparison_operator=rule.get('comparison_operator') or DEFAULT_OPERATOR,
             evaluation_periods=rule.get('evaluation_periods', 1),
             granularity=rule.get('granularity', 60),
@@ -87,15 +92,18 @@ class ThresholdRule:
         if name not in CLOUDWATCH_OPERATORS:
             raise InvalidRule('ComparisonOperator', 'one of %s, not %r'
                               % (', '.join(CLOUDWATCH_OPERATORS), name))
-        return cls(
-            threshold=_number('Threshold', alarm.get('Threshold')),
-            comparison_operator=CLOUDWATCH_OPERATORS[name],
-            evaluation_periods=alarm.get('EvaluationPeriods'),
-            granularity=alarm.get('Period'),
-            datapoints_to_alarm=alarm.get('DatapointsToAlarm'),
-            treat_missing_data=alarm.get('TreatMissingData') or 'missing',
-            aggregation_method=alarm.get('Statistic', 'Average'),
-            style=CLOUDWATCH)
+        try:
+            return cls(
+                threshold=alarm.get('Threshold'),
+                comparison_operator=CLOUDWATCH_OPERATORS[name],
+                evaluation_periods=alarm.get('EvaluationPeriods'),
+                granularity=alarm.get('Period'),
+                datapoints_to_alarm=alarm.get('DatapointsToAlarm'),
+                treat_missing_data=alarm.get('TreatMissingData') or 'missing',
+                aggregation_method=alarm.get('Statistic', 'Average'),
+                style=CLOUDWATCH)
+        except InvalidRule as error:
+            raise InvalidRule(_CLOUDWATCH_FIELDS[error.field], error.detail) from None
 
     @property
     def evaluation_range(self):

@@ -53,6 +53,21 @@ def test_a_rule_the_engine_cannot_evaluate_is_refused_naming_its_field(fields, f
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize('fields, field', [
+    ({'Threshold': None}, 'Threshold'),
+    ({'Period': None}, 'Period'),
+    ({'EvaluationPeriods': 0}, 'EvaluationPeriods'),
+    ({'DatapointsToAlarm': 4}, 'DatapointsToAlarm'),
+    ({'TreatMissingData': 'zero'}, 'TreatMissingData'),
+])
+def test_a_cloudwatch_alarm_error_names_cloudwatchs_field(fields, field):
+    alarm = dict({'Threshold': 1, 'ComparisonOperator': 'GreaterThanThreshold',
+                  'EvaluationPeriods': 3, 'Period': 60}, **fields)
+    with pytest.raises(rules.InvalidRule) as caught:
+        rules.ThresholdRule.from_cloudwatch(alarm)
+    assert caught.value.field == field
+
+
 def test_an_anomaly_band_operator_is_refused():
     with pytest.raises(rules.InvalidRule) as caught:
         rules.ThresholdRule.from_cloudwatch({
