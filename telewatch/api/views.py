@@ -26,7 +26,8 @@ def format_datetime(moment):
 
 def policy_to_dict(policy):
     def text(seconds):
-        return str(datetime.timedelta(seconds=seconds))
+        # An item with a granularity alone has no timespan: null, as in Gnocchi.
+        return None if seconds is None else str(datetime.timedelta(seconds=seconds))
     return {'name': policy.name, 'back_window': policy.back_window,
             'aggregation_methods': sorted(policy.aggregation_methods),
             'definition': [{'granularity': text(i.granularity), 'points': i.points,

@@ -160,8 +160,9 @@ class AggregateTable:
             numpy.concatenate((self.values[:, :keep], newer.values), axis=1))
 
     def truncate(self, points):
-        """The newest ``points`` bucket slots: ``ts > newest - timespan``, as Gnocchi."""
-        if not len(self.timestamps):
+        """The newest ``points`` bucket slots: ``ts > newest - timespan``, as Gnocchi;
+        every bucket when ``points`` is None (an item with a granularity alone)."""
+        if points is None or not len(self.timestamps):
             return self
         oldest = self.timestamps[-1] - (points - 1) * self.granularity_ns
         drop = int(numpy.searchsorted(self.timestamps, oldest))

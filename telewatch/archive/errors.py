@@ -36,6 +36,19 @@ class InvalidArchivePolicy(ArchiveError):
                          [{'field': f, 'reason': r} for f, r in self.errors])
 
 
+class UnsupportedArchivePolicyChange(InvalidArchivePolicy):
+    """An update would change what Gnocchi lets no update change: the granularities.
+
+    ``reason`` is Gnocchi's whole text (``Archive policy X does not support change: ...``).
+    """
+
+    cause = 'Unsupported archive policy change'
+
+    def __init__(self, name, reason):
+        super().__init__([('definition', 'Archive policy %s does not support change: %s'
+                           % (name, reason))])
+
+
 class InvalidResourceType(InvalidArchivePolicy):
     """The attribute definitions of a resource type are invalid; ``errors`` as above."""
 

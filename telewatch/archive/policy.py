@@ -1,5 +1,6 @@
 """Archive policies as Gnocchi defines them: a back window, aggregation methods, and a
-definition of (granularity, points, timespan) items. Validated once, at construction.
+definition of (granularity, points, timespan) items: any two of them, or a granularity alone
+(every bucket kept, as Gnocchi's ``points: null``). Validated once, at construction.
 
 Durations are given as seconds (int or float), ``datetime.timedelta`` or
 ``numpy.timedelta64``, and kept as whole nanoseconds. Text durations (``"5 minutes"``) are
@@ -124,14 +125,18 @@ def duration_ns(value):
 
 @dataclasses.dataclass(frozen=True)
 class ArchivePolicyItem:
-    """One definition item: buckets of ``granularity_ns``, the newest ``points`` kept."""
+    """One definition item: buckets of ``granularity_ns``, the newest ``points`` kept.
+
+    ``points`` None (a granularity alone, Gnocchi's ``points: null, timespan: null``)
+    keeps every bucket: ``timespan_ns`` and ``timespan`` are None then.
+    """
 
     granularity_ns: int
-    points: int
+    points: int = None
 
     @property
     def timespan_ns(self):
-        return self.granularity_ns * self.points
+        return None if self.points is None else self.granularity_ns * self.points
 
     @property
     def granularity(self):
@@ -140,7 +145,7 @@ class ArchivePolicyItem:
 
     @property
     def timespan(self):
-        return self.timespan_ns / NS_PER_SECOND
+        return None if self.points is None else self.timespan_ns / NS_PER_SECOND
 
     def to_dict(self):
         return {'granularity': self.granularity, 'points': self.points,
@@ -163,10 +168,10 @@ class ArchivePolicyItem:
         t = _positive(given, 'timespan', path, problems, duration_ns)
         if problems:
             return None, problems
-        if len(given) < 2:
-            missing = [k for k in ('granularity', 'points', 'timespan') if k not in given]
-            return None, [('%s.%s' % (path, missing[-1]),
-                           'two of granularity, points and timespan are needed')]
+        if len(given) < 2 and g is None:
+            # A granularity alone keeps everything; without one, both others are needed.
+            return None, [('%s.granularity' % path,
+                           'At least two of granularity/points/timespan must be provided')]
         return _derive(cls, g, p, t, path)
 
 
@@ -192,6 +197,8 @@ def _positive(given, key, path, problems, convert):
 
 def _derive(cls, g, p, t, path):
     field = '%s.timespan' % path
+    if p is None and t is None:
+        return cls(g), []
     if g is None:
         if t % p:
             return None, [(field, 'timespan / points is not a whole number of nanoseconds')]
@@ -286,7 +293,8 @@ class ArchivePolicy:
         return self.back_window + (1 if self.has_rate else 0)
 
     def points_of(self, granularity_ns):
-        """Points kept at a granularity given in nanoseconds; KeyError if none."""
+        """Points kept at a granularity given in nanoseconds (None: every bucket is
+        kept); KeyError if none."""
         return self._points[granularity_ns]
 
     def item(self, granularity):
@@ -296,6 +304,16 @@ class ArchivePolicy:
             if item.granularity_ns == g:
                 return item
         raise KeyError(granularity)
+
+    def unsupported_change(self, new):
+        """Why ``new`` may not replace this policy (only points and timespans may change),
+        in Gnocchi's words; None when it may."""
+        if len(new.granularities) != len(self.granularities):
+            return 'Cannot add or drop granularities'
+        for current, wanted in zip(self.granularities, new.granularities):
+            if current != wanted:
+                return '%s granularity interval was changed' % (current / NS_PER_SECOND)
+        return None
 
     def to_dict(self):
         return {'name': self.name, 'back_window': self.back_window,

@@ -99,7 +99,7 @@ class MetricState:
     ``tables``
         One ``AggregateTable`` per granularity (ascending): every method's value per bucket,
         with the counts that say which methods have a value there, truncated to the policy's
-        ``points`` relative to the newest bucket.
+        ``points`` relative to the newest bucket (never, for an item without ``points``).
     """
 
     raw_timestamps: numpy.ndarray
@@ -236,7 +236,8 @@ def _merge_raw(raw_ts, raw_values, stamps, values):
 
 
 def _update_table(table, policy, raw_ts, raw_values, first_new):
-    """Recompute the buckets from the one holding ``first_new`` on, keep ``points``."""
+    """Recompute the buckets from the one holding ``first_new`` on, keep ``points`` (all
+    of them when the item has none)."""
     g = table.granularity_ns
     start = first_new - first_new % g
     index = int(numpy.searchsorted(raw_ts, start))

@@ -37,6 +37,8 @@ def _definition(items):
 def _policy_or_400(build):
     try:
         return build()
+    except errors.UnsupportedArchivePolicyChange as exc:
+        rest.abort(400, exc.reason)  # Gnocchi's plain text, which its client matches
     except errors.InvalidArchivePolicy as exc:
         rest.invalid_input('%s: %s' % (exc.field, exc.reason), [exc.field])
 

@@ -130,15 +130,15 @@ class Indexer(search.Searches):
 
     def update_archive_policy(self, name, definition, back_window=None):
         """Change the ``points``/``timespan`` of a policy's items (Gnocchi allows nothing
-        else): InvalidArchivePolicy when granularities or methods would change."""
+        else): InvalidArchivePolicy for a bad definition, UnsupportedArchivePolicyChange
+        when granularities would change."""
         current = self.get_archive_policy(name, fresh=True)
         new = policy_mod.ArchivePolicy(
             name, current.back_window if back_window is None else back_window,
             current.aggregation_methods, definition)
-        if new.granularities != current.granularities:
-            raise errors.InvalidArchivePolicy([(
-                'definition', 'Archive policy %s does not support change: granularities '
-                'cannot be changed' % name)])
+        reason = current.unsupported_change(new)
+        if reason:
+            raise errors.UnsupportedArchivePolicyChange(name, reason)
         with self._begin() as conn:
             conn.execute(schema.archive_policy.update().where(
                 schema.archive_policy.c.name == name), {

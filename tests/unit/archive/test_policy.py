@@ -1,5 +1,6 @@
-"""Archive policies: definition items (any two of granularity, points, timespan), the back
-window, and aggregation methods with Gnocchi's ``+``/``-``/``*`` rules."""
+"""Archive policies: definition items (any two of granularity, points, timespan, or a
+granularity alone), the back window, and aggregation methods with Gnocchi's ``+``/``-``/``*``
+rules."""
 
 import datetime
 
@@ -42,6 +43,29 @@ def test_any_two_determine_the_third(spec, granularity, points):
                               'timespan': granularity * points}
 
 
+@pytest.mark.parametrize('spec', [
+    {'granularity': 60}, {'granularity': 60, 'points': None, 'timespan': None},
+    {'granularity': numpy.timedelta64(1, 'm'), 'timespan': None},
+])
+def test_a_granularity_alone_keeps_every_point(spec):
+    item = policy([spec]).definition[0]
+    assert (item.granularity_ns, item.points, item.timespan_ns) == (60 * S, None, None)
+    assert item.to_dict() == {'granularity': 60.0, 'points': None, 'timespan': None}
+
+
+def test_a_policy_mixes_bounded_and_unbounded_items():
+    p = policy([{'granularity': 1, 'points': 20}, {'granularity': 2}])
+    assert p.granularities == (S, 2 * S)
+    assert (p.points_of(S), p.points_of(2 * S)) == (20, None)
+    assert p.to_dict()['definition'] == [
+        {'granularity': 1.0, 'points': 20, 'timespan': 20.0},
+        {'granularity': 2.0, 'points': None, 'timespan': None}]
+    # What the index stores reads back as the same policy.
+    assert policy(p.to_dict()['definition']) == p
+    assert invalid([{'granularity': 2}, {'granularity': 2, 'points': 3}]).field == \
+        'definition[1].granularity'
+
+
 @pytest.mark.parametrize('spec, field, reason', [
     ({'granularity': 0, 'points': 10}, 'granularity', 'must be > 0'),
     ({'granularity': -60, 'points': 10}, 'granularity', 'must be > 0'),
@@ -55,7 +79,12 @@ def test_any_two_determine_the_third(spec, granularity, points):
      'timespan ≠ granularity × points'),
     ({'points': 7, 'timespan': 1e-8}, 'timespan',
      'timespan / points is not a whole number of nanoseconds'),
-    ({'granularity': 60}, 'timespan', 'two of granularity, points and timespan are needed'),
+    ({'points': 60}, 'granularity',
+     'At least two of granularity/points/timespan must be provided'),
+    ({'timespan': 60}, 'granularity',
+     'At least two of granularity/points/timespan must be provided'),
+    ({'points': None, 'timespan': None}, 'granularity',
+     'At least two of granularity/points/timespan must be provided'),
     ({'granularity': '5 minutes', 'points': 3}, 'granularity',
      "not a duration: '5 minutes'"),
     ({'granularity': 60, 'points': 3, 'retention': 1}, 'retention', 'unknown key'),

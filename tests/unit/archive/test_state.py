@@ -124,6 +124,25 @@ def test_policy_mismatch_and_points_change():
     assert state.series(60, 'mean')[1].tolist() == [8.0, 9.0, 10.0]
 
 
+def test_an_item_without_points_keeps_every_bucket():
+    # 1-minute buckets kept 3 points, 2-minute ones kept forever (granularity alone).
+    policy = make_policy(0, definition=[{'granularity': 60, 'points': 3}, {'granularity': 120}])
+    state = state_mod.MetricState.new(policy)
+    for minute in range(20):  # one batch a minute: truncation runs every time
+        state = state.add_measures(policy, at(minute * 60), [float(minute)]).state
+    stamps, values = state.series(60, 'mean')
+    assert stamps.view(numpy.int64).tolist() == at(1020, 1080, 1140).tolist()
+    stamps, values = state.series(120, 'mean')
+    assert stamps.view(numpy.int64).tolist() == at(*range(0, 1200, 120)).tolist()
+    assert values.tolist() == [m + 0.5 for m in range(0, 20, 2)]
+    assert state.series(120, 'count')[1].tolist() == [2.0] * 10
+    # Bounding it later (PATCH) applies at the next update, as a change of points does.
+    bounded = make_policy(0, definition=[{'granularity': 60, 'points': 3},
+                                         {'granularity': 120, 'points': 2}])
+    state = state.add_measures(bounded, at(1200), [20.0]).state
+    assert state.series(120, 'mean')[1].tolist() == [18.5, 20.0]
+
+
 def test_series_start_is_floored_and_stop_exclusive():
     policy = make_policy(0)
     state = state_mod.MetricState.new(policy).add_measures(
@@ -181,6 +200,9 @@ def test_bucket_straddling_the_cutoff_keeps_all_its_measures():
 PROPERTY_METHODS = reference.RICH_METHODS
 PROPERTY_DEFINITION = [{'granularity': 7, 'points': 60}, {'granularity': 60, 'points': 20},
                        {'granularity': 300, 'points': 6}]
+# The same with the middle item keeping every bucket (a granularity alone).
+UNBOUNDED_DEFINITION = [{'granularity': 7, 'points': 60}, {'granularity': 60},
+                        {'granularity': 300, 'points': 6}]
 
 
 def random_batches(rng, count):
@@ -210,11 +232,12 @@ def expected_acceptance(policy, batches):
     return accepted, rejected
 
 
+@pytest.mark.parametrize('definition', [PROPERTY_DEFINITION, UNBOUNDED_DEFINITION])
 @pytest.mark.parametrize('back_window', [0, 1, 3])
 @pytest.mark.parametrize('seed', range(4))
-def test_incremental_equals_all_at_once(seed, back_window):
+def test_incremental_equals_all_at_once(seed, back_window, definition):
     rng = numpy.random.default_rng(1000 * back_window + seed)
-    policy = policy_mod.ArchivePolicy('p', back_window, PROPERTY_METHODS, PROPERTY_DEFINITION)
+    policy = policy_mod.ArchivePolicy('p', back_window, PROPERTY_METHODS, definition)
     batches = random_batches(rng, 40)
     accepted, rejected = expected_acceptance(policy, batches)
     state = state_mod.MetricState.new(policy)

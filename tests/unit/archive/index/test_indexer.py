@@ -90,8 +90,30 @@ def test_only_points_and_timespans_of_a_policy_change(indexer):
     policy = indexer.update_archive_policy('low', [{'granularity': 300, 'points': 10}], 2)
     assert (policy.points_of(300 * 10**9), policy.back_window) == (10, 2)
     assert indexer.get_archive_policy('low') == policy
-    with pytest.raises(errors.InvalidArchivePolicy, match='does not support change'):
+    with pytest.raises(errors.UnsupportedArchivePolicyChange) as caught:
         indexer.update_archive_policy('low', [{'granularity': 60, 'points': 10}])
+    assert caught.value.reason == \
+        'Archive policy low does not support change: 300.0 granularity interval was changed'
+    with pytest.raises(errors.UnsupportedArchivePolicyChange) as caught:
+        indexer.update_archive_policy('low', [{'granularity': 300}, {'granularity': 60}])
+    assert caught.value.reason == \
+        'Archive policy low does not support change: Cannot add or drop granularities'
+
+
+def test_an_item_without_points_is_stored_and_updated(indexer):
+    policy = policy_mod.ArchivePolicy('forever', 0, None, [{'granularity': 1, 'points': 5},
+                                                           {'granularity': 60}])
+    indexer.create_archive_policy(policy)
+    assert indexer.get_archive_policy('forever', fresh=True) == policy
+    assert indexer.get_archive_policy('forever').points_of(60 * 10**9) is None
+    bounded = indexer.update_archive_policy('forever', [{'granularity': 1, 'points': 5},
+                                                        {'granularity': 60, 'points': 3}])
+    assert indexer.get_archive_policy('forever', fresh=True).points_of(60 * 10**9) == 3
+    unbounded = indexer.update_archive_policy('forever', [{'granularity': 1},
+                                                          {'granularity': 60}])
+    assert bounded != unbounded
+    assert [p for p in indexer.list_archive_policies() if p.name == 'forever'] == [unbounded]
+    assert [i.points for i in unbounded.definition] == [None, None]
 
 
 def test_other_processes_see_a_policy_change_within_their_cache_time(indexer):
