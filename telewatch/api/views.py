@@ -45,6 +45,16 @@ def metric_to_dict(metric, policy, resource=None, with_resource=False):
     return body
 
 
+def new_metric_to_dict(metric):
+    """A metric just created, as Gnocchi answers it: ``archive_policy_name`` and
+    ``resource_id`` where a read gives the policy itself."""
+    user, project = split_creator(metric.creator)
+    return {'id': metric.id, 'name': metric.name, 'unit': metric.unit,
+            'resource_id': metric.resource_id, 'creator': metric.creator,
+            'created_by_user_id': user, 'created_by_project_id': project,
+            'archive_policy_name': metric.archive_policy_name}
+
+
 def resource_to_dict(resource, details=True):
     """A resource; its type's own attributes only with ``details`` (Gnocchi's generic
     listings leave them out)."""

@@ -14,6 +14,7 @@ from telewatch.api import views
 from telewatch.archive import aggregates
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
+from telewatch.archive import resource_ids
 
 METRIC_NAME = vol.All(str, vol.Length(min=1, max=255), vol.Match(r'^[^/]+$',
                                                                  msg="'/' is not allowed"))
@@ -179,6 +180,28 @@ def new_metric(body, resource_id=None, name=None):
         rest.abort(400, str(exc))
 
 
+def _resource_uuid(body):
+    """The UUID of a new metric's ``resource_id``, or None (400 for an invalid id)."""
+    if body.get('resource_id') is None:
+        return None
+    try:
+        return resource_ids.resource_uuid(body['resource_id'], rest.context().creator)
+    except ValueError as exc:
+        rest.invalid_input(str(exc), ['resource_id'])
+
+
+def _check_resource_of_new_metric(metric):
+    """Gnocchi's checks of a new metric on a resource: a name, a resource that exists, and
+    the caller's right to update it."""
+    if metric.name is None:
+        rest.abort(400, {'cause': 'Attribute value error', 'detail': 'name',
+                         'reason': 'Name cannot be null if resource_id is not null'})
+    resource = rest.store().index.get_resources([metric.resource_id]).get(metric.resource_id)
+    if resource is None:
+        rest.abort(404, str(errors.NoSuchResource(metric.resource_id)))
+    rest.enforce('update resource', views.resource_target(resource))
+
+
 class MetricsController(framework.RestController):
     @pecan.expose()
     def _lookup(self, metric_id, *remainder):
@@ -189,13 +212,21 @@ class MetricsController(framework.RestController):
         rest.enforce('create metric')
         body = rest.json_body({vol.Optional('name'): METRIC_NAME,
                                vol.Optional('archive_policy_name'): str,
+                               vol.Optional('resource_id'): str,
                                vol.Optional('unit'): UNIT})
-        metric = new_metric(body)
-        store = rest.store()
-        store.create_metrics([metric])
-        policy = store.index.get_archive_policy(metric.archive_policy_name)
+        metric = new_metric(body, _resource_uuid(body))
+        if metric.resource_id is None:
+            rest.store().create_metrics([metric])
+        else:  # Gnocchi refuses a second metric of a name on a resource here
+            _check_resource_of_new_metric(metric)
+            try:
+                rest.store().index.create_metrics([metric])
+            except errors.NamedMetricAlreadyExists:
+                rest.abort(400, {'cause': 'Named metric already exists',
+                                 'detail': metric.name})
+        # As Gnocchi's answer to a creation: the policy's name, not the policy.
         return rest.created(rest.url('v1', 'metric', metric.id),
-                            views.metric_to_dict(metric, policy))
+                            views.new_metric_to_dict(metric))
 
     @pecan.expose('json')
     def get_all(self):
