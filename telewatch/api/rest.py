@@ -289,3 +289,51 @@ def duration(value, name, expected='a positive duration'):
     if seconds is None or not 0 < seconds * 1e9 <= _MAX_NS:
         invalid_input('Unable to parse `%s`: %r is not %s' % (name, value, expected), [name])
     return seconds
+
+
+# The query arguments of a read (start, stop, granularity, needed_overlap, fill), checked
+# as Gnocchi's validate_qs does, with its "Argument value error" bodies.
+NAMED_FILLS = ('null', 'dropna', 'ffill', 'bfill', 'full_ffill', 'full_bfill')
+
+
+def argument_error(name, reason):
+    abort(400, {'cause': 'Argument value error', 'detail': name, 'reason': reason})
+
+
+def query_timestamp(value, name):
+    """``datetime64[ns]`` of a read's ``start`` or ``stop``."""
+    nanoseconds = _nanoseconds(value)
+    if nanoseconds is None or not 0 <= nanoseconds <= _MAX_NS:
+        argument_error(name, 'Must be a datetime or a timestamp')
+    return numpy.datetime64(nanoseconds, 'ns')
+
+
+def query_granularity(value):
+    """Seconds of a read's ``granularity``."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = pytimeparse.parse(value)
+    if seconds is None or math.isnan(seconds) or seconds * 1e9 > _MAX_NS:
+        argument_error('granularity', 'Unable to parse timespan')
+    if int(seconds * 1e9) <= 0:
+        argument_error('granularity', 'Timespan must be positive')
+    return seconds
+
+
+def query_overlap(value):
+    try:
+        return float(value)
+    except ValueError:
+        argument_error('needed_overlap', 'Must be a number')
+
+
+def query_fill(value):
+    """A number, or one of the named fills."""
+    if value in NAMED_FILLS:
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        argument_error('fill', "Must be a float, 'dropna', 'null', 'ffill', 'bfill', "
+                               "'full_ffill' or 'full_bfill'")

@@ -20,24 +20,18 @@ _BODY = {vol.Required('operations'): vol.Any(str, list),
 
 
 def _parameters():
+    """The query's arguments of an aggregation (checked first, as Gnocchi does)."""
     params = pecan.request.GET
     out = {}
     if 'granularity' in params:
-        out['granularity'] = int(rest.duration(params['granularity'], 'granularity') * 1e9)
+        out['granularity'] = int(rest.query_granularity(params['granularity']) * 1e9)
     for name in ('start', 'stop'):
         if name in params:
-            out[name] = rest.parse_timestamp(params[name], name)
+            out[name] = rest.query_timestamp(params[name], name)
     if 'needed_overlap' in params:
-        try:
-            out['needed_overlap'] = float(params['needed_overlap'])
-        except ValueError:
-            rest.invalid_input('needed_overlap must be a number', ['needed_overlap'])
+        out['needed_overlap'] = rest.query_overlap(params['needed_overlap'])
     if 'fill' in params:
-        fill = params['fill']
-        try:
-            out['fill'] = float(fill)
-        except ValueError:
-            out['fill'] = fill
+        out['fill'] = rest.query_fill(params['fill'])
     return out
 
 
@@ -114,11 +108,11 @@ def _groups(resources, groupby):
 class AggregatesController(framework.RestController):
     @pecan.expose('json')
     def post(self):
+        params = _parameters()
         body = rest.json_body(_BODY)
         tree = aggregates.parse_operations(body['operations'], pytimeparse.parse)
         refs = aggregates.references(tree)
         refresh = rest.query_bool('refresh')
-        params = _parameters()
         details = rest.query_bool('details')
         if 'search' not in body:
             series = _metric_series(refs, refresh)

@@ -97,9 +97,9 @@ def read_measures(metric):
     method = params.get('aggregation', 'mean')
     granularity = params.get('granularity')
     if granularity is not None:
-        granularity = rest.duration(granularity, 'granularity')
-    start = rest.parse_timestamp(params['start'], 'start') if 'start' in params else None
-    stop = rest.parse_timestamp(params['stop'], 'stop') if 'stop' in params else None
+        granularity = rest.query_granularity(granularity)
+    start = rest.query_timestamp(params['start'], 'start') if 'start' in params else None
+    stop = rest.query_timestamp(params['stop'], 'stop') if 'stop' in params else None
     resample = params.get('resample')
     if resample is not None:
         if granularity is None:
