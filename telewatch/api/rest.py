@@ -153,14 +153,24 @@ def page_parameters():
             'marker': params.get('marker')}
 
 
-def link_next(page, limit, marker_of):
-    """Gnocchi's ``Link: <url>; rel="next"`` when a page is full (the client follows it)."""
+# The orders a list follows when it names none (Gnocchi's, which the index follows too);
+# the Link of a next page names them.
+RESOURCE_DEFAULT_SORT = ('revision_start:asc', 'started_at:asc')
+METRIC_DEFAULT_SORT = ('id:asc',)
+
+
+def link_next(page, limit, marker_of, default_sort=()):
+    """Gnocchi's ``Link: <url>; rel="next"`` when a page is full (the client follows it):
+    the query's arguments sorted by name, with the page's ``limit``, ``sort`` (the default
+    one when none was given) and the next ``marker``."""
     if len(page) < limit:
         return
-    query = [(k, v) for k, v in pecan.request.GET.items() if k != 'marker']
-    query.append(('marker', marker_of(page[-1])))
+    params = pecan.request.GET
+    options = {k: params.getall(k) for k in params}
+    options.update(limit=limit, sort=params.getall('sort') or list(default_sort),
+                   marker=marker_of(page[-1]))
     pecan.response.headers['Link'] = '<%s?%s>; rel="next"' % (
-        pecan.request.path_url, urllib.parse.urlencode(query))
+        pecan.request.path_url, urllib.parse.urlencode(sorted(options.items()), doseq=True))
 
 
 def created(location, body):

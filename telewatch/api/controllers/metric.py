@@ -246,6 +246,7 @@ class MetricsController(framework.RestController):
         index = rest.store().index
         metrics = index.search_metrics(filters, page['sort'], page['limit'], page['marker'],
                                        project_scope=scope)
-        rest.link_next(metrics, page['limit'], index.marker_of)
+        rest.link_next(metrics, page['limit'], index.marker_of,
+                       rest.METRIC_DEFAULT_SORT)
         return [views.metric_to_dict(m, index.get_archive_policy(m.archive_policy_name))
                 for m in metrics]

@@ -204,7 +204,8 @@ def list_resources(resource_type, query=None, action='list'):
     found = index.search_resources(
         resource_type, query, attribute_filter=project_filter(action),
         creator=rest.context().creator, history=rest.query_bool('history'), **page)
-    rest.link_next(found, page['limit'], index.marker_of)
+    rest.link_next(found, page['limit'], index.marker_of,
+                   rest.RESOURCE_DEFAULT_SORT)
     return [views.resource_to_dict(r, details or resource_type != 'generic')
             for r in found]
 
