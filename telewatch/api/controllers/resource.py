@@ -111,8 +111,10 @@ class ResourceMetricController(framework.RestController):
         new = [metric_api.new_metric(b, self.resource.id, n) for n, b in body.items()]
         index = rest.store().index
         index.create_metrics(new)
+        # Gnocchi answers every metric of the resource, not only the new ones.
+        metrics = index.get_metrics([*self.resource.metrics.values(), *(m.id for m in new)])
         return [views.metric_to_dict(m, index.get_archive_policy(m.archive_policy_name))
-                for m in new]
+                for m in metrics.values()]
 
 
 class ResourceController(framework.RestController):
