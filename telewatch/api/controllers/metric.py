@@ -16,8 +16,9 @@ from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
 from telewatch.archive import resource_ids
 
-METRIC_NAME = vol.All(str, vol.Length(min=1, max=255), vol.Match(r'^[^/]+$',
-                                                                 msg="'/' is not allowed"))
+_NAME_TEXT = vol.All(str, vol.Length(min=1, max=255))
+NO_SLASH = "'/' is not supported in metric name"  # Gnocchi's words
+METRIC_NAME = vol.All(_NAME_TEXT, vol.Match(r'^[^/]+$', msg=NO_SLASH))
 UNIT = vol.All(str, vol.Length(max=31))
 METRIC_FILTERS = ('name', 'id', 'unit', 'archive_policy_name', 'creator', 'user_id',
                   'project_id', 'status')
@@ -210,10 +211,12 @@ class MetricsController(framework.RestController):
     @pecan.expose('json')
     def post(self):
         rest.enforce('create metric')
-        body = rest.json_body({vol.Optional('name'): METRIC_NAME,
+        body = rest.json_body({vol.Optional('name'): _NAME_TEXT,
                                vol.Optional('archive_policy_name'): str,
                                vol.Optional('resource_id'): str,
                                vol.Optional('unit'): UNIT})
+        if '/' in body.get('name', ''):
+            rest.abort(400, NO_SLASH)  # a text, not Invalid input, as in Gnocchi
         metric = new_metric(body, _resource_uuid(body))
         if metric.resource_id is None:
             rest.store().create_metrics([metric])
