@@ -1,7 +1,6 @@
 """The REST API's WSGI application: Pecan controllers behind authentication, with Gnocchi's
 error bodies for every typed error of the archive."""
 
-import json
 import logging
 import re
 
@@ -79,8 +78,8 @@ def _error(status, description, retry_after=None):
     title = webob.Response(status=status).status.split(' ', 1)[1]
     response = webob.Response(
         status=status, content_type='application/json', charset='utf-8',
-        body=json.dumps({'code': status, 'title': title,
-                         'description': description}).encode())
+        body=framework.error_json({'code': status, 'title': title,
+                                   'description': description}).encode())
     if retry_after is not None:
         response.headers['Retry-After'] = str(retry_after)
     return response

@@ -198,3 +198,15 @@ def make_pecan_app(root, **options):
     install_argspec_cache()
     return pecan.make_app(root, request_cls=Request,
                           custom_renderers={'json': JsonRenderer}, **options)
+
+
+def error_json(document):
+    """The JSON text of an error body with its non-ASCII text as is (Gnocchi's: clients
+    match on ``timespan ≠ granularity × points``); escaped only where a lone surrogate
+    (from a request's own escapes) could not be sent as UTF-8."""
+    text = json.dumps(document, ensure_ascii=False)
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return json.dumps(document)
+    return text

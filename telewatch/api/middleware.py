@@ -4,7 +4,6 @@ large request handed back to the system once it is answered."""
 
 import ctypes
 import ctypes.util
-import json
 import urllib.parse
 
 import webob.exc
@@ -46,8 +45,8 @@ def wrap(app, conf):
 def error_body(status, description):
     """Gnocchi's error body: ``{"code", "title", "description"}``, as bytes."""
     title = webob.exc.status_map[status].title if status in webob.exc.status_map else ''
-    return json.dumps({'code': status, 'title': title,
-                       'description': description}).encode('utf-8')
+    return framework.error_json({'code': status, 'title': title,
+                                 'description': description}).encode('utf-8')
 
 
 class UrlText:

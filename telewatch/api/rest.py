@@ -2,7 +2,6 @@
 with voluptuous; Gnocchi's error bodies, query booleans, timestamps and output formats."""
 
 import datetime
-import json
 import math
 import re
 import urllib.parse
@@ -31,8 +30,8 @@ def abort(status, description, headers=None):
     """Raise Gnocchi's error: ``{"code", "title", "description"}`` (a string or a dict)."""
     error = webob.exc.status_map[status](headers=headers)
     error.content_type = 'application/json'
-    error.text = json.dumps({'code': status, 'title': error.title,
-                             'description': description})
+    error.text = framework.error_json(
+        {'code': status, 'title': error.title, 'description': description})
     # Pecan renders an HTTP error itself for a client that accepts JSON, from ``detail``.
     error.detail = description
     raise error
@@ -44,8 +43,8 @@ def gnocchi_error(error):
     description = error.detail or error.explanation
     error.content_type = 'application/json'
     error.charset = 'utf-8'
-    error.text = json.dumps({'code': error.code, 'title': error.title,
-                             'description': description})
+    error.text = framework.error_json(
+        {'code': error.code, 'title': error.title, 'description': description})
     return error
 
 

@@ -128,3 +128,8 @@ def test_a_rest_controller_still_refuses_path_segments():
     for _ in range(2):
         with pytest.raises(ValueError, match='Path segments cannot be used'):
             Routed()
+
+
+def test_error_json_keeps_text_as_is_and_escapes_what_utf8_cannot_carry():
+    assert framework.error_json({'d': 'a ≠ b'}) == '{"d": "a ≠ b"}'
+    assert framework.error_json({'d': 'x\ud800'}) == '{"d": "x\\ud800"}'

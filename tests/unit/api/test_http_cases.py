@@ -73,6 +73,8 @@ def run_step(api, steps, step):
         assert response.headers.get(name) == value, where
     for path, value in step.get('json', {}).items():
         assert json_path(response.json, path) == value, where
+    for text in step.get('strings', []):
+        assert text in response.text, where
     if 'count' in step:
         assert len(response.json) == step['count'], where
     steps.url = url
