@@ -273,8 +273,14 @@ class ResourcesController(framework.RestController):
         return {'deleted': deleted}
 
 
-class ResourceTypeRoutes:
-    """``/v1/resource/<type>``."""
+class ResourceTypeRoutes(framework.RestController):
+    """``/v1/resource``: the URL of each resource type's resources, as Gnocchi's index;
+    ``/v1/resource/<type>``."""
+
+    @pecan.expose('json')
+    def get_all(self):
+        return {t['name']: rest.url('v1', 'resource', t['name'])
+                for t in rest.store().index.list_resource_types()}
 
     @pecan.expose()
     def _lookup(self, resource_type, *remainder):
