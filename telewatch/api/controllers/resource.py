@@ -208,8 +208,12 @@ def list_resources(resource_type, query=None, action='list'):
         creator=rest.context().creator, history=rest.query_bool('history'), **page)
     rest.link_next(found, page['limit'], index.marker_of,
                    rest.RESOURCE_DEFAULT_SORT)
-    return [views.resource_to_dict(r, details or resource_type != 'generic')
-            for r in found]
+    bodies = [views.resource_to_dict(r, details or resource_type != 'generic')
+              for r in found]
+    attrs = pecan.request.GET.getall('attrs')  # Gnocchi's: only those keys (any unknown)
+    if attrs:
+        bodies = [{k: v for k, v in body.items() if k in attrs} for body in bodies]
+    return bodies
 
 
 def request_query():
