@@ -131,9 +131,16 @@ class ResourceController(framework.RestController):
 
     @pecan.expose('json')
     def history(self):
+        """Gnocchi's: a page of the resource's revisions (``sort``, ``limit``, ``marker``,
+        the Link of the next page)."""
         rest.enforce('get resource', views.resource_target(self.resource))
-        return [views.resource_to_dict(r) for r in
-                rest.store().index.resource_history(self.resource.id)]
+        page = rest.page_parameters()
+        index = rest.store().index
+        found = index.search_resources(
+            self.resource.type, attribute_filter={'=': {'id': self.resource.id}},
+            history=True, **page)
+        rest.link_next(found, page['limit'], index.marker_of, rest.RESOURCE_DEFAULT_SORT)
+        return [views.resource_to_dict(r) for r in found]
 
     @pecan.expose('json')
     def patch(self):
