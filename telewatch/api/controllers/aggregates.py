@@ -140,26 +140,87 @@ class AggregatesController(framework.RestController):
         return result
 
 
+def _legacy_aggregation(ids):
+    """The legacy aggregation of the metrics ``ids`` (the query's options); [] for none."""
+    params = pecan.request.GET
+    method = params.get('aggregation', 'mean')
+    if not ids:
+        return []
+    series = _metric_series([(m, method) for m in ids], rest.query_bool('refresh'))
+    options = _parameters()
+    if 'resample' in params:
+        resample = rest.resample_period(params['resample'])
+        options['resample'] = resample if isinstance(resample, str) else int(resample * 1e9)
+    options.setdefault('needed_overlap', 100.0)
+    return aggregates.legacy_aggregation(
+        [(m, series[(m, method)]) for m in ids], method,
+        params.get('reaggregation'), **options)
+
+
 class AggregationMetricController(framework.RestController):
     """The legacy ``GET /v1/aggregation/metric?metric=ID&metric=ID...``."""
 
     @pecan.expose('json')
     def get_all(self):
-        params = pecan.request.GET
-        method = params.get('aggregation', 'mean')
-        ids = params.getall('metric')
+        ids = pecan.request.GET.getall('metric')
         if not ids:
             rest.invalid_input('at least one metric is needed', ['metric'])
-        series = _metric_series([(m, method) for m in ids], rest.query_bool('refresh'))
-        options = _parameters()
-        if 'resample' in params:
-            resample = rest.resample_period(params['resample'])
-            options['resample'] = resample if isinstance(resample, str) else int(resample * 1e9)
-        options.setdefault('needed_overlap', 100.0)
-        return aggregates.legacy_aggregation(
-            [(m, series[(m, method)]) for m in ids], method,
-            params.get('reaggregation'), **options)
+        return _legacy_aggregation(ids)
+
+
+class AggregationResourceController(framework.RestController):
+    """The legacy ``POST /v1/aggregation/resource/<type>/metric/<name>``: the metric of
+    that name of each resource a query (``filter`` or the body) finds, aggregated, by
+    ``groupby`` groups when given."""
+
+    def __init__(self, resource_type, metric_name):
+        self.resource_type = resource_type
+        self.metric_name = metric_name
+
+    @pecan.expose('json')
+    def post(self):
+        index = rest.store().index
+        resources = index.search_resources(
+            self.resource_type, resource_api.request_query(),
+            attribute_filter=resource_api.project_filter('search'),
+            creator=rest.context().creator,
+            max_limit=index.MAX_LIMIT * 1000, limit=index.MAX_LIMIT * 1000)
+        groupby = sorted(set(pecan.request.GET.getall('groupby')))
+        if not groupby:
+            return self._measures(resources)
+        return [{'group': group, 'measures': self._measures(members)}
+                for group, members in _groups(resources, groupby)]
+
+    def _measures(self, resources):
+        return _legacy_aggregation([r.metrics[self.metric_name] for r in resources
+                                    if self.metric_name in r.metrics])
+
+
+class _AggregationMetricNames:
+    """``/v1/aggregation/resource/<type>/metric/<name>``."""
+
+    def __init__(self, resource_type):
+        self.resource_type = resource_type
+
+    @pecan.expose()
+    def _lookup(self, metric_name, *remainder):
+        return AggregationResourceController(self.resource_type, metric_name), remainder
+
+
+class _AggregationOfType:
+    def __init__(self, resource_type):
+        self.metric = _AggregationMetricNames(resource_type)
+
+
+class _AggregationResourceTypes:
+    """``/v1/aggregation/resource/<type>``: 404 for a type that does not exist."""
+
+    @pecan.expose()
+    def _lookup(self, resource_type, *remainder):
+        rest.store().index.get_resource_type(resource_type)  # NoSuchResourceType: 404
+        return _AggregationOfType(resource_type), remainder
 
 
 class AggregationController:
     metric = AggregationMetricController()
+    resource = _AggregationResourceTypes()

@@ -35,6 +35,8 @@ LOOKUPS = {
     '/v1/resource/{resource_type}': ('resource_id', 'resource'),
     '/v1/resource/{resource_type}/{resource_id}/metric': ('metric_name', 'metric_name'),
     '/v1/search/resource': ('resource_type', 'resource_type'),
+    '/v1/aggregation/resource': ('resource_type', 'resource_type'),
+    '/v1/aggregation/resource/{resource_type}/metric': ('metric_name', 'metric_name'),
     '/v1/metric': ('metric_id', 'metric'),
     '/v1/subscriptions': ('subscription_id', 'subscription'),
 }
