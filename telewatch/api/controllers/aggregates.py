@@ -64,6 +64,14 @@ def _metric_series(refs, refresh):
         {(ref, method): (found[ids[ref]], method) for ref, method in refs}, refresh)
 
 
+class _NoMetricFound(Exception):
+    """No reference of the operations names a metric of the resources."""
+
+
+def _no_metric(refs):
+    rest.abort(404, 'Metric %s does not exist' % sorted({ref for ref, _ in refs}))
+
+
 def _search_series(refs, resources, refresh):
     index = rest.store().index
     metrics = index.get_metrics([m for r in resources for m in r.metrics.values()])
@@ -74,8 +82,11 @@ def _search_series(refs, resources, refresh):
             for name, metric_id in sorted(resource.metrics.items())
             if fnmatch.fnmatch(name, ref) and metric_id in metrics
             and _has_method(metrics[metric_id], method)]
-        if not found[(ref, method)]:
-            rest.abort(404, 'Metric %s does not exist' % [ref])
+    lacking = [ref for (ref, _), matches in found.items() if not matches]
+    if len(lacking) == len(found):
+        raise _NoMetricFound()
+    if lacking:
+        rest.abort(404, 'Metric %s does not exist' % [lacking[0]])
     series = rest.store().every_granularity(
         {(ref, method, resource_id, name): (metric, method)
          for (ref, method), matches in found.items() for resource_id, name, metric in matches},
@@ -126,10 +137,18 @@ class AggregatesController(framework.RestController):
         resources = _search(body)
         groupby = pecan.request.GET.getall('groupby')
         if not groupby:
-            return self._evaluate(tree, refs, resources, refresh, params, details)
-        return [{'group': group, 'measures': self._evaluate(
-            tree, refs, members, refresh, params, details)}
-            for group, members in _groups(resources, groupby)]
+            try:
+                return self._evaluate(tree, refs, resources, refresh, params, details)
+            except _NoMetricFound:
+                _no_metric(refs)
+        results = []
+        for group, members in _groups(resources, groupby):
+            try:  # as Gnocchi, a group with none of the metrics is left out
+                results.append({'group': group, 'measures': self._evaluate(
+                    tree, refs, members, refresh, params, details)})
+            except _NoMetricFound:
+                pass
+        return results or _no_metric(refs)
 
     @staticmethod
     def _evaluate(tree, refs, resources, refresh, params, details):
