@@ -159,12 +159,26 @@ class AggregatesController(framework.RestController):
         return result
 
 
+def _check_single_metric(ref, method):
+    """Gnocchi's 404 when the one metric of a legacy aggregation lacks the method."""
+    try:
+        metric_id = str(uuid.UUID(ref))
+    except ValueError:
+        return  # _metric_series answers for what is no metric
+    metric = rest.store().index.get_metrics([metric_id]).get(metric_id)
+    if metric is not None and not _has_method(metric, method):
+        rest.abort(404, {'cause': 'Aggregation method does not exist for this metric',
+                         'detail': {'metric': metric.id, 'aggregation_method': method}})
+
+
 def _legacy_aggregation(ids):
     """The legacy aggregation of the metrics ``ids`` (the query's options); [] for none."""
     params = pecan.request.GET
     method = params.get('aggregation', 'mean')
     if not ids:
         return []
+    if len(ids) == 1:
+        _check_single_metric(ids[0], method)
     series = _metric_series([(m, method) for m in ids], rest.query_bool('refresh'))
     options = _parameters()
     if 'resample' in params:
