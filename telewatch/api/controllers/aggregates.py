@@ -96,12 +96,14 @@ def _search_series(refs, resources, refresh):
         for resource_id, name, _ in matches] for (ref, method), matches in found.items()}
 
 
-def _search(body):
+def _search(body, groupby=()):
+    """The resources of the search, sorted by the ``groupby`` attributes as Gnocchi's (so
+    an attribute the type lacks is a 400 "Invalid pagination")."""
     text = body.get('search')
     index = rest.store().index
     query = index.parse_filter(text) if isinstance(text, str) else text
     return index.search_resources(
-        body['resource_type'], query or None,
+        body['resource_type'], query or None, sort=groupby,
         attribute_filter=resource_api.project_filter('search'), creator=rest.context().creator,
         max_limit=index.MAX_LIMIT * 1000, limit=index.MAX_LIMIT * 1000)
 
@@ -134,8 +136,8 @@ class AggregatesController(framework.RestController):
                     views.metric_to_dict(m, index.get_archive_policy(m.archive_policy_name))
                     for m in index.get_metrics({r for r, _ in refs}).values()]
             return result
-        resources = _search(body)
         groupby = pecan.request.GET.getall('groupby')
+        resources = _search(body, groupby)
         if not groupby:
             try:
                 return self._evaluate(tree, refs, resources, refresh, params, details)
