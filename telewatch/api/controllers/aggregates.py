@@ -100,10 +100,15 @@ def _search(body, groupby=()):
     """The resources of the search, sorted by the ``groupby`` attributes as Gnocchi's (so
     an attribute the type lacks is a 400 "Invalid pagination")."""
     text = body.get('search')
+    query = rest.store().index.parse_filter(text) if isinstance(text, str) else text
+    return _resources(body['resource_type'], query or None, groupby)
+
+
+def _resources(resource_type, query, sort=()):
+    """Every resource of ``resource_type`` the query finds that the caller may search."""
     index = rest.store().index
-    query = index.parse_filter(text) if isinstance(text, str) else text
     return index.search_resources(
-        body['resource_type'], query or None, sort=groupby,
+        resource_type, query, sort=sort,
         attribute_filter=resource_api.project_filter('search'), creator=rest.context().creator,
         max_limit=index.MAX_LIMIT * 1000, limit=index.MAX_LIMIT * 1000)
 
@@ -214,12 +219,7 @@ class AggregationResourceController(framework.RestController):
 
     @pecan.expose('json')
     def post(self):
-        index = rest.store().index
-        resources = index.search_resources(
-            self.resource_type, resource_api.request_query(),
-            attribute_filter=resource_api.project_filter('search'),
-            creator=rest.context().creator,
-            max_limit=index.MAX_LIMIT * 1000, limit=index.MAX_LIMIT * 1000)
+        resources = _resources(self.resource_type, resource_api.request_query())
         groupby = sorted(set(pecan.request.GET.getall('groupby')))
         if not groupby:
             return self._measures(resources)
