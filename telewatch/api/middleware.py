@@ -1,6 +1,7 @@
-"""The WSGI middleware around the API's Pecan application: oslo.middleware's limit on the
-size of a request's body, Gnocchi's JSON body on every error answer, and the memory of a
-large request handed back to the system once it is answered."""
+"""The WSGI middleware around the API's Pecan application, as Gnocchi's: oslo.middleware's
+proxy headers (``Forwarded``), CORS, ``/healthcheck`` and limit on the size of a request's
+body; Gnocchi's JSON body on every error answer; and the memory of a large request handed
+back to the system once it is answered."""
 
 import ctypes
 import ctypes.util
@@ -8,6 +9,9 @@ import urllib.parse
 
 import webob.exc
 from oslo_config import cfg
+from oslo_middleware import cors
+from oslo_middleware import healthcheck
+from oslo_middleware import http_proxy_to_wsgi
 from oslo_middleware import sizelimit
 
 from telewatch import text as text_mod
@@ -25,21 +29,51 @@ TRIM_THRESHOLD = 2 ** 20
 _REQUEST_KEYS = (framework.BODY_KEY, 'pecan.locals', 'webob.adhoc_attrs',
                  'pecan.original_exception')
 
+# The headers a browser may send across origins: Keystone's token and the noauth headers
+# (Gnocchi's and Aodh's), as Gnocchi allows them.
+CORS_ALLOW_HEADERS = ['X-Auth-Token', 'X-Subject-Token', 'X-User-Id', 'X-Domain-Id',
+                      'X-Project-Id', 'X-Roles', 'Content-Type']
+CORS_EXPOSE_HEADERS = ['X-Subject-Token', 'Location', 'Link']
+
 cfg.set_defaults(sizelimit.OPTS, max_request_body_size=DEFAULT_MAX_REQUEST_BODY_SIZE)
+cors.set_defaults(allow_headers=CORS_ALLOW_HEADERS, expose_headers=CORS_EXPOSE_HEADERS,
+                  allow_methods=['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD'])
 
 
 def list_opts():
-    return [('oslo_middleware', sizelimit.OPTS)]
+    return [('oslo_middleware', sizelimit.OPTS + http_proxy_to_wsgi.OPTS),
+            ('cors', cors.CORS_OPTS), ('healthcheck', healthcheck.opts.HEALTHCHECK_OPTS)]
 
 
 def wrap(app, conf):
-    """``app`` behind the body size limit of ``conf`` (``[oslo_middleware]
-    max_request_body_size``), its errors in Gnocchi's JSON body, its large requests'
-    memory released."""
+    """``app`` (authenticated) behind what needs no credentials: the ``Forwarded`` and
+    ``X-Forwarded-*`` headers of a trusted proxy read into the request's URL
+    (``[oslo_middleware] enable_proxy_headers_parsing``), CORS (``[cors]``), and
+    ``/healthcheck`` (``[healthcheck]``: 200 while the process serves); then the body size
+    limit (``[oslo_middleware] max_request_body_size``); its errors in Gnocchi's JSON body,
+    its large requests' memory released."""
     limited = sizelimit.RequestBodySizeLimiter(UrlText(app), conf)
     limit = conf.oslo_middleware.max_request_body_size
-    return ReleaseMemory(JsonErrors(limited, {
+    served = ReleaseMemory(JsonErrors(limited, {
         413: 'Request is too large. Larger than %d.' % limit}))
+    checked = HealthcheckPath(served, healthcheck.Healthcheck(None, conf))
+    return http_proxy_to_wsgi.HTTPProxyToWSGI(cors.CORS(checked, conf), conf)
+
+
+class HealthcheckPath:
+    """``/healthcheck`` to oslo.middleware's healthcheck application (mounted there as
+    Gnocchi's api-paste.ini mounts it), anything else to ``app``."""
+
+    PATH = '/healthcheck'
+
+    def __init__(self, app, check):
+        self.app = app
+        self.check = check
+
+    def __call__(self, environ, start_response):
+        if environ.get('PATH_INFO', '').rstrip('/') == self.PATH:
+            return self.check(environ, start_response)
+        return self.app(environ, start_response)
 
 
 def error_body(status, description):
