@@ -178,8 +178,10 @@ class ArchivePublisher(base.Publisher):
         index = self.store.index
         original = ending.original_resource_id
         ended_at = _naive(ending.ended_at)
-        queries = [(ending.resource_type, {'=': {'id': original}})] + [
-            (rtype, {'=': {attribute: original}}) for rtype, attribute in ending.associated]
+        # The associated ones first: once the resource has ended, they have too.
+        queries = [(rtype, {'=': {attribute: original}})
+                   for rtype, attribute in ending.associated]
+        queries.append((ending.resource_type, {'=': {'id': original}}))
         for rtype, query in queries:
             for resource in self._open_resources(rtype, query):
                 index.update_resource(resource.id, ended_at=max(ended_at, resource.started_at))

@@ -6,6 +6,8 @@ idempotently: an ended resource is never ended again, so a redelivered event (or
 delete.end) changes nothing.
 """
 
+import logging
+
 from gnocchiclient import exceptions as gnocchi_exc
 
 from telewatch import sample
@@ -13,6 +15,7 @@ from telewatch.publishers import base
 from telewatch.publishers import gnocchi_api
 from telewatch.publishers import resource_events
 
+LOG = logging.getLogger(__name__)
 
 def apply(client, actions, schemas, count):
     """Apply the Creations and Endings in order; a failure is the PublishError of all
@@ -40,6 +43,8 @@ def start_resource(client, creation, schemas):
         with gnocchi_api.translated('creating the resource %s' % key, 1,
                                     keep=lambda exc: isinstance(exc, gnocchi_exc.Conflict)):
             client.resource.create(creation.resource_type, body)
+        LOG.info('created the %s resource %s, started at %s', creation.resource_type, key,
+                 body['started_at'])
         return
     except gnocchi_exc.Conflict:
         pass
@@ -56,9 +61,10 @@ def end_resources(client, ending):
     """End the open resource of that id and its open associated resources at the event's
     time (or at their start, for one that started after it)."""
     original = ending.original_resource_id.replace('/', '_')
-    queries = [(ending.resource_type, {'=': {'id': original}})] + [
-        (rtype, {'=': {attribute: ending.original_resource_id}})
-        for rtype, attribute in ending.associated]
+    # The associated ones first: once the resource has ended, they have too.
+    queries = [(rtype, {'=': {attribute: ending.original_resource_id}})
+               for rtype, attribute in ending.associated]
+    queries.append((ending.resource_type, {'=': {'id': original}}))
     for rtype, query in queries:
         with gnocchi_api.translated('searching the open %s resources of %s' % (
                 rtype, original), 1):
@@ -74,7 +80,9 @@ def end_resources(client, ending):
                     client.resource.update(rtype, resource['id'],
                                            {'ended_at': ended_at.isoformat()})
             except gnocchi_exc.NotFound:
-                pass  # deleted meanwhile: nothing left to end
+                continue  # deleted meanwhile: nothing left to end
+            LOG.info('ended the %s resource %s (%s) at %s', rtype, resource['id'],
+                     resource.get('original_resource_id'), ended_at.isoformat())
 
 
 def _not_found(exc):
