@@ -17,6 +17,7 @@ from telewatch.publishers import resource_events
 
 LOG = logging.getLogger(__name__)
 
+
 def apply(client, actions, schemas, count):
     """Apply the Creations and Endings in order; a failure is the PublishError of all
     ``count`` events (the runner splits the batch to find the one that fails alone).

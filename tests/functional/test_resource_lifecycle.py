@@ -157,7 +157,7 @@ def gnocchi_reader(gnocchi_endpoint):
 
 
 def test_nova_creates_and_ends_instances_in_gnocchi(tmp_path, rabbitmq_url, gnocchi_endpoint,
-                                                     gnocchi_reader):
+                                                    gnocchi_reader):
     url = GNOCCHI_URL % (gnocchi_endpoint.replace('http://', ''), RESOURCES)
     deployment = bus_helpers.Deployment(tmp_path, rabbitmq_url, pipeline=PIPELINE % url)
     cloud = Cloud()
