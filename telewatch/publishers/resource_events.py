@@ -17,7 +17,7 @@ message_id``. Per resource type::
 
 An event of a type the first definition (in file order) that names it creates a resource
 that starts at the event's time (its notification's ``timestamp``), or ends the open
-resource of that id (and its associated ones) at that time.
+resource of that id (and its associated ones) just after that time (``AFTER``).
 """
 
 import collections
@@ -35,6 +35,10 @@ CREATE, DELETE = 'create', 'delete'
 RESOURCE_FIELDS = ('id', 'user_id', 'project_id')
 _EVENT_TYPE = re.compile(r'^!?[\w.:*?\[-][\w.:*?\[\]!-]*$')
 _CACHE_LIMIT = 4096
+# A resource ends just after its deletion's notification: the samples that notification
+# gives (etc/meters.yaml) are measures at its time, and Gnocchi (4.7's metricd) restores a
+# resource that receives a measure at or after its end.
+AFTER = datetime.timedelta(microseconds=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,8 +147,8 @@ class ResourceEvents:
                     _text(values.pop('user_id', None)), _text(values.pop('project_id', None)),
                     values, when))
             else:
-                actions.append(Ending(definition.resource_type, str(resource_id), when,
-                                      definition.associated))
+                actions.append(Ending(definition.resource_type, str(resource_id),
+                                      when + AFTER, definition.associated))
         return actions, skipped
 
 

@@ -102,9 +102,12 @@ def check_lifecycle(deployment, cloud, read):
     assert wait_for(lambda: all(read(*device) is not None for device in devices)), \
         agent.log.read_text()[-3000:]
     deleted = cloud.notify(deployment, 'compute.instance.delete.start')
-    assert wait_for(lambda: read('instance', cloud.instance)[1] is not None), (
-        read('instance', cloud.instance), agent.log.read_text()[-1500:])
+    assert wait_for(lambda: read('instance', cloud.instance)[1] is not None), \
+        agent.log.read_text()[-3000:]
     ended_at = read('instance', cloud.instance)[1]
+    # Gnocchi's metricd restores a resource that receives a measure at or after its end:
+    # the end holds once the notification's own measures (etc/meters.yaml) are processed.
+    assert not wait_for(lambda: read('instance', cloud.instance)[1] != ended_at, timeout=4)
     assert within(ended_at, deleted)
     assert [read(*device)[1] for device in devices] == [ended_at, ended_at, None]
     # The delete.start's own samples (etc/meters.yaml) updated it, and changed no time.

@@ -180,13 +180,13 @@ def test_delete_event_ends_the_instance_its_disks_and_interfaces_once(publisher)
     ended = {rid: resource(publisher, rid).ended_at
              for rid in (INSTANCE, INSTANCE + '-vda', 'tap-1', 'other', 'other-vda')}
     # The disk and the interface started when archived (today): they end then, not before.
-    assert str(ended[INSTANCE]) == '2024-01-01 11:00:00'
+    assert str(ended[INSTANCE]) == '2024-01-01 11:00:00.000001'
     assert ended[INSTANCE + '-vda'] == resource(publisher, INSTANCE + '-vda').started_at
     assert ended['tap-1'] == resource(publisher, 'tap-1').started_at
     assert ended['other'] is None and ended['other-vda'] is None
     # Delivered again (or a later delete.end): an ended resource keeps its end.
     publisher.publish_events([dict(delete, timestamp='2024-01-01T12:00:00Z')])
-    assert str(resource(publisher, INSTANCE).ended_at) == '2024-01-01 11:00:00'
+    assert str(resource(publisher, INSTANCE).ended_at) == '2024-01-01 11:00:00.000001'
 
 
 def test_events_of_unknown_resources_change_nothing_and_unnamed_ones_are_counted(publisher):

@@ -43,9 +43,10 @@ def test_nova_create_end_creates_the_instance_at_the_notification_time():
 
 
 def test_nova_delete_start_ends_the_instance_with_its_disks_and_interfaces():
+    """Just after the notification: its own samples are measures at its time."""
     actions, _ = shipped().events.actions([nova('compute.instance.delete.start')], NOW)
     assert actions == [resource_events.Ending(
-        'instance', INSTANCE, datetime.datetime(2026, 12, 7, 9, 31, 7, 123456, tzinfo=UTC),
+        'instance', INSTANCE, datetime.datetime(2026, 12, 7, 9, 31, 7, 123457, tzinfo=UTC),
         (('instance_disk', 'instance_id'), ('instance_network_interface', 'instance_id')))]
 
 
@@ -62,7 +63,7 @@ def test_an_event_without_a_readable_time_happens_now():
     actions, _ = shipped().events.actions(
         [nova('compute.instance.delete.start', timestamp='yesterday'),
          dict(nova('compute.instance.delete.start'), timestamp=None)], NOW)
-    assert [action.ended_at for action in actions] == [NOW, NOW]
+    assert [action.ended_at for action in actions] == [NOW + resource_events.AFTER] * 2
 
 
 def test_glance_and_cinder_events():
@@ -77,8 +78,8 @@ def test_glance_and_cinder_events():
         resource_events.Creation('image', 'img-1', None, 'p-1', {
             'name': 'cirros', 'container_format': 'bare', 'disk_format': 'qcow2'},
             datetime.datetime(2026, 12, 7, 10, tzinfo=UTC)),
-        resource_events.Ending('volume', 'vol-1', datetime.datetime(2026, 12, 7, 10, tzinfo=UTC),
-                               ())]
+        resource_events.Ending('volume', 'vol-1', datetime.datetime(2026, 12, 7, 10, 0, 0, 1,
+                                                                    tzinfo=UTC), ())]
     assert mapping.events.handles('image.delete')
     assert not mapping.events.handles('image.upload')
 
