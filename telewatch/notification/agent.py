@@ -112,14 +112,23 @@ class NotificationAgent:
     def meter_definitions(self):
         return self._current.meter_definitions
 
-    def process(self, samples):
+    def process(self, records):
+        """Samples through the pipelines, then events (decoders.Event) to the publishers
+        that take them; False as PipelineManager.process."""
+        samples = [r for r in records if r.__class__ is not decoders.Event]
+        events = [r for r in records if r.__class__ is decoders.Event] if (
+            len(samples) < len(records)) else ()
         with self._lock:
-            return self._current.manager.process(samples)
+            return self._current.manager.process(samples, events=events)
+
+    def wants_event(self, event_type):
+        return self._current.manager.wants_event(event_type)
 
     def _decoders(self):
         def samples(message):
             return decoders.decode_samples(message, self.secret)
-        notifications = decoders.NotificationDecoder(lambda: self.meter_definitions)
+        notifications = decoders.NotificationDecoder(lambda: self.meter_definitions,
+                                                     self.wants_event)
         return dict([(priority, samples) for priority in decoders.SAMPLE_PRIORITIES]
                     + [(priority, notifications)
                        for priority in decoders.NOTIFICATION_PRIORITIES])

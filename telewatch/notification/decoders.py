@@ -4,7 +4,8 @@ notifications through the meter definitions (``info``, ``warn``, ``error``).
 
 A decoder takes one message (a dict shaped as oslo.messaging hands it over: ``publisher_id,
 event_type, payload, metadata``) and returns ``(samples, refused)``: the samples it carries
-and, for each sample it left out, ``(reason, index, exception)``. A message that is bad as a
+(and, for a notification some publisher takes as an event, that Event after them) and, for
+each sample it left out, ``(reason, index, exception)``. A message that is bad as a
 whole raises InvalidMessage or InvalidSignature. telewatch.notification.intake counts, logs
 and acknowledges accordingly.
 """
@@ -58,12 +59,22 @@ def _ceilometer_samples(payload, secret):
     return samples, refused
 
 
+class Event(dict):
+    """A notification as it goes to the publishers that take events (archive:// and
+    gnocchi://, for resource lifecycles): ``event_type, publisher_id, payload, timestamp,
+    message_id``, what meter definitions read too."""
+
+    __slots__ = ()
+
+
 class NotificationDecoder:
     """Other services' notifications, made samples by the current meter definitions (a
-    notification no definition matches carries no sample: counted by the definitions)."""
+    notification no definition matches carries no sample: counted by the definitions),
+    and an Event when ``wants_event(event_type)`` (default: never)."""
 
-    def __init__(self, definitions):
+    def __init__(self, definitions, wants_event=None):
         self._definitions = definitions  # a callable: the agent's current definitions
+        self._wants_event = wants_event
 
     def __call__(self, message):
         metadata = message.get('metadata') or {}
@@ -73,7 +84,12 @@ class NotificationDecoder:
                         'timestamp': metadata.get('timestamp'),
                         'message_id': metadata.get('message_id')}
         try:
-            return self._definitions().to_samples(notification), []
+            samples = self._definitions().to_samples(notification)
         except Exception as exc:  # a definition's bug must not stop the agent
             raise messages.InvalidMessage('definition', '%s: %s' % (
                 type(exc).__name__, exc)) from exc
+        event_type = notification['event_type']
+        if (self._wants_event is not None and isinstance(event_type, str)
+                and self._wants_event(event_type)):
+            samples.append(Event(notification))
+        return samples, []

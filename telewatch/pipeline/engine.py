@@ -1,5 +1,10 @@
 """The running pipeline: routes samples to (source, sink) pipelines, runs their transformer
 chains, flushes them after each batch and on a timer, and hands the results to publishers.
+
+Events (the other services' notifications, for the publishers that take them: archive://
+and gnocchi:// end and create resources from them) skip the transformers: each goes to
+every publisher of the file whose ``handles_event`` accepts its type, once per publisher,
+under the same delivery policy as its samples, after the samples of the same batch.
 """
 
 import collections
@@ -143,6 +148,10 @@ class PipelineManager:
             self.pipelines.append(pipeline)
             self._sources.append((source.meters, pipeline))
         self.runners = list(runners.values())
+        self.event_runners = [
+            delivery.PublisherRunner(_EventsOf(runner.publisher), conf.pipeline.publish_retries,
+                                     conf.pipeline.publish_retry_backoff)
+            for runner in self.runners if hasattr(runner.publisher, 'publish_events')]
 
     def _route(self, name):
         if len(self._route_cache) >= _ROUTE_CACHE_LIMIT:
@@ -152,11 +161,16 @@ class PipelineManager:
         self._route_cache[name] = appends
         return appends
 
-    def process(self, samples, flush=True):
-        """Run a batch through every pipeline that accepts each sample, then flush.
+    def wants_event(self, event_type):
+        """Whether some publisher takes events of this type."""
+        return any(runner.publisher.handles(event_type) for runner in self.event_runners)
 
-        Returns False when some publisher handed samples back (its policy could not absorb
-        a retryable failure): the caller must not acknowledge the batch's input.
+    def process(self, samples, flush=True, events=()):
+        """Run a batch through every pipeline that accepts each sample, then flush; then
+        hand ``events`` to the publishers that take them.
+
+        Returns False when some publisher handed samples or events back (its policy could
+        not absorb a retryable failure): the caller must not acknowledge the batch's input.
         """
         accepted = True
         with self._lock:
@@ -177,6 +191,12 @@ class PipelineManager:
                     accepted = pipeline.run(batch) and accepted
                 if flush:
                     accepted = pipeline.flush() and accepted
+            # After the samples: a resource they create in this batch can end in it.
+            for runner in self.event_runners if events else ():
+                taken = [event for event in events
+                         if runner.publisher.handles(event.get('event_type'))]
+                if taken:
+                    accepted = runner.publish(taken) and accepted
         return accepted
 
     def flush(self):
@@ -185,7 +205,7 @@ class PipelineManager:
         with self._lock:
             for pipeline in self.pipelines:
                 accepted = pipeline.flush() and accepted
-            for runner in self.runners:
+            for runner in self.runners + self.event_runners:
                 runner.drain()
         return accepted
 
@@ -225,5 +245,24 @@ class PipelineManager:
             'pipelines': {p.name: {'transformers': [dict(t.counters) for t in p.transformers],
                                    'errors': dict(p.errors)} for p in self.pipelines},
             'publishers': {repr(r.publisher): r.status() for r in self.runners},
+            'event_publishers': {repr(r.publisher): r.status() for r in self.event_runners},
             'loop_errors': dict(self.loop_errors),
         }
+
+
+class _EventsOf:
+    """The events side of a publisher, as a PublisherRunner calls it (its own counters
+    and queue, the publisher's delivery options)."""
+
+    def __init__(self, publisher):
+        self.publisher = publisher
+        self.delivery = getattr(publisher, 'delivery', delivery.DEFAULT_DELIVERY)
+
+    def handles(self, event_type):
+        return isinstance(event_type, str) and self.publisher.handles_event(event_type)
+
+    def publish(self, events):
+        self.publisher.publish_events(events)
+
+    def __repr__(self):
+        return '%r events' % (self.publisher,)

@@ -5,6 +5,8 @@ metric names, attributes from resource_metadata, archive policy); resources and 
 are created on first sight, attributes updated when they change (the old ones kept in the
 resource's history), and each publish call appends its measures to the durable incoming
 buffer in one write. ``telewatch-archive-processor`` (or the all-in-one) aggregates them.
+Events (other services' notifications) create and end resources as the mapping's lifecycle
+keys say (telewatch.publishers.resource_events), through the archive index.
 """
 
 import collections
@@ -19,6 +21,8 @@ from telewatch.archive import errors
 from telewatch.archive import resource_ids
 from telewatch.archive import store as store_mod
 from telewatch.publishers import base
+from telewatch.publishers import gnocchi_api
+from telewatch.publishers import resource_events
 from telewatch.publishers import resource_mapping
 
 LOG = logging.getLogger(__name__)
@@ -66,6 +70,9 @@ class ArchivePublisher(base.Publisher):
         self.unmapped = collections.Counter()
         #: measures durably written into the archive's incoming buffer
         self.archived = 0
+        #: events that named no resource (``missing_id``), by reason
+        self.events_skipped = collections.Counter()
+        self._schemas = {}
 
     def start(self):
         self.store = store_mod.ArchiveStore.from_conf(self.conf)
@@ -78,6 +85,7 @@ class ArchivePublisher(base.Publisher):
                             'max_length': 255} for a in attributes})
                 except errors.ResourceTypeAlreadyExists:
                     pass
+                self._schemas[name] = self.store.index.get_resource_type(name)['attributes']
         except errors.StorageUnavailable as exc:
             raise base.RetryablePublishError(str(exc)) from exc
 
@@ -122,5 +130,82 @@ class ArchivePublisher(base.Publisher):
             raise base.PermanentPublishError(str(exc), len(samples)) from exc
         self.archived += sum(len(values) for _, values in measures.values())
 
+    # -- events: resources start and end -------------------------------------------------
+
+    def handles_event(self, event_type):
+        return self.mapping.events.handles(event_type)
+
+    def publish_events(self, events):
+        """Create and end resources as the mapping's lifecycle keys say. Applying an event
+        twice changes nothing more (redelivery is harmless)."""
+        actions, skipped = self.mapping.events.actions(events, _utcnow())
+        if skipped:
+            LOG.warning('%d events name no resource (%s): left out', sum(skipped.values()),
+                        ', '.join(sorted(skipped)))
+            self.events_skipped.update(skipped)
+        try:
+            for action in actions:
+                if isinstance(action, resource_events.Creation):
+                    self._start_resource(action)
+                else:
+                    self._end_resources(action)
+        except errors.StorageUnavailable as exc:
+            raise base.RetryablePublishError(str(exc), len(events)) from exc
+        except (errors.ArchiveError, ValueError) as exc:
+            raise base.PermanentPublishError(str(exc), len(events)) from exc
+
+    def _start_resource(self, creation):
+        """Create it, started at the event's time; one that exists already (its samples
+        came first) starts no later than that."""
+        index = self.store.index
+        rid = self._resource_id(creation.original_resource_id)
+        started_at = _naive(creation.started_at)
+        attributes = gnocchi_api.coerce_attributes(
+            creation.attributes, self._schemas.get(creation.resource_type, {}))
+        try:
+            index.create_resource(creation.resource_type, rid, creation.original_resource_id,
+                                  self.creator, creation.user_id, creation.project_id,
+                                  attributes, started_at=started_at)
+        except errors.ResourceAlreadyExists:
+            found = index.get_resource(rid)
+            if found.started_at > started_at and (found.ended_at is None
+                                                  or found.ended_at >= started_at):
+                index.update_resource(rid, started_at=started_at)
+
+    def _end_resources(self, ending):
+        """End the open resource of that id and its open associated resources at the
+        event's time (or at their start, for one that started after it)."""
+        index = self.store.index
+        original = ending.original_resource_id
+        ended_at = _naive(ending.ended_at)
+        # The associated ones first: once the resource has ended, they have too.
+        queries = [(rtype, {'=': {attribute: original}})
+                   for rtype, attribute in ending.associated]
+        queries.append((ending.resource_type, {'=': {'id': original}}))
+        for rtype, query in queries:
+            for resource in self._open_resources(rtype, query):
+                index.update_resource(resource.id, ended_at=max(ended_at, resource.started_at))
+
+    def _open_resources(self, resource_type, query):
+        index = self.store.index
+        query = {'and': [query, {'=': {'ended_at': None}}]}
+        found, marker = [], None
+        while True:
+            page = index.search_resources(resource_type, query, marker=marker,
+                                          creator=self.creator)
+            found += page
+            if len(page) < index.MAX_LIMIT:
+                return found
+            marker = index.marker_of(page[-1])
+
     def _resource_id(self, original_id):
         return resource_ids.resource_uuid(original_id.replace('/', '_'), self.creator)
+
+
+def _utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _naive(moment):
+    """The index's form of a time: naive UTC."""
+    return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)

@@ -8,6 +8,13 @@ whatever the publisher still holds).
 ``publish`` raises RetryablePublishError when the same call may succeed later (a network
 error, a 5xx) and PermanentPublishError when it never will (a 4xx, a sample that cannot be
 encoded); the sink retries, queues or drops on that type and counts what happens.
+
+A publisher that also takes events (the other services' notifications as the notification
+agent reads them: mappings of ``event_type, publisher_id, payload, timestamp, message_id``)
+has ``handles_event(event_type) -> bool`` and ``publish_events(events)``, called like
+``publish`` (same errors, same policy; telewatch.pipeline.engine) with the events of a
+batch whose types it handles, after the batch's samples. archive:// and gnocchi:// do, to
+create and end resources.
 """
 
 import abc

@@ -1,10 +1,12 @@
 """gnocchi: samples into a Gnocchi archive, as resources and metrics of archive_resources.yaml.
 
 Ceilometer's gnocchi publisher, except that a failure reaches the sink as a retryable or
-permanent error instead of a log line.
+permanent error instead of a log line. Its events (``publish_events``) start and end
+resources as the mapping's lifecycle keys say (telewatch.publishers.gnocchi_events).
 """
 
 import collections
+import datetime
 import hashlib
 import json
 import logging
@@ -23,6 +25,7 @@ import voluptuous as vol
 from telewatch import config_file
 from telewatch.publishers import base
 from telewatch.publishers import gnocchi_api
+from telewatch.publishers import gnocchi_events
 from telewatch.publishers import resource_mapping
 
 LOG = logging.getLogger(__name__)
@@ -314,6 +317,27 @@ class GnocchiPublisher(base.Publisher):
     def _gnocchi_attributes(self, resource):
         return gnocchi_api.coerce_attributes(
             resource.attributes, self._attribute_schemas.get(resource.resource_type, {}))
+
+    # -- events: resources start and end ---------------------------------------------------------
+
+    def handles_event(self, event_type):
+        return self.mapping.events.handles(event_type)
+
+    def publish_events(self, events):
+        """Create and end resources as the mapping's lifecycle keys say; an event applied
+        twice changes nothing more."""
+        if self._client is None:
+            self.start()
+        if not self._ready:
+            with gnocchi_api.translated('preparing Gnocchi', len(events)):
+                self._prepare()
+            self._ready = True
+        now = datetime.datetime.now(datetime.timezone.utc)
+        actions, skipped = self.mapping.events.actions(events, now)
+        if skipped:
+            LOG.warning('%r: %d events name no resource (%s): left out', self,
+                        sum(skipped.values()), ', '.join(sorted(skipped)))
+        gnocchi_events.apply(self._client, actions, self._attribute_schemas, len(events))
 
     # -- what the mapping needs in Gnocchi ------------------------------------------------------
 

@@ -15,6 +15,10 @@ File format::
         attributes:                       # optional: attribute name -> JSONPath(s)
           display_name: resource_metadata.display_name
           flavor_name: [resource_metadata.instance_type, resource_metadata.flavor.name]
+        event_delete: compute.instance.delete.start   # optional: the lifecycle keys
+        event_attributes: {id: $.payload.instance_id}  # (telewatch.publishers.
+        event_associated_resources:                    #  resource_events)
+          instance_disk: instance_id
 
 An attribute's JSONPath (jsonpath-ng's extended syntax) reads the sample as a mapping of
 its fields (``name``, ``unit``, ``user_id``, ``project_id``, ``resource_id``, ``source``,
@@ -32,10 +36,11 @@ import re
 
 from telewatch import config_file
 from telewatch import jsonpath
+from telewatch.publishers import resource_events
 
 DEFAULT_FILE = 'archive_resources.yaml'
 TOP_KEYS = ('archive_policy', 'resource_types')
-TYPE_KEYS = ('archive_policy', 'metrics', 'attributes')
+TYPE_KEYS = ('archive_policy', 'metrics', 'attributes') + resource_events.EVENT_KEYS
 METRIC_KEYS = ('archive_policy',)
 # Gnocchi's own rules: attribute names (resource_type.py) and what a URL path can hold.
 _NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_]*\Z')
@@ -85,9 +90,14 @@ _Metric = collections.namedtuple('_Metric', 'resource_type archive_policy_name')
 class ResourceType:
     """One resource type of the mapping: its name and its attributes as (name, reader)."""
 
-    def __init__(self, name, attributes):
+    def __init__(self, name, attributes, event_attributes=()):
         self.name = name
         self.attributes = tuple(attributes)
+        self._event_attributes = tuple(event_attributes)
+
+    def attribute_names(self):
+        names = [name for name, _ in self.attributes]
+        return names + [name for name in self._event_attributes if name not in names]
 
     def attributes_of(self, sample):
         fields = sample._asdict()
@@ -102,9 +112,11 @@ class ResourceType:
 class ResourceMapping:
     """A validated archive_resources.yaml; build it with ``load`` or ``from_dict``."""
 
-    def __init__(self, types, metrics):
+    def __init__(self, types, metrics, events=None):
         self._types = types  # name -> ResourceType
         self._metrics = metrics  # meter name -> _Metric
+        #: the lifecycle: which events create or end which resources (ResourceEvents)
+        self.events = events or resource_events.ResourceEvents(())
 
     @classmethod
     def load(cls, path):
@@ -118,14 +130,15 @@ class ResourceMapping:
 
     @classmethod
     def _parse(cls, document):
-        types, metrics = _Checker(document).check()
+        checker = _Checker(document)
+        types, metrics = checker.check()
         document.raise_if_errors()
-        return cls(types, metrics)
+        return cls(types, metrics, resource_events.ResourceEvents(checker.events.values()))
 
     def resource_types(self):
-        """Resource type name -> its attribute names (for a store to create the types)."""
-        return {name: [attribute for attribute, _ in rtype.attributes]
-                for name, rtype in self._types.items()}
+        """Resource type name -> its attribute names, those of ``attributes`` then those
+        only ``event_attributes`` names (for a store to create the types)."""
+        return {name: rtype.attribute_names() for name, rtype in self._types.items()}
 
     def archive_policy_names(self):
         """Every archive policy the mapping names, sorted."""
@@ -172,6 +185,7 @@ class _Checker(config_file.Checker):
         super().__init__(document)
         self.types = {}
         self.metrics = {}
+        self.events = {}  # type name -> EventDefinition
         self._metric_paths = {}
 
     def check(self):
@@ -188,6 +202,8 @@ class _Checker(config_file.Checker):
             return {}, {}
         for name, definition in types.items():
             self._resource_type(('resource_types', name), name, definition, default)
+        resource_events.check_associations(self, self.events, {
+            name: rtype.attribute_names() for name, rtype in self.types.items()})
         return self.types, self.metrics
 
     def _policy(self, path, value):
@@ -214,7 +230,11 @@ class _Checker(config_file.Checker):
             self._metrics(path + ('metrics',), name, definition['metrics'], policy)
         attributes = self._attributes(path + ('attributes',), name,
                                       definition.get('attributes'))
-        self.types[name] = ResourceType(name, attributes)
+        events = resource_events.check_definition(self, path, name, definition)
+        if events is not None:
+            self.events[name] = events
+        self.types[name] = ResourceType(name, attributes,
+                                        events.attribute_names() if events else ())
 
     def _metrics(self, path, type_name, metrics, default):
         if not isinstance(metrics, dict) or not metrics:
@@ -255,35 +275,42 @@ class _Checker(config_file.Checker):
         readers = []
         for name, paths in attributes.items():
             here = path + (name,)
-            if not isinstance(name, str) or not _NAME.match(name) or len(name) > 63:
-                self.doc.error(here, 'an attribute name is 1 to 63 letters, digits and _ '
-                                     '(not starting with _), got %r' % (name,))
-            elif name in RESERVED_ATTRIBUTES:
-                self.doc.error(here, '%r is a field of every resource, not an attribute'
-                               % name)
-            else:
-                read = self._reader(here, paths)
+            if self.attribute_name(here, type_name, name):
+                read = self.reader(here, paths)
                 if read is not None:
                     readers.append((name, read))
         return readers
 
-    def _reader(self, path, paths):
-        """The function sample fields -> value of a JSONPath or a list of them (the first
-        that gives a value), or None with the errors collected."""
+    def attribute_name(self, path, type_name, name):
+        """Whether ``name`` can be an attribute of the type (else the error)."""
+        if not isinstance(name, str) or not _NAME.match(name) or len(name) > 63:
+            self.doc.error(path, 'an attribute name is 1 to 63 letters, digits and _ '
+                                 '(not starting with _), got %r' % (name,))
+        elif name in RESERVED_ATTRIBUTES:
+            self.doc.error(path, '%r is a field of every resource, not an attribute' % name)
+        elif type_name == GENERIC:
+            self.doc.error(path, "the resource type 'generic' has no attributes")
+        else:
+            return True
+        return False
+
+    def reader(self, path, paths, example='resource_metadata.host'):
+        """The function fields -> value of a JSONPath or a list of them (the first that
+        gives a value), or None with the errors collected."""
         if isinstance(paths, list) and paths:
-            readers = [self._compile(path + (index,), text) for index, text in enumerate(paths)]
+            readers = [self._compile(path + (index,), text, example)
+                       for index, text in enumerate(paths)]
             if None in readers:
                 return None
             return readers[0] if len(readers) == 1 else functools.partial(_first, readers)
         if isinstance(paths, list):
             self.doc.error(path, 'expected a JSONPath or a non-empty list of JSONPaths')
             return None
-        return self._compile(path, paths)
+        return self._compile(path, paths, example)
 
-    def _compile(self, path, text):
+    def _compile(self, path, text, example):
         if not isinstance(text, str) or not text.strip():
-            self.doc.error(path, 'expected a JSONPath (such as resource_metadata.host), '
-                                 'got %r' % (text,))
+            self.doc.error(path, 'expected a JSONPath (such as %s), got %r' % (example, text))
             return None
         try:
             return jsonpath.compile_path(text)

@@ -198,3 +198,58 @@ def test_the_flush_timer_outlives_a_failed_flush(conf, monkeypatch, caplog):
     assert len(flushes) >= 3  # the failed one, the next, and stop's
     assert pipelines.counters()['loop_errors'] == {'pipeline-flush': 1}
     assert 'pipeline-flush: unexpected error (1 so far)' in caplog.text
+
+
+class LifecyclePublisher(RecordingPublisher):
+    """A publisher that takes the events of types starting with ``compute.``, recording
+    what it receives in order: ('samples', names) or ('events', types)."""
+
+    def __init__(self, failures=(), event_failures=()):
+        super().__init__(failures)
+        self.event_failures = list(event_failures)
+        self.order = []
+
+    def publish(self, samples):
+        super().publish(samples)
+        self.order.append(('samples', [s.name for s in samples]))
+
+    def handles_event(self, event_type):
+        return event_type.startswith('compute.')
+
+    def publish_events(self, events):
+        if self.event_failures:
+            raise self.event_failures.pop(0)
+        self.order.append(('events', [e['event_type'] for e in events]))
+
+
+def test_events_go_once_to_each_publisher_that_takes_them_after_the_samples(conf):
+    lifecycle = LifecyclePublisher()
+    pipelines, publishers = manager(conf, TWO_SOURCES, {'raw': lifecycle, 'rates': lifecycle})
+    assert pipelines.wants_event('compute.instance.delete.start')
+    assert not pipelines.wants_event('image.delete')
+    events = [{'event_type': 'compute.instance.delete.start'}, {'event_type': 'image.x'},
+              {'event_type': None}]
+    assert pipelines.process([make()], events=events) is True
+    assert lifecycle.order == [('samples', ['cpu']),
+                               ('events', ['compute.instance.delete.start'])]
+    assert len(pipelines.event_runners) == 1  # one runner per publisher, as for samples
+    status = pipelines.counters()['event_publishers']
+    assert [s['published'] for s in status.values()] == [1]
+    # A batch of events alone: the pipelines only flush.
+    assert pipelines.process([], events=events[:1]) is True
+    assert lifecycle.order[-1] == ('events', ['compute.instance.delete.start'])
+
+
+def test_events_a_publisher_cannot_take_now_are_handed_back_or_dropped(conf):
+    conf.set_override('publish_retry_backoff', 0, group='pipeline')
+    conf.set_override('publish_retries', 1, group='pipeline')
+    down = publisher_base.RetryablePublishError('down')
+    lifecycle = LifecyclePublisher(event_failures=[down, down, publisher_base.
+                                                   PermanentPublishError('no', 2)])
+    pipelines, _ = manager(conf, TWO_SOURCES, {'raw': lifecycle})
+    events = [{'event_type': 'compute.a'}, {'event_type': 'compute.b'}]
+    assert pipelines.process([], events=events) is False  # not acknowledged: comes again
+    # A permanent failure: each event is tried alone, and only what fails alone is dropped.
+    assert pipelines.process([], events=events) is True
+    assert lifecycle.order == [('events', ['compute.a']), ('events', ['compute.b'])]
+    assert pipelines.event_runners[0].counters['handed_back'] == 2

@@ -119,3 +119,78 @@ def test_an_unreachable_index_is_retryable(conf, tmp_path):
     publisher = archive.ArchivePublisher(base.PublisherURL('archive://'), conf)
     with pytest.raises(base.RetryablePublishError, match='archive index'):
         publisher.start()
+
+
+# -- events: resources start and end ----------------------------------------------------------
+
+def nova_event(event_type, timestamp, instance=INSTANCE):
+    payload = {'instance_id': instance, 'tenant_id': 'p1', 'user_id': 'u1',
+               'display_name': 'vm', 'instance_type': 'm1.small', 'host': 'node-1',
+               'instance_flavor_id': 2, 'image_meta': {'base_image_ref': 'img'}}
+    return {'event_type': event_type, 'timestamp': timestamp, 'payload': payload,
+            'publisher_id': 'compute.node-1', 'message_id': 'm'}
+
+
+def resource(publisher, original_id):
+    return publisher.store.index.get_resource(
+        resource_ids.resource_uuid(original_id, 'telewatch'))
+
+
+def test_create_event_creates_the_instance_at_the_notification_time(publisher):
+    assert publisher.handles_event('compute.instance.create.end')
+    assert not publisher.handles_event('compute.instance.update')
+    publisher.publish_events([nova_event('compute.instance.create.end',
+                                         '2024-01-01 09:59:00.5')])
+    found = resource(publisher, INSTANCE)
+    assert (found.type, found.user_id, found.project_id) == ('instance', 'u1', 'p1')
+    assert str(found.started_at) == '2024-01-01 09:59:00.500000'
+    assert found.ended_at is None
+    # Numbers become the attribute's text, as the gnocchi publisher sends them.
+    assert found.attributes == {'display_name': 'vm', 'flavor_name': 'm1.small',
+                                'host': 'node-1', 'flavor_id': '2', 'image_ref': 'img'}
+    # Samples of it go on feeding the same resource.
+    publisher.publish(instance_samples(T0))
+    assert resource(publisher, INSTANCE).metrics.keys() == {'cpu', 'memory.usage'}
+
+
+def test_a_create_event_after_the_samples_moves_the_start_back(publisher):
+    publisher.publish(instance_samples(T0))
+    assert resource(publisher, INSTANCE).started_at.year > 2024  # when it was archived
+    event = nova_event('compute.instance.create.end', '2024-01-01T09:59:00Z')
+    publisher.publish_events([event])
+    assert str(resource(publisher, INSTANCE).started_at) == '2024-01-01 09:59:00'
+    publisher.publish_events([dict(event, timestamp='2024-01-01T09:59:30Z')])  # no later
+    assert str(resource(publisher, INSTANCE).started_at) == '2024-01-01 09:59:00'
+
+
+def test_delete_event_ends_the_instance_its_disks_and_interfaces_once(publisher):
+    publisher.publish_events([nova_event('compute.instance.create.end', '2024-01-01T09:00Z'),
+                              nova_event('compute.instance.create.end', '2024-01-01T09:00Z',
+                                         'other')])
+    publisher.publish(instance_samples(T0))
+    nic = sample_mod.Sample.create(
+        'network.incoming.bytes', 'cumulative', 'B', 1.0, 'tap-1', T0,
+        resource_metadata={'instance_id': INSTANCE, 'vnic_name': 'tap-1'})
+    other_disk = sample_mod.Sample.create(
+        'disk.device.read.bytes', 'cumulative', 'B', 1.0, 'other-vda', T0,
+        resource_metadata={'instance_id': 'other', 'disk_name': 'vda'})
+    publisher.publish([nic, other_disk])
+    delete = nova_event('compute.instance.delete.start', '2024-01-01T11:00:00Z')
+    publisher.publish_events([delete])
+    ended = {rid: resource(publisher, rid).ended_at
+             for rid in (INSTANCE, INSTANCE + '-vda', 'tap-1', 'other', 'other-vda')}
+    # The disk and the interface started when archived (today): they end then, not before.
+    assert str(ended[INSTANCE]) == '2024-01-01 11:00:00.000001'
+    assert ended[INSTANCE + '-vda'] == resource(publisher, INSTANCE + '-vda').started_at
+    assert ended['tap-1'] == resource(publisher, 'tap-1').started_at
+    assert ended['other'] is None and ended['other-vda'] is None
+    # Delivered again (or a later delete.end): an ended resource keeps its end.
+    publisher.publish_events([dict(delete, timestamp='2024-01-01T12:00:00Z')])
+    assert str(resource(publisher, INSTANCE).ended_at) == '2024-01-01 11:00:00.000001'
+
+
+def test_events_of_unknown_resources_change_nothing_and_unnamed_ones_are_counted(publisher):
+    publisher.publish_events([nova_event('compute.instance.delete.start', T0, 'nobody'),
+                              {'event_type': 'compute.instance.delete.start', 'payload': {}}])
+    assert publisher.events_skipped == {'missing_id': 1}
+    assert publisher.store.index.search_resources('instance') == []

@@ -88,7 +88,8 @@ def test_from_dict_validates_the_same_way_without_lines():
         resource_mapping.ResourceMapping.from_dict(data, source='test')
     assert str(caught.value).splitlines() == [
         'test: resource_types.instance.extra: unknown key (expected one of: archive_policy, '
-        'metrics, attributes)',
+        'metrics, attributes, event_create, event_delete, event_attributes, '
+        'event_associated_resources)',
         "test: resource_types.host.metrics.cpu: meter 'cpu' is already mapped to the resource "
         "type 'instance'"]
 
