@@ -7,6 +7,7 @@ plugins (entry points ``telewatch.alarm.notifier``, by URL scheme, see ``base.No
 the sending.
 """
 
+import collections
 import logging
 import queue
 import threading
@@ -16,6 +17,7 @@ import urllib.parse
 from oslo_config import cfg
 
 from telewatch import delivery
+from telewatch import loops
 from telewatch.alarms import actions
 from telewatch.alarms import keystone
 from telewatch.alarms.notifiers import base
@@ -130,8 +132,10 @@ class Notifiers:
         self._queue = queue.Queue(self._policy.max_queue_length)
         self._counters = delivery.Counters()
         self._threads = []
-        self._stopping = threading.Event()
-        self._abandon = threading.Event()
+        self._stopping = threading.Event()  # no new notification; retries stop waiting
+        self._abandon = threading.Event()   # what is still queued is dropped
+        self._done = threading.Event()      # the threads end
+        self.loop_errors = collections.Counter()
         self._lock = threading.Lock()
 
     def start(self):
@@ -139,10 +143,9 @@ class Notifiers:
             if self._threads or self._stopping.is_set():
                 return
             self._threads = [
-                threading.Thread(target=self._work, name='alarm-notifier-%d' % n, daemon=True)
+                loops.start_thread('alarm-notifier-%d' % n, loops.run, self._done,
+                                   'alarm notifier', self._step, self._done, self.loop_errors)
                 for n in range(self._conf.notifier_workers)]
-        for thread in self._threads:
-            thread.start()
 
     def threads(self):
         return list(self._threads)
@@ -173,25 +176,24 @@ class Notifiers:
                 continue
             self._counters.add('queued', 1)
 
-    def _work(self):
-        while True:
-            try:
-                item = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                if self._stopping.is_set():
-                    return
-                continue
-            try:
-                if self._abandon.is_set():
-                    self._finish(item, 'the notifiers stopped before it was sent')
-                else:
-                    self._deliver(item)
-            except Exception:  # a bug must not end the thread: count it, go on
-                LOG.exception('alarm notifier: unexpected error delivering to %s',
-                              actions.scrub(item.action))
-                self._counters.add('errors', 1)
-            finally:
-                self._queue.task_done()
+    def _step(self):
+        """Deliver one queued notification (the step of a worker's loop)."""
+        try:
+            item = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return None
+        try:
+            if self._abandon.is_set():
+                self._finish(item, 'the notifiers stopped before it was sent')
+            else:
+                self._deliver(item)
+        except Exception:  # a bug must not end the thread: count it, go on
+            LOG.exception('alarm notifier: unexpected error delivering to %s',
+                          actions.scrub(item.action))
+            self._counters.add('errors', 1)
+        finally:
+            self._queue.task_done()
+        return None
 
     def _deliver(self, item):
         notifier = self._notifiers.get(urllib.parse.urlsplit(item.action).scheme)
@@ -253,14 +255,19 @@ class Notifiers:
         self._stopping.set()
         deadline = time.monotonic() + timeout
         threads = self.threads()
-        while threads and self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self._wait_drained(threads, deadline)
         self._abandon.set()
+        self._wait_drained(threads, deadline + 1.0)
+        self._done.set()
         for thread in threads:
-            thread.join(max(0.1, deadline - time.monotonic()))
+            thread.join(max(0.1, deadline + 1.0 - time.monotonic()))
         for notifier in self._notifiers.values():
             notifier.close()
         self._shared.close()
+
+    def _wait_drained(self, threads, deadline):
+        while threads and self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 class _Permanent(Exception):

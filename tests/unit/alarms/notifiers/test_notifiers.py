@@ -4,6 +4,7 @@ import time
 import pytest
 
 from telewatch import delivery
+from telewatch import loops
 from telewatch.alarms import notifiers as notifiers_mod
 from telewatch.alarms.notifiers import base
 from tests.unit.alarms.notifiers import webhook
@@ -205,3 +206,14 @@ def test_webhook_end_to_end(conf):
         notifiers.stop()
     assert [path for path, _, _ in hook.received] == ['/scale-up', '/scale-up']
     assert records[0][2]['outcome'] == 'delivered' and records[0][2]['attempts'] == 2
+
+
+def test_the_threads_are_watched_loop_threads(conf):
+    conf.set_override('notifier_workers', 2, group='alarms')
+    notifiers = make(conf, {'test': Scripted()})
+    threads = notifiers.threads()
+    assert len(threads) == 2 and all(isinstance(t, loops.LoopThread) for t in threads)
+    loops.check(threads)  # what a daemon's watchdog does
+    notifiers.stop()
+    assert not any(thread.is_alive() for thread in threads)
+    loops.check(threads)  # asked to stop: not "ended"
