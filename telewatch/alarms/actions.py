@@ -65,6 +65,18 @@ def scrub(url):
     return parts._replace(netloc=parts.netloc.rsplit('@', 1)[-1]).geturl()
 
 
+def redact(url):
+    """``url`` without any credentials (a trust, a user and password): for logs and the
+    alarm's history."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return '<an action URL that cannot be parsed>'
+    if '@' not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit('@', 1)[-1]).geturl()
+
+
 def trust_of(url):
     """The id of the trust a ``trust+`` action carries with ``:delete`` (ours to delete),
     or None."""

@@ -115,7 +115,7 @@ class Notifiers:
     ``telewatch.delivery.retry`` (``notifier_retries`` retries after a doubling backoff
     from ``notifier_retry_backoff``); when it is delivered or finally fails,
     ``record(alarm, 'action', {"url", "state", "outcome", "attempts", "error"})`` is
-    called (the URL scrubbed of its trust). ``start``; ``stop(timeout)`` delivers what is
+    called (the URL without credentials). ``start``; ``stop(timeout)`` delivers what is
     queued (retries no longer wait) for at most ``timeout`` seconds, drops the rest, and is
     safe without start and twice. ``counters()``: see ``telewatch.delivery``.
     """
@@ -171,7 +171,7 @@ class Notifiers:
                 # Counted and logged only: recording would block the caller.
                 self._counters.add('dropped', 1)
                 LOG.error('alarm %s: notification to %s dropped: %s', alarm.get('alarm_id'),
-                          actions.scrub(url), exc or 'the queue is full (%d)'
+                          actions.redact(url), exc or 'the queue is full (%d)'
                           % self._policy.max_queue_length)
                 continue
             self._counters.add('queued', 1)
@@ -189,7 +189,7 @@ class Notifiers:
                 self._deliver(item)
         except Exception:  # a bug must not end the thread: count it, go on
             LOG.exception('alarm notifier: unexpected error delivering to %s',
-                          actions.scrub(item.action))
+                          actions.redact(item.action))
             self._counters.add('errors', 1)
         finally:
             self._queue.task_done()
@@ -225,7 +225,7 @@ class Notifiers:
             self._counters.add('retried', 1)
             LOG.warning('alarm %s: %s failed (%s); retry %d in %.1f s',
                         item.notification.alarm.get('alarm_id'),
-                        actions.scrub(item.action), error, retry, delay)
+                        actions.redact(item.action), error, retry, delay)
         return on_retry
 
     def _finish(self, item, error):
@@ -236,11 +236,11 @@ class Notifiers:
         else:
             self._counters.add('dropped', 1)
             LOG.error('alarm %s: notification to %s failed after %d attempt(s): %s',
-                      notification.alarm.get('alarm_id'), actions.scrub(item.action),
+                      notification.alarm.get('alarm_id'), actions.redact(item.action),
                       item.attempts, error)
         if self._record is None:
             return
-        detail = {'url': actions.scrub(item.action), 'state': notification.current,
+        detail = {'url': actions.redact(item.action), 'state': notification.current,
                   'outcome': 'failed' if error else 'delivered', 'attempts': item.attempts,
                   'error': error, 'request_id': notification.request_id}
         try:

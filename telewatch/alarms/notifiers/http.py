@@ -79,13 +79,14 @@ class HttpNotifier(base.Notifier):
                 timeout=self.conf.alarms.notifier_timeout, allow_redirects=False,
                 **self._tls(parts))
         except requests.RequestException as exc:
-            raise delivery.SendError('POST %s: %s' % (actions.scrub(url), exc)) from exc
+            raise delivery.SendError('POST %s: %s' % (actions.redact(url), exc)) from exc
         status = response.status_code
         LOG.debug('alarm %s: POST %s answered %d (request %s)',
-                  notification.alarm.get('alarm_id'), url, status, notification.request_id)
+                  notification.alarm.get('alarm_id'), actions.redact(url), status,
+                  notification.request_id)
         if not 200 <= status < 300:
             raise StatusError('POST %s answered %d %s'
-                              % (actions.scrub(url), status, response.reason), status)
+                              % (actions.redact(url), status, response.reason), status)
 
     def _tls(self, parts):
         if parts.scheme != 'https':
@@ -115,7 +116,7 @@ class TrustHttpNotifier(HttpNotifier):
         parts = urllib.parse.urlsplit(action)
         trust_id = parts.username
         if not trust_id:
-            raise delivery.SendError('%s carries no trust' % actions.scrub(action),
+            raise delivery.SendError('%s carries no trust' % actions.redact(action),
                                      permanent=True)
         try:
             headers = self.shared.trusts.auth_headers(trust_id)

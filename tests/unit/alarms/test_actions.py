@@ -224,3 +224,13 @@ def test_release_deletes_the_trusts_no_longer_used(conf, trusts):
 def test_scrub(url, scrubbed):
     assert actions.scrub(url) == scrubbed
     assert actions.Actions.scrub(url) == scrubbed
+
+
+@pytest.mark.parametrize('url, redacted', [
+    ('trust+http://abc:delete@hooks:80/x?y=1', 'trust+http://hooks:80/x?y=1'),
+    ('http://user:pw@hooks/x', 'http://hooks/x'),
+    ('https://hooks/x', 'https://hooks/x'),
+    ('http://[::1/', '<an action URL that cannot be parsed>'),
+])
+def test_redact(url, redacted):
+    assert actions.redact(url) == redacted

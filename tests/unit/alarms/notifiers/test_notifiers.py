@@ -217,3 +217,13 @@ def test_the_threads_are_watched_loop_threads(conf):
     notifiers.stop()
     assert not any(thread.is_alive() for thread in threads)
     loops.check(threads)  # asked to stop: not "ended"
+
+
+def test_the_history_and_logs_never_show_credentials(conf, caplog):
+    plugin, records = Scripted([delivery.SendError('down', permanent=True)]), []
+    notifiers = make(conf, {'test': plugin}, records)
+    notifiers.notify(alarm(alarm_actions=['test://user:secret@hook/x']), 'ok', 'alarm', 'r')
+    wait_for(lambda: records)
+    notifiers.stop()
+    assert records[0][2]['url'] == 'test://hook/x'
+    assert 'secret' not in caplog.text and plugin.sent[0][0] == 'test://user:secret@hook/x'
