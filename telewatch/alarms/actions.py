@@ -126,16 +126,17 @@ class Destinations:
                                   for info in infos))
 
     def check(self, host, port, unresolved_ok=False):
-        """Raise Refused unless ``host:port`` is allowed. A name that does not resolve is
-        refused (``unresolved``) unless ``unresolved_ok`` (at creation: it may exist by
-        the time the alarm fires)."""
+        """The addresses ``host`` resolves to, every one allowed (None when the list allows
+        the name itself); Refused otherwise. A name that does not resolve is refused
+        (``unresolved``) unless ``unresolved_ok`` (at creation: it may exist by the time
+        the alarm fires)."""
         if self.allow is not None and self.allow.allows(host, port):
-            return
+            return None
         try:
             addresses = self.addresses(host, port)
         except (OSError, UnicodeError) as exc:
             if unresolved_ok and self.allow is None:
-                return
+                return None
             raise Refused('%s does not resolve (%s)' % (host, exc), unresolved=True) \
                 from None
         for address in addresses:
@@ -143,6 +144,7 @@ class Destinations:
             if reason:
                 raise Refused('%s:%d is not an allowed destination (%s)'
                               % (host, port, reason))
+        return addresses
 
     def _address_refusal(self, address, port):
         if self.allow is not None:

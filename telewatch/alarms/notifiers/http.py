@@ -7,6 +7,10 @@ import threading
 import urllib.parse
 
 import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
+import urllib3.exceptions
 
 from telewatch import delivery
 from telewatch.alarms import actions
@@ -18,6 +22,48 @@ PORTS = {'http': 80, 'https': 443}
 SSL_VERIFY_OPTION = 'aodh-alarm-ssl-verify'
 # Statuses that say "not now" rather than "never".
 _RETRYABLE_STATUSES = frozenset((408, 425, 429))
+
+
+def _checked(connection_class, destinations):
+    """``connection_class`` (urllib3's) connecting only to addresses ``destinations``
+    allows, resolved and checked at the moment it connects: a name whose DNS changed after
+    the check before the request (DNS rebinding) cannot lead elsewhere."""
+    class CheckedConnection(connection_class):
+        def _new_conn(self):
+            addresses = destinations.check(self._dns_host, self.port)
+            if not addresses:  # allowed by name: connect as usual
+                return super()._new_conn()
+            name, error = self._dns_host, None
+            try:
+                for address in addresses:
+                    self._dns_host = str(address)  # TLS still checks the name (self.host)
+                    try:
+                        return super()._new_conn()
+                    except (urllib3.exceptions.NewConnectionError,
+                            urllib3.exceptions.ConnectTimeoutError) as exc:
+                        error = exc
+            finally:
+                self._dns_host = name
+            raise error
+    return CheckedConnection
+
+
+class CheckedAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter whose connections are checked against the allow-list."""
+
+    def __init__(self, destinations):
+        self._destinations = destinations
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        checked = self._destinations
+        self.poolmanager.pool_classes_by_scheme = {
+            'http': type('CheckedHTTPConnectionPool', (urllib3.HTTPConnectionPool,), {
+                'ConnectionCls': _checked(urllib3.connection.HTTPConnection, checked)}),
+            'https': type('CheckedHTTPSConnectionPool', (urllib3.HTTPSConnectionPool,), {
+                'ConnectionCls': _checked(urllib3.connection.HTTPSConnection, checked)}),
+        }
 
 
 class StatusError(delivery.SendError):
@@ -61,6 +107,9 @@ class HttpNotifier(base.Notifier):
         session = getattr(self._local, 'session', None)
         if session is None:
             session = self._local.session = requests.Session()
+            adapter = CheckedAdapter(self.shared.destinations)
+            session.mount('http://', adapter)
+            session.mount('https://', adapter)
         return session
 
     def notify(self, action, notification):
@@ -78,6 +127,8 @@ class HttpNotifier(base.Notifier):
                 url, data=json.dumps(notification.body()), headers=headers,
                 timeout=self.conf.alarms.notifier_timeout, allow_redirects=False,
                 **self._tls(parts))
+        except actions.Refused as exc:  # at connection time (see CheckedAdapter)
+            raise delivery.SendError(str(exc), permanent=not exc.unresolved) from None
         except requests.RequestException as exc:
             raise delivery.SendError('POST %s: %s' % (actions.redact(url), exc)) from exc
         status = response.status_code

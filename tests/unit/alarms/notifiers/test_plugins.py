@@ -193,3 +193,33 @@ def test_log(conf, caplog):
     log.LogNotifier(conf, shared(conf)).notify('log://', notification())
     assert 'Notifying alarm cpu high a1 of low priority from ok to alarm with action log:// ' \
            'because Transition to alarm' in caplog.text
+
+
+def _dns(*answers):
+    """A getaddrinfo giving each answer in turn (the last one again after)."""
+    answers = list(answers)
+
+    def resolve(host, port, proto=0):
+        address = answers.pop(0) if len(answers) > 1 else answers[0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, proto, '', (address, port))]
+    return resolve
+
+
+def test_a_name_is_connected_to_the_address_that_was_checked(conf):
+    with webhook.Webhook() as hook:
+        port = int(hook.url.rsplit(':', 1)[1])
+        notifier = http.HttpNotifier(conf, shared(conf, resolve=_dns('127.0.0.1')))
+        notifier.notify('http://hooks.example.org:%d/x' % port, notification())
+    path, headers, _ = hook.received[0]
+    assert path == '/x' and headers['Host'] == 'hooks.example.org:%d' % port
+
+
+def test_dns_rebinding_after_the_check_is_refused_at_connection(conf):
+    with webhook.Webhook() as hook:
+        port = int(hook.url.rsplit(':', 1)[1])
+        rebinding = shared(conf, resolve=_dns('127.0.0.1', '169.254.169.254'))
+        with pytest.raises(delivery.SendError, match='link-local') as caught:
+            http.HttpNotifier(conf, rebinding).notify(
+                'http://hooks.example.org:%d/x' % port, notification())
+    assert caught.value.permanent
+    assert hook.received == []
