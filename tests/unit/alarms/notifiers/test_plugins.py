@@ -1,6 +1,8 @@
 import json
 import logging
 import socket
+import ssl
+import subprocess
 import urllib.parse
 
 import pytest
@@ -223,3 +225,32 @@ def test_dns_rebinding_after_the_check_is_refused_at_connection(conf):
                 'http://hooks.example.org:%d/x' % port, notification())
     assert caught.value.permanent
     assert hook.received == []
+
+
+@pytest.fixture
+def tls_webhook(tmp_path):
+    """A webhook over TLS with a certificate for hooks.example.org (openssl makes it)."""
+    cert, key = tmp_path / 'cert.pem', tmp_path / 'key.pem'
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout',
+                    str(key), '-out', str(cert), '-days', '2', '-subj', '/CN=hooks.example.org',
+                    '-addext', 'subjectAltName=DNS:hooks.example.org'],
+                   check=True, capture_output=True)
+    with webhook.Webhook() as hook:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert), str(key))
+        hook.server.socket = context.wrap_socket(hook.server.socket, server_side=True)
+        hook.ca = str(cert)
+        yield hook
+
+
+def test_https_through_the_checked_address_verifies_the_name(conf, tls_webhook):
+    port = tls_webhook.server.server_address[1]
+    conf.set_override('notifier_ca_bundle', tls_webhook.ca, group='alarms')
+    notifier = http.HttpNotifier(conf, shared(conf, resolve=_dns('127.0.0.1')))
+    notifier.notify('https://hooks.example.org:%d/x' % port, notification())
+    assert [headers['Host'] for _, headers, _ in tls_webhook.received] == [
+        'hooks.example.org:%d' % port]
+    with pytest.raises(delivery.SendError, match='certificate'):
+        notifier.notify('https://127.0.0.1:%d/x' % port, notification())  # not its name
+    notifier.notify('https://127.0.0.1:%d/x?aodh-alarm-ssl-verify=0' % port, notification())
+    assert len(tls_webhook.received) == 2
