@@ -17,6 +17,7 @@ from oslo_config import cfg
 from telewatch import bus
 from telewatch import config_file
 from telewatch import loops
+from telewatch.alarms import event_listener
 from telewatch.notification import decoders
 from telewatch.notification import intake as intake_mod
 from telewatch.notification import meter_definitions
@@ -92,6 +93,7 @@ class NotificationAgent:
         self.secret = conf.publisher.telemetry_secret
         self.loop_errors = collections.Counter()
         self._current = Pipelines(conf)
+        self.event_alarms = event_listener.from_conf(conf)  # None unless [alarms] event_alarms
         self.intake = intake_mod.Intake(
             self.process, self._decoders(),
             intake_mod.DeadLetters(os.path.join(conf.data_dir, 'dead-letter')),
@@ -129,6 +131,8 @@ class NotificationAgent:
             return decoders.decode_samples(message, self.secret)
         notifications = decoders.NotificationDecoder(lambda: self.meter_definitions,
                                                      self.wants_event)
+        if self.event_alarms is not None:
+            notifications = self.event_alarms.tap(notifications)
         return dict([(priority, samples) for priority in decoders.SAMPLE_PRIORITIES]
                     + [(priority, notifications)
                        for priority in decoders.NOTIFICATION_PRIORITIES])
@@ -154,6 +158,8 @@ class NotificationAgent:
         # sample). Reference counting frees them; cycles are rare here.
         gc.set_threshold(GC_THRESHOLD, 20, 100)
         self._current.manager.start()
+        if self.event_alarms is not None:
+            self.event_alarms.start()
         if self._bus.divides_partitions:
             # Kafka's consumer group divides the partitions: no tooz, no oslo transport.
             self._listener = self._bus.listener(
@@ -217,6 +223,8 @@ class NotificationAgent:
         """The threads that run as long as the agent (see service.AgentService)."""
         threads = list(self._threads) + self._current.manager.threads()
         listener_thread = getattr(self._listener, 'thread', None)
+        if self.event_alarms is not None:
+            threads += self.event_alarms.threads()
         return threads + ([listener_thread] if listener_thread is not None else [])
 
     def stop(self):
@@ -230,6 +238,8 @@ class NotificationAgent:
             self._coordinator.stop()
         with self._lock:
             self._current.manager.stop()
+        if self.event_alarms is not None:
+            self.event_alarms.stop()
         self.report()
 
     def reload(self):
@@ -262,6 +272,8 @@ class NotificationAgent:
         status['partitions'] = self.partitions
         status.update(self.intake.counters())
         status['meter_definitions'] = dict(self._current.meter_definitions.counters)
+        if self.event_alarms is not None:
+            status['event_alarms'] = self.event_alarms.counters()
         status['loop_errors'] = dict(collections.Counter(status.get('loop_errors', {}))
                                      + self.loop_errors)
         return status
