@@ -274,7 +274,8 @@ def _time_constraints(items):
                  path.rstrip('.'))
         constraint = {'name': _typed(path + 'name', _mandatory(item, 'name', path), str),
                       'start': _typed(path + 'start', _mandatory(item, 'start', path), str),
-                      'duration': _mandatory(item, 'duration', path),
+                      'duration': _typed(path + 'duration',
+                                         _mandatory(item, 'duration', path), int),
                       'timezone': item.get('timezone') or ''}
         constraint['description'] = item.get('description') or (
             'Time constraint at %s lasting for %s seconds'

@@ -28,9 +28,8 @@ RBAC_FAILED = 'RBAC Authorization Failed'
 
 def fault(status, text, headers=None):
     """Raise Aodh's error: ``faultcode`` Client for a 4xx, Server otherwise."""
-    error = webob.exc.status_map[status](headers=headers)
-    _set_body(error, status, text)
-    error.aodh_fault = True
+    error = webob.exc.status_map[status](headers=headers, detail=text)
+    error.aodh_text = text
     raise error
 
 
@@ -51,15 +50,22 @@ def _text(description):
     return str(description)
 
 
+_KEPT_HEADERS = ('Allow', 'Retry-After', 'WWW-Authenticate')
+
+
 def fault_response(exc, gnocchi_response):
-    """The response of any exception raised under /v2, with Aodh's body: ``fault``'s as
-    they are; the others (Pecan's 404 and 405, the archive's typed errors as
+    """The response of any exception raised under /v2, with Aodh's body: ``fault``'s
+    text; the others (Pecan's 404 and 405, the archive's typed errors as
     ``gnocchi_response`` answers them, the store's) turned into it."""
-    if getattr(exc, 'aodh_fault', False):
-        return exc
     if isinstance(exc, webob.exc.HTTPException):
-        _set_body(exc, exc.code, _text(exc.detail or exc.explanation))
-        return exc
+        # A new response: Pecan has written its own JSON body into ``exc`` for a client
+        # that accepts JSON (the aodh CLI does).
+        response = _response(exc.code, getattr(exc, 'aodh_text', None) or _text(
+            exc.detail or exc.explanation))
+        for name in _KEPT_HEADERS:
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
     if isinstance(exc, storage.NoSuchAlarm):
         return _response(404, str(exc))
     if isinstance(exc, storage.InvalidQuery):

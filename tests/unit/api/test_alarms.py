@@ -11,9 +11,11 @@ import webtest
 from telewatch.alarms import storage
 from telewatch.api import app as app_mod
 
-ALICE = {'X-User-Id': 'alice', 'X-Project-Id': 'pa'}
-BOB = {'X-User-Id': 'bob', 'X-Project-Id': 'pb'}
-ADMIN = {'X-User-Id': 'root', 'X-Project-Id': 'padmin', 'X-Roles': 'admin'}
+# As the aodh CLI sends them (Pecan writes its own body for a client accepting JSON).
+JSON = {'Accept': 'application/json'}
+ALICE = dict(JSON, **{'X-User-Id': 'alice', 'X-Project-Id': 'pa'})
+BOB = dict(JSON, **{'X-User-Id': 'bob', 'X-Project-Id': 'pb'})
+ADMIN = dict(JSON, **{'X-User-Id': 'root', 'X-Project-Id': 'padmin', 'X-Roles': 'admin'})
 SERVER = '5a301761-f78b-46e2-8900-8b4f6fe6675a'
 
 
@@ -92,6 +94,9 @@ def test_create_fills_aodh_defaults_and_shows_the_rule_under_its_type(v2):
     (threshold(resource_type='volume'), 400, 'is of type instance, not volume'),
     (dict(threshold(), time_constraints=[{'name': 'n', 'start': 'never', 'duration': 1}]),
      400, 'time_constraints[0].start'),
+    (dict(threshold(), time_constraints=[{'name': 'n', 'start': '0 1 * * *',
+                                          'duration': '-1'}]),
+     400, 'time_constraints[0].duration'),
     (dict(threshold(), time_constraints=[{'name': 'n', 'start': '0 1 * * *', 'duration': 1,
                                           'timezone': 'Mars/Olympus'}]),
      400, 'Timezone Mars/Olympus is not valid'),

@@ -56,6 +56,8 @@ def _not_json(api, method, path, body, content_type):
     """What is wrong with the answer to a request, if it is an error not in Gnocchi's
     shape."""
     headers = dict(ADMIN, **({'Content-Type': content_type} if content_type else {}))
+    if path.startswith('/v2'):  # as the aodh CLI asks (Pecan writes JSON errors itself)
+        headers['Accept'] = 'application/json'
     response = api.request(path, method=method, body=body, headers=headers,
                            expect_errors=True)
     if response.status_int < 400:
