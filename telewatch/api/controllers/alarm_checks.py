@@ -79,6 +79,8 @@ def confined_query(query, project_id):
     owned = {'or': [{'=': {'created_by_project_id': project_id}},
                     {'and': [{'=': {'created_by_project_id': SERVICE_CREATED}},
                              {'=': {'project_id': project_id}}]}]}
+    if isinstance(query, dict) and list(query) == ['and'] and query['and'][:1] == [owned]:
+        return query  # confined already (a client sending back what it read)
     return {'and': [owned, query]}
 
 

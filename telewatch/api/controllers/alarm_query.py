@@ -26,7 +26,7 @@ def _complex_query(columns, visibility_field):
     """``(filter, orderby, limit)`` of a complex query body (``filter`` and ``orderby`` JSON
     texts, ``limit``), checked as Aodh's, confined to the caller's project unless it sees
     every project (a filter naming another project is a 401)."""
-    body = pecan.request.decoded_json() if pecan.request.body else {}
+    body = aodh.body() if pecan.request.body else {}
     if not isinstance(body, dict):
         aodh.fault(400, 'Invalid input: the body must be a JSON object')
     tree = _json_text(body.get('filter'), 'Filter expression not valid: %s')
@@ -132,7 +132,7 @@ class QuotasController(framework.RestController):
     @pecan.expose('json')
     def post(self):
         aodh.enforce('update_quotas')
-        body = pecan.request.decoded_json()
+        body = aodh.body()
         if not isinstance(body, dict) or not isinstance(body.get('project_id'), str):
             aodh.fault(400, "Invalid input for field/attribute project_id. Value: 'None'. "
                             'Mandatory field missing.')

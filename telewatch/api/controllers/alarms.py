@@ -134,10 +134,7 @@ class StateController(framework.RestController):
     @pecan.expose('json')
     def put(self):
         alarm = aodh.get_alarm(self.alarm_id, 'change_alarm_state')
-        try:
-            state = pecan.request.decoded_json()
-        except ValueError as exc:
-            aodh.fault(400, 'Unable to decode body: %s' % exc)
+        state = aodh.body()
         if state not in rules.STATES:
             alarm_body.invalid('state', state, 'Value should be one of: %s'
                                % ', '.join(sorted(rules.STATES)))
@@ -184,7 +181,7 @@ class AlarmController(framework.RestController):
     @pecan.expose('json')
     def put(self):
         old = aodh.get_alarm(self.alarm_id, 'change_alarm')
-        alarm = alarm_body.parse(_body())
+        alarm = alarm_body.parse(aodh.body())
         alarm_checks.set_owners(alarm, old)
         alarm_checks.check_rules(alarm)
         alarm_checks.check_actions(alarm, old)
@@ -208,13 +205,6 @@ def _urls(alarm):
     return [url for field in storage.ACTIONS_OF.values() for url in alarm[field]]
 
 
-def _body():
-    try:
-        return pecan.request.decoded_json()
-    except ValueError as exc:
-        aodh.fault(400, 'Unable to decode body: %s' % exc)
-
-
 class AlarmsController(framework.RestController):
     @pecan.expose()
     def _lookup(self, alarm_id, *remainder):
@@ -234,7 +224,7 @@ class AlarmsController(framework.RestController):
     @pecan.expose('json')
     def post(self):
         aodh.enforce('create_alarm')
-        alarm = alarm_body.parse(_body())
+        alarm = alarm_body.parse(aodh.body())
         alarm_checks.set_owners(alarm)
         store = aodh.alarms()
         alarm_checks.check_quotas(store, alarm, pecan.request.environ['telewatch.conf'])

@@ -89,6 +89,14 @@ def _response(status, text):
     return response
 
 
+def body():
+    """The request's JSON body (null when empty); 400 when it does not decode."""
+    try:
+        return pecan.request.decoded_json()
+    except ValueError as exc:
+        fault(400, 'Unable to decode body: %s' % exc)
+
+
 def alarms():
     """The request's AlarmStore."""
     return pecan.request.environ[ENVIRON_KEY]

@@ -146,6 +146,9 @@ def test_a_by_resources_query_is_confined_to_the_project_as_aodh_does(v2):
                 {'and': [{'=': {'created_by_project_id': ''}},
                          {'=': {'project_id': 'pa'}}]}]},
         {'and': [{'=': {'server_group': 'stack-1'}}, {'=': {'ended_at': None}}]}]}
+    again = v2.put_json('/v2/alarms/' + alarm['alarm_id'], alarm, headers=ALICE).json
+    assert again['gnocchi_aggregation_by_resources_threshold_rule'] == (
+        alarm['gnocchi_aggregation_by_resources_threshold_rule'])  # not wrapped twice
     own = v2.post_json('/v2/alarms', heat_body(), headers=ADMIN, status=201).json
     assert json.loads(own['gnocchi_aggregation_by_resources_threshold_rule']['query']) == {
         'and': [{'=': {'server_group': 'stack-1'}}, {'=': {'ended_at': None}}]}

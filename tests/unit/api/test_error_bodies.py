@@ -70,6 +70,8 @@ def _not_json(api, method, path, body, content_type):
     error = json.loads(response.body)
     if path.startswith('/v2'):
         fault = error.get('error_message') or {}
+        if response.status_int == 500:  # Aodh's shape, and still a server's error
+            return '%s: %s' % (where, error)
         if set(error) != {'error_message'} or set(fault) != {
                 'faultstring', 'faultcode', 'debuginfo'} or fault['faultcode'] != (
                 'Client' if response.status_int < 500 else 'Server'):
