@@ -230,3 +230,19 @@ def test_another_project_neither_sees_nor_changes_an_alarm(endpoint):
     everyone = aodh(endpoint, 'alarm', 'list', '--filter', 'all_projects=true', '-f', 'json',
                     project='p2', roles='admin')
     assert alarm['alarm_id'] in {a['alarm_id'] for a in everyone}
+
+
+def test_the_all_in_one_serves_v2_on_its_port(tmp_path):
+    """Its start-up creates the alarm tables; the aodh CLI works against its one port."""
+    from tests.functional.test_allinone import AllInOne
+    chain = AllInOne(tmp_path, '--no-polling')
+    try:
+        assert chain.wait_for(chain.started), chain.stderr.read_text()
+        created = aodh(chain.api, 'alarm', 'create', '--name', 'aio', '-t', 'event',
+                       '--event-type', 'compute.instance.delete.end', '-f', 'json')
+        assert aodh(chain.api, 'alarm', 'list', '-f', 'json') == [{
+            'alarm_id': created['alarm_id'], 'type': 'event', 'name': 'aio',
+            'state': 'insufficient data', 'severity': 'low', 'enabled': True}]
+        assert chain.stop() == 0, chain.stderr.read_text()
+    finally:
+        chain.kill()
