@@ -23,6 +23,7 @@ from telewatch.archive import aggregation
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
 from telewatch.archive import state as state_mod
+from telewatch.archive.index import aggregated as aggregated_mod
 from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.index import migration
 from telewatch.archive.storage import file as file_storage
@@ -103,6 +104,7 @@ class ArchiveStore:
         self.index = indexer
         self._storage = storage
         self.operation_timeout = operation_timeout
+        self._aggregated = aggregated_mod.AggregatedStream(indexer.engine)
         # resource id -> (attributes, {metric name: metric id}), oldest first out
         self._known = collections.OrderedDict()
 
@@ -265,8 +267,23 @@ class ArchiveStore:
 
     def process(self, sacks=None, wait=None, skip=()):
         """Process the pending measures of ``sacks`` (default: all but ``skip``); the
-        storage's ProcessReport (failing sacks in ``failed``, the others done)."""
-        return self._storage.process(self.index.archive_policies_of, sacks, wait, skip)
+        storage's ProcessReport (failing sacks in ``failed``, the others done; the metrics
+        updated in ``aggregated``, told to the "metrics aggregated" stream in one row)."""
+        report = self._storage.process(self.index.archive_policies_of, sacks, wait, skip)
+        if report.aggregated:
+            try:
+                self._aggregated.record(report.aggregated)
+            except errors.StorageUnavailable as exc:
+                # The series are stored; readers of the stream catch up on their next pass.
+                LOG.warning('Could not tell that %d metrics were aggregated: %s',
+                            len(report.aggregated), exc)
+        return report
+
+    def aggregated_since(self, cursor=None):
+        """``(cursor, metric ids)``: the metrics some ``process`` (any process, any host)
+        aggregated after ``cursor``, and the cursor to give next; without one, none and
+        the cursor of now. Rows are kept an hour (``index.aggregated.KEEP_SECONDS``)."""
+        return self._aggregated.since(cursor)
 
     def refresh(self, metric_ids):
         """Process the pending measures of these metrics now; MetricLocked after
@@ -328,6 +345,36 @@ class ArchiveStore:
             found = stored.get(metric.id)
             out[key] = {g: (numpy.empty(0, 'datetime64[ns]'), numpy.empty(0)) if found is None
                         else found.state.series(g / 1e9, method) for g in policy.granularities}
+        return out
+
+    def many_series(self, wanted):
+        """``{key: (datetime64[ns] timestamps, float64 values)}`` of ``wanted`` ``{key:
+        (Metric, granularity s, method, start)}``, the series read in one go (what an
+        alarm evaluator needs of thousands of metrics at once). A key whose metric's
+        policy lacks that granularity or method gets its NoSuchAggregation instead, one
+        whose series is damaged its CorruptSeries; a metric with nothing processed yet has
+        empty series."""
+        ids = sorted({metric.id for metric, *_ in wanted.values()})
+        try:
+            stored = self._storage.get_many(ids)
+        except errors.CorruptSeries:  # one damaged series must not hide the others
+            stored = {}
+            for metric_id in ids:
+                try:
+                    stored[metric_id] = self._storage.get(metric_id)
+                except errors.CorruptSeries as exc:
+                    stored[metric_id] = exc
+        out = {}
+        for key, (metric, granularity, method, start) in wanted.items():
+            found = stored.get(metric.id)
+            try:
+                if isinstance(found, Exception):
+                    raise found
+                state = found.state if found is not None else state_mod.MetricState.new(
+                    self.index.get_archive_policy(metric.archive_policy_name))
+                out[key] = state.series(granularity, method, start)
+            except (errors.NoSuchAggregation, errors.CorruptSeries) as exc:
+                out[key] = exc
         return out
 
     def delete_metric(self, metric_id):

@@ -111,6 +111,7 @@ class ProcessReport:
     busy: list = dataclasses.field(default_factory=list)  # sacks another processor held
     failed: dict = dataclasses.field(default_factory=dict)  # sack -> retryable error
     quarantined: list = dataclasses.field(default_factory=list)  # CorruptSeries moved aside
+    aggregated: list = dataclasses.field(default_factory=list)  # ids of metrics updated
 
     def add(self, other):
         self.sacks += other.sacks
@@ -120,6 +121,7 @@ class ProcessReport:
         self.busy += other.busy
         self.failed.update(other.failed)
         self.quarantined += other.quarantined
+        self.aggregated += other.aggregated
         for metric_id, count in other.rejected.items():
             self.rejected[metric_id] = self.rejected.get(metric_id, 0) + count
 
@@ -216,6 +218,7 @@ class SeriesStorage(abc.ABC):
             report.metrics += 1
             report.measures += result.accepted
         claim.commit(updated)
+        report.aggregated = list(updated)
         return report
 
     @staticmethod
