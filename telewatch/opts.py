@@ -4,6 +4,7 @@ every process shares, here, and the lists of each subpackage."""
 from oslo_config import cfg
 
 from telewatch import api
+from telewatch.alarms.evaluator import options as alarm_evaluator_options
 from telewatch import bus
 from telewatch.api import app as api_app
 from telewatch.archive import store as archive_store
@@ -40,4 +41,5 @@ def list_opts():
     return (pipeline.list_opts() + polling.list_opts() + pollsters.list_opts() +
             [(None, OPTS), ('publisher', PUBLISHER_OPTS)] + notification.list_opts() +
             publishers.list_opts() + [('bus', bus.OPTS)] + archive_store.list_opts() +
-            api.list_opts() + api_app.list_opts() + pubsub_options.list_opts())
+            api.list_opts() + api_app.list_opts() + pubsub_options.list_opts() +
+            alarm_evaluator_options.list_opts())
