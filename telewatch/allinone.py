@@ -15,6 +15,7 @@ from telewatch import bus
 from telewatch import config_file
 from telewatch import delivery
 from telewatch import loops
+from telewatch.alarms import storage as alarm_storage
 from telewatch.api import app as api_app
 from telewatch.api import auth
 from telewatch.archive import policy as policy_mod
@@ -153,6 +154,7 @@ class AllInOne:
         self.conf = conf
         self.archive = archive_store.ArchiveStore.from_conf(conf)
         self.archive.upgrade(policies=policy_mod.all_in_one_policies())
+        alarm_storage.AlarmStore.from_conf(conf).upgrade()
         self.processor = processor_mod.ArchiveProcessor(conf, self.archive)
         self._stopping = threading.Event()
         conf.set_override('auth_strategy', 'noauth', group='api')

@@ -32,6 +32,8 @@ The front door (what other packages use; everything else here is the archive's o
 - For ``telewatch.pubsub.registry`` alone, whose subscription tables live in the index's
   database and migrations: ``index.schema``'s ``subscription`` and
   ``subscription_counter`` tables, and ``sql`` (its engine and transactions).
+  ``telewatch.alarms.storage`` (own tables and migrations, by default in the index's
+  database) uses ``sql`` too.
 
 Private: ``index`` (but for ``Indexer`` and its records as ``store.index`` returns them),
 ``storage``, ``state``, ``aggregation``, ``serialization``, ``incoming``, ``sql``,

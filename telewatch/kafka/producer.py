@@ -173,12 +173,21 @@ class TopicSender:
         pass  # the producer belongs to the pool
 
 
-class ProducerPool:
-    """One producer per cluster (its bootstrap servers), shared by every subscription
-    target there and closed with the last of them; options from ``[pubsub]``."""
+def alarm_options():
+    """The producer options of the alarm notifiers' pool: every in-sync replica takes a
+    state change before it counts as delivered."""
+    return dict(acks='all', linger_ms=0, max_block_ms=5000, bootstrap_timeout_ms=5000,
+                request_timeout_ms=10000, delivery_timeout_ms=25000,
+                client_id='telewatch-alarm-notifier')
 
-    def __init__(self, conf):
-        self._options = pool_options(conf)
+
+class ProducerPool:
+    """One producer per cluster (its bootstrap servers), shared by every target there and
+    closed with the last of them; options from ``[pubsub]`` (the subscriptions' targets),
+    or ``options``."""
+
+    def __init__(self, conf=None, options=None):
+        self._options = pool_options(conf) if options is None else options
         self._producers = {}
         self._users = collections.Counter()
         self._lock = threading.Lock()

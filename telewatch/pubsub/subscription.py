@@ -17,6 +17,7 @@ import re
 import string
 import urllib.parse
 
+from telewatch import allow_list
 from telewatch import delivery
 from telewatch import meter_filter
 from telewatch.kafka import cluster as kafka_cluster
@@ -131,19 +132,9 @@ def _queue_length(text):
     return value
 
 
-class AllowList:
-    """The destinations an operator allows (``[pubsub] allowed_targets``): ``HOST:PORT``
-    patterns, HOST with shell wildcards (``10.0.0.*``, ``*.example.org``, ``[::1]``), PORT
-    a number, a range ``LOW-HIGH`` or ``*``."""
-
-    def __init__(self, patterns):
-        self.patterns = tuple(patterns)
-        self._rules = [_allow_rule(pattern) for pattern in self.patterns]
-
-    def allows(self, host, port):
-        host = host.lower()
-        return any(fnmatch.fnmatchcase(host, host_pattern) and low <= port <= high
-                   for host_pattern, low, high in self._rules)
+class AllowList(allow_list.AllowList):
+    """The destinations an operator allows (``[pubsub] allowed_targets``): the patterns of
+    ``telewatch.allow_list.AllowList``."""
 
     def check(self, target):
         """Raise InvalidSubscription unless every server of ``target`` is allowed."""
@@ -151,23 +142,7 @@ class AllowList:
             if not self.allows(host, port):
                 raise InvalidSubscription(
                     'target', '%s:%d is not an allowed destination (allowed: %s)'
-                    % (host, port, ', '.join(self.patterns) or 'none'))
-
-
-def _allow_rule(pattern):
-    host, sep, ports = pattern.strip().rpartition(':')
-    if not sep or not host:
-        raise ValueError('%r is not HOST:PORT (PORT a number, LOW-HIGH or *)' % pattern)
-    host = host[1:-1] if host.startswith('[') and host.endswith(']') else host
-    if ports == '*':
-        return host.lower(), 0, 65535
-    low, _, high = ports.partition('-')
-    try:
-        low, high = int(low), int(high or low)
-    except ValueError:
-        raise ValueError('%r: port %r is not a number, LOW-HIGH or *' % (pattern, ports)) \
-            from None
-    return host.lower(), low, high
+                    % (host, port, self.describe()))
 
 
 def check_meters(patterns):
