@@ -81,6 +81,10 @@ class _Reader:
         self.offset += dtype.itemsize * count
         return array.astype(dtype.newbyteorder('='))
 
+    def skip(self, size):
+        self.need(size)
+        self.offset += size
+
     def raw(self, size):
         self.need(size)
         self.offset += size
@@ -91,8 +95,8 @@ class _Reader:
             raise errors.InvalidState('truncated data')
 
 
-def loads(data):
-    """The ``MetricState`` of bytes from ``dumps``; InvalidState if they are not that."""
+def _sections(data):
+    """``(integers reader, floats reader, n_tables, methods, n_raw)`` after the header."""
     data = bytes(data)
     if len(data) < _HEADER.size:
         raise errors.InvalidState('truncated header')
@@ -116,12 +120,35 @@ def loads(data):
         raise errors.InvalidState('method names are not UTF-8') from None
     if len(methods) != n_methods or not n_tables:
         raise errors.InvalidState('inconsistent header')
+    return integers, floats, n_tables, methods, n_raw
+
+
+def loads(data):
+    """The ``MetricState`` of bytes from ``dumps``; InvalidState if they are not that."""
+    integers, floats, n_tables, methods, n_raw = _sections(data)
     raw_ts = numpy.cumsum(integers.array(_I8, n_raw))
     raw_values = floats.array(_F8, n_raw)
     tables = tuple(_read_table(integers, floats, methods) for _ in range(n_tables))
-    if integers.offset != len(integers.data) or floats.offset != len(data):
+    if integers.offset != len(integers.data) or floats.offset != len(floats.data):
         raise errors.InvalidState('trailing data')
     return state_mod.MetricState(raw_ts, raw_values, tables)
+
+
+def loads_table(data, granularity_ns):
+    """The ``AggregateTable`` of one granularity of bytes from ``dumps``, None if the state
+    has none; the rest is skipped, not decoded (a reader of recent points of many metrics
+    pays for what it reads). InvalidState if the bytes are not a state."""
+    integers, floats, n_tables, methods, n_raw = _sections(data)
+    integers.skip(_I8.itemsize * n_raw)
+    floats.skip(_F8.itemsize * n_raw)
+    for _ in range(n_tables):
+        g, rows = integers.struct(_TABLE)
+        if g == granularity_ns:
+            integers.offset -= _TABLE.size
+            return _read_table(integers, floats, methods)
+        integers.skip(3 * _I8.itemsize * rows)
+        floats.skip(_F8.itemsize * rows * len(methods))
+    return None
 
 
 def _read_table(integers, floats, methods):

@@ -36,6 +36,8 @@ PROCESSOR_REPORT_SECONDS = 60
 KNOWN_RESOURCES = 100_000
 # Rounds of create_metrics against other writers creating metrics of the same resources.
 _CREATE_ATTEMPTS = 3
+# A metric many_series finds nothing processed for.
+_UNPROCESSED = object()
 # Gnocchi's limit on a metric's unit, to which units of new metrics are cut.
 _UNIT_LENGTH = 31
 
@@ -349,30 +351,27 @@ class ArchiveStore:
 
     def many_series(self, wanted):
         """``{key: (datetime64[ns] timestamps, float64 values)}`` of ``wanted`` ``{key:
-        (Metric, granularity s, method, start)}``, the series read in one go (what an
-        alarm evaluator needs of thousands of metrics at once). A key whose metric's
-        policy lacks that granularity or method gets its NoSuchAggregation instead, one
-        whose series is damaged its CorruptSeries; a metric with nothing processed yet has
-        empty series."""
-        ids = sorted({metric.id for metric, *_ in wanted.values()})
-        try:
-            stored = self._storage.get_many(ids)
-        except errors.CorruptSeries:  # one damaged series must not hide the others
-            stored = {}
-            for metric_id in ids:
-                try:
-                    stored[metric_id] = self._storage.get(metric_id)
-                except errors.CorruptSeries as exc:
-                    stored[metric_id] = exc
+        (Metric, granularity s, method, start)}``, read in one go and each decoding only
+        the granularity asked (what an alarm evaluator needs of thousands of metrics at
+        once). A key whose metric's policy lacks that granularity or method gets its
+        NoSuchAggregation instead, one whose series is damaged its CorruptSeries; a metric
+        with nothing processed yet has empty series."""
+        nanoseconds = {g: policy_mod.duration_ns(g) for g in {w[1] for w in wanted.values()}}
+        tables = self._storage.get_tables({(metric.id, nanoseconds[granularity])
+                                           for metric, granularity, _, _ in wanted.values()})
         out = {}
         for key, (metric, granularity, method, start) in wanted.items():
-            found = stored.get(metric.id)
+            granularity_ns = nanoseconds[granularity]
+            table = tables.get((metric.id, granularity_ns), _UNPROCESSED)
             try:
-                if isinstance(found, Exception):
-                    raise found
-                state = found.state if found is not None else state_mod.MetricState.new(
-                    self.index.get_archive_policy(metric.archive_policy_name))
-                out[key] = state.series(granularity, method, start)
+                if table is _UNPROCESSED:
+                    table = state_mod.MetricState.new(self.index.get_archive_policy(
+                        metric.archive_policy_name)).table(granularity)
+                elif table is None:
+                    raise errors.NoSuchAggregation(granularity=granularity_ns)
+                elif isinstance(table, errors.CorruptSeries):
+                    raise table
+                out[key] = state_mod.table_series(table, method, start)
             except (errors.NoSuchAggregation, errors.CorruptSeries) as exc:
                 out[key] = exc
         return out

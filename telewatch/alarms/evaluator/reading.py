@@ -19,42 +19,44 @@ def read(plans, archive, now, lag=0):
     """``{alarm id: [datapoints of each leaf] or sources.Unreadable}`` of ``plans`` at
     ``now`` (seconds since the epoch); StorageUnavailable when the archive cannot be
     reached at all (nothing can be said of any alarm then)."""
-    wanted = {}
+    wanted, keys = {}, {}
     for plan in plans:
         for leaf in plan.leaves:
-            for metric in leaf.metrics:
-                key = _key(leaf, metric, now, lag)
-                wanted[key] = (metric, leaf.rule.granularity, leaf.method,
-                               numpy.datetime64(int(key[3] * _NS), 'ns'))
+            if id(leaf) in keys:  # (hashing a leaf would hash its rule and metrics)
+                continue
+            rule = leaf.rule
+            since = now - rule.query_window(lag)
+            # Alarms reading the same series share one read.
+            keys[id(leaf)] = leaf_keys = [(metric.id, rule.granularity, leaf.method, since)
+                                          for metric in leaf.metrics]
+            start = numpy.datetime64(int(since * _NS), 'ns')
+            for metric, key in zip(leaf.metrics, leaf_keys):
+                wanted[key] = (metric, rule.granularity, leaf.method, start)
     found = archive.many_series(wanted) if wanted else {}
     out = {}
     for plan in plans:
         try:
-            out[plan.alarm_id] = [_datapoints(leaf, found, now, lag) for leaf in plan.leaves]
+            out[plan.alarm_id] = [_datapoints(leaf, keys[id(leaf)], found)
+                                  for leaf in plan.leaves]
         except sources.Unreadable as exc:
             out[plan.alarm_id] = exc
     return out
 
 
-def _key(leaf, metric, now, lag):
-    # Alarms reading the same series share one read.
-    return (metric.id, leaf.rule.granularity, leaf.method, now - leaf.rule.query_window(lag))
-
-
-def _datapoints(leaf, found, now, lag):
+def _datapoints(leaf, keys, found):
     if leaf.error:
         raise sources.Unreadable(leaf.error)
     series = {}
-    for metric in leaf.metrics:
-        got = found[_key(leaf, metric, now, lag)]
+    for key in keys:
+        got = found[key]
         if isinstance(got, archive_errors.ArchiveError):
-            raise sources.Unreadable('metric %s: %s' % (metric.id, got))
-        series[metric.id] = got
-    granularity = leaf.rule.granularity
+            raise sources.Unreadable('metric %s: %s' % (key[0], got))
+        series[key[0]] = got
     if leaf.across is None:
         (stamps, values), = series.values()
-        return list(zip((stamps.astype(numpy.int64) / _NS).tolist(),
-                        [granularity] * len(values), values.tolist()))
+        granularity = leaf.rule.granularity
+        return [(stamp, granularity, value) for stamp, value in zip(
+            (stamps.view(numpy.int64) / _NS).tolist(), values.tolist())]
     return _aggregated(leaf, series)
 
 

@@ -50,6 +50,17 @@ def _decode(metric_id, data):
         raise errors.CorruptSeries(metric_id, errors.InvalidState(str(exc))) from None
 
 
+def _decode_table(metric_id, data, granularity_ns):
+    try:
+        if len(data) < _SERIES.size or bytes(data[:4]) != _SERIES_MAGIC:
+            raise errors.InvalidState('not a telewatch series')
+        return serialization.loads_table(memoryview(data)[_SERIES.size:], granularity_ns)
+    except errors.InvalidState as exc:
+        return errors.CorruptSeries(metric_id, exc)
+    except ValueError as exc:  # bytes no check foresaw
+        return errors.CorruptSeries(metric_id, errors.InvalidState(str(exc)))
+
+
 @dataclasses.dataclass(frozen=True)
 class StoredSeries:
     """A metric's state; how many of its measures were rejected as too late; and the last
@@ -250,6 +261,24 @@ class SeriesStorage(abc.ABC):
         except OSError as exc:
             raise errors.from_os_error(exc, self.location) from exc
         return {metric_id: _decode(metric_id, data) for metric_id, data in found.items()}
+
+    def get_tables(self, wanted):
+        """``{(metric_id, granularity_ns): AggregateTable}`` of ``wanted`` pairs, each
+        table alone decoded from its series (None when the series has no such
+        granularity, CorruptSeries when it cannot be read); a metric with nothing
+        processed yet has no key."""
+        ids = sorted({str(metric_id) for metric_id, _ in wanted})
+        try:
+            found = self._load(ids)
+        except OSError as exc:
+            raise errors.from_os_error(exc, self.location) from exc
+        out = {}
+        for metric_id, granularity_ns in wanted:
+            data = found.get(str(metric_id))
+            if data is not None:
+                out[metric_id, granularity_ns] = _decode_table(metric_id, data,
+                                                               granularity_ns)
+        return out
 
     def pending(self):
         """``{metric_id: measures}`` waiting to be processed."""
