@@ -1,7 +1,7 @@
 """Delivery to a target that may fail: the backoff, the retry|queue|drop policies, their
 counters, and what each executor does under each policy (the table below).
 
-Two executors use this module, because what they can do with a failure differs:
+Three executors use this module, because what they can do with a failure differs:
 
 - ``telewatch.pipeline.delivery.PublisherRunner`` (synchronous, with hand-back): it runs in
   the thread of the input (a bus message, a polling cycle), which can be delivered again,
@@ -10,6 +10,9 @@ Two executors use this module, because what they can do with a failure differs:
 - ``telewatch.pubsub.targets.Delivery`` (asynchronous, one thread per target): one firehose
   batch feeds many subscriptions; one subscription's failure cannot rewind the batch for
   all the others, so it cannot hand back: what it gives up is dropped and counted.
+- ``telewatch.alarms.notifiers.Notifiers`` (asynchronous, a pool of worker threads): one
+  alarm state change to one action; the evaluator that queued it has moved on, so what it
+  gives up is dropped, counted, and written to the alarm's history as a failed action.
 
 ========  ==========  ==========================================  =========================
 policy    executor    when the target fails (may pass)             when the queue is full
@@ -28,6 +31,9 @@ queue     targets     kept and tried again after the backoff       new values dr
 drop      runner      dropped, counted                             (no queue)
 drop      targets     dropped, counted; what comes during the      new values dropped,
                       backoff is dropped without a try             counted
+retry     notifiers   tried again in its worker thread             new values dropped,
+          (only)      ``[alarms] notifier_retries`` times,         counted
+                      doubling delays, then dropped and recorded
 ========  ==========  ==========================================  =========================
 
 Under every policy a permanent failure (sending again cannot help) drops only what failed:
@@ -40,7 +46,7 @@ Counters (``Counters``, by name): ``published``/``delivered`` (taken by the targ
 ``retried`` (sent again), ``queued``, ``handed_back`` (runner), ``failed`` (values of
 failed attempts, targets), ``dropped`` (given up), and the ``queue_length`` now.
 
-For a new executor (the alarm notifiers' webhooks, for one): build a ``Policy`` from the
+For a new executor: build a ``Policy`` from the
 target's options, call ``retry(send, RetryableError, policy.immediate_retries,
 Backoff(...))`` for synchronous attempts (or keep a ``Backoff`` across a loop's steps, as
 ``targets.Delivery`` does, whose senders raise ``SendError``), count in a ``Counters``,

@@ -127,8 +127,7 @@ class Trusts:
         """Delete a trust, as the caller when its ``token`` is given (the trustor may),
         else as the alarm service user (Keystone lets an admin). A trust already gone is
         no error."""
-        with self._lock:
-            self._trusted.pop(trust_id, None)
+        self.forget(trust_id)
         session = (self.caller_session(token, project_id) if token
                    else self.service_session())
         try:
@@ -138,6 +137,11 @@ class Trusts:
             pass
         except ka_exc.ClientException as exc:
             raise _error('Keystone did not delete the trust', exc) from exc
+
+    def forget(self, trust_id):
+        """Drop the token of a trust (the next ``auth_headers`` asks Keystone again)."""
+        with self._lock:
+            self._trusted.pop(trust_id, None)
 
     def auth_headers(self, trust_id):
         """The headers (X-Auth-Token) of a token of the service user scoped to the trust."""

@@ -20,6 +20,15 @@ SSL_VERIFY_OPTION = 'aodh-alarm-ssl-verify'
 _RETRYABLE_STATUSES = frozenset((408, 425, 429))
 
 
+class StatusError(delivery.SendError):
+    """The webhook answered ``status``, not 2xx."""
+
+    def __init__(self, message, status):
+        super().__init__(message, permanent=not (status in _RETRYABLE_STATUSES
+                                                 or status >= 500))
+        self.status = status
+
+
 class HttpNotifier(base.Notifier):
     """POSTs ``Notification.body()`` as JSON with ``x-openstack-request-id``.
 
@@ -75,9 +84,8 @@ class HttpNotifier(base.Notifier):
         LOG.debug('alarm %s: POST %s answered %d (request %s)',
                   notification.alarm.get('alarm_id'), url, status, notification.request_id)
         if not 200 <= status < 300:
-            raise delivery.SendError(
-                'POST %s answered %d %s' % (url, status, response.reason),
-                permanent=not (status in _RETRYABLE_STATUSES or status >= 500))
+            raise StatusError('POST %s answered %d %s'
+                              % (actions.scrub(url), status, response.reason), status)
 
     def _tls(self, parts):
         if parts.scheme != 'https':
@@ -100,7 +108,8 @@ class TrustHttpNotifier(HttpNotifier):
     """``trust+http[s]://TRUST_ID:delete@HOST[:PORT]/PATH``: as http(s), with the
     X-Auth-Token of the alarm service user scoped to the trust (``telewatch.alarms.
     actions`` embeds the trust when the alarm is created). A trust Keystone refuses is a
-    permanent failure; Keystone unreachable may pass later."""
+    permanent failure; Keystone unreachable may pass later. A 401 from the webhook drops
+    the token (it may have been revoked) and may pass with a new one."""
 
     def notify(self, action, notification):
         parts = urllib.parse.urlsplit(action)
@@ -114,4 +123,11 @@ class TrustHttpNotifier(HttpNotifier):
             raise delivery.SendError(str(exc), permanent=not exc.retryable) from exc
         plain = parts._replace(scheme=parts.scheme[len(actions.TRUST_PREFIX):],
                                netloc=parts.netloc.rsplit('@', 1)[-1])
-        self.post(plain, notification, headers)
+        try:
+            self.post(plain, notification, headers)
+        except StatusError as exc:
+            if exc.status != 401:
+                raise
+            self.shared.trusts.forget(trust_id)
+            raise delivery.SendError('%s (the token is dropped; a new one is asked for)'
+                                     % exc) from exc
