@@ -106,7 +106,9 @@ class AlarmEvaluator:
 
     def threads(self):
         threads = [self._thread] if self._thread is not None else []
-        return threads + list(self.notifiers.threads())
+        # Only LoopThreads can tell that they ended unasked (telewatch.loops.ended).
+        return threads + [thread for thread in self.notifiers.threads()
+                          if isinstance(thread, loops.LoopThread)]
 
     def reload(self):
         """SIGHUP: nothing to re-read; alarms come from the store on every tick."""
