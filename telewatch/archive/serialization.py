@@ -75,11 +75,13 @@ class _Reader:
         self.offset += layout.size
         return fields
 
-    def array(self, dtype, count):
+    def array(self, dtype, count, copy=True):
+        """The next ``count`` items; without ``copy``, a read-only view of the buffer where
+        its byte order is the machine's."""
         self.need(dtype.itemsize * count)
         array = numpy.frombuffer(self.data, dtype=dtype, count=count, offset=self.offset)
         self.offset += dtype.itemsize * count
-        return array.astype(dtype.newbyteorder('='))
+        return array.astype(dtype.newbyteorder('='), copy=copy)
 
     def skip(self, size):
         self.need(size)
@@ -134,20 +136,32 @@ def loads(data):
     return state_mod.MetricState(raw_ts, raw_values, tables)
 
 
-def loads_table(data, granularity_ns):
-    """The ``AggregateTable`` of one granularity of bytes from ``dumps``, None if the state
-    has none; the rest is skipped, not decoded (a reader of recent points of many metrics
-    pays for what it reads). InvalidState if the bytes are not a state."""
+def loads_table(data, granularity_ns, method=None):
+    """A read-only ``AggregateTable`` of one granularity of bytes from ``dumps`` (with
+    ``method``, a method name, that method's values alone), None if the state has no such
+    granularity or method; the rest is skipped, not decoded (a reader of recent points of
+    many metrics pays for what it reads). InvalidState if the bytes are not a state."""
     integers, floats, n_tables, methods, n_raw = _sections(data)
     integers.skip(_I8.itemsize * n_raw)
     floats.skip(_F8.itemsize * n_raw)
     for _ in range(n_tables):
         g, rows = integers.struct(_TABLE)
-        if g == granularity_ns:
-            integers.offset -= _TABLE.size
-            return _read_table(integers, floats, methods)
-        integers.skip(3 * _I8.itemsize * rows)
-        floats.skip(_F8.itemsize * rows * len(methods))
+        if g != granularity_ns:
+            integers.skip(3 * _I8.itemsize * rows)
+            floats.skip(_F8.itemsize * rows * len(methods))
+            continue
+        keys = numpy.cumsum(integers.array(_I8, rows, copy=False)) * g
+        counts = integers.array(_I8, rows, copy=False)
+        rate_counts = integers.array(_I8, rows, copy=False)
+        if method is None:
+            values = floats.array(_F8, rows * len(methods), copy=False)
+            return aggregation.AggregateTable(g, methods, keys, counts, rate_counts,
+                                              values.reshape(len(methods), rows))
+        if method not in methods:
+            return None
+        floats.skip(_F8.itemsize * rows * methods.index(method))
+        values = floats.array(_F8, rows, copy=False).reshape(1, rows)
+        return aggregation.AggregateTable(g, (method,), keys, counts, rate_counts, values)
     return None
 
 

@@ -351,24 +351,26 @@ class ArchiveStore:
 
     def many_series(self, wanted):
         """``{key: (datetime64[ns] timestamps, float64 values)}`` of ``wanted`` ``{key:
-        (Metric, granularity s, method, start)}``, read in one go and each decoding only
-        the granularity asked (what an alarm evaluator needs of thousands of metrics at
-        once). A key whose metric's policy lacks that granularity or method gets its
-        NoSuchAggregation instead, one whose series is damaged its CorruptSeries; a metric
-        with nothing processed yet has empty series."""
-        nanoseconds = {g: policy_mod.duration_ns(g) for g in {w[1] for w in wanted.values()}}
-        tables = self._storage.get_tables({(metric.id, nanoseconds[granularity])
-                                           for metric, granularity, _, _ in wanted.values()})
+        (Metric, granularity s, method, start)}``, read in one go, each decoding only the
+        granularity and method asked (what an alarm evaluator needs of thousands of
+        metrics at once); read-only arrays. A key whose metric's policy lacks that
+        granularity or method gets its NoSuchAggregation instead, one whose series is
+        damaged its CorruptSeries; a metric with nothing processed yet has empty series."""
+        asked, parsed = {}, {}
+        for key, (metric, granularity, method, _) in wanted.items():
+            if (granularity, method) not in parsed:
+                parsed[granularity, method] = (policy_mod.duration_ns(granularity),
+                                               policy_mod.parse_method(method).name)
+            asked[key] = (metric.id,) + parsed[granularity, method]
+        tables = self._storage.get_tables(set(asked.values()))
         out = {}
         for key, (metric, granularity, method, start) in wanted.items():
-            granularity_ns = nanoseconds[granularity]
-            table = tables.get((metric.id, granularity_ns), _UNPROCESSED)
+            table = tables.get(asked[key], _UNPROCESSED)
             try:
-                if table is _UNPROCESSED:
-                    table = state_mod.MetricState.new(self.index.get_archive_policy(
-                        metric.archive_policy_name)).table(granularity)
-                elif table is None:
-                    raise errors.NoSuchAggregation(granularity=granularity_ns)
+                if table is _UNPROCESSED or table is None:
+                    state = state_mod.MetricState.new(self.index.get_archive_policy(
+                        metric.archive_policy_name))
+                    table = state.table(granularity)  # NoSuchAggregation
                 elif isinstance(table, errors.CorruptSeries):
                     raise table
                 out[key] = state_mod.table_series(table, method, start)

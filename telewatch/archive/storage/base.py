@@ -50,11 +50,12 @@ def _decode(metric_id, data):
         raise errors.CorruptSeries(metric_id, errors.InvalidState(str(exc))) from None
 
 
-def _decode_table(metric_id, data, granularity_ns):
+def _decode_table(data, metric_id, granularity_ns, method):
     try:
         if len(data) < _SERIES.size or bytes(data[:4]) != _SERIES_MAGIC:
             raise errors.InvalidState('not a telewatch series')
-        return serialization.loads_table(memoryview(data)[_SERIES.size:], granularity_ns)
+        return serialization.loads_table(memoryview(data)[_SERIES.size:], granularity_ns,
+                                         method)
     except errors.InvalidState as exc:
         return errors.CorruptSeries(metric_id, exc)
     except ValueError as exc:  # bytes no check foresaw
@@ -263,21 +264,21 @@ class SeriesStorage(abc.ABC):
         return {metric_id: _decode(metric_id, data) for metric_id, data in found.items()}
 
     def get_tables(self, wanted):
-        """``{(metric_id, granularity_ns): AggregateTable}`` of ``wanted`` pairs, each
-        table alone decoded from its series (None when the series has no such
-        granularity, CorruptSeries when it cannot be read); a metric with nothing
-        processed yet has no key."""
-        ids = sorted({str(metric_id) for metric_id, _ in wanted})
+        """``{(metric_id, granularity_ns, method name): AggregateTable}`` of ``wanted``
+        triples, each table (read-only, that method's values alone) decoded from its series
+        without the rest (None when the series has no such granularity or method,
+        CorruptSeries when it cannot be read); a metric with nothing processed yet has no
+        key."""
+        ids = sorted({str(key[0]) for key in wanted})
         try:
             found = self._load(ids)
         except OSError as exc:
             raise errors.from_os_error(exc, self.location) from exc
         out = {}
-        for metric_id, granularity_ns in wanted:
-            data = found.get(str(metric_id))
+        for key in wanted:
+            data = found.get(str(key[0]))
             if data is not None:
-                out[metric_id, granularity_ns] = _decode_table(metric_id, data,
-                                                               granularity_ns)
+                out[key] = _decode_table(data, *key)
         return out
 
     def pending(self):
