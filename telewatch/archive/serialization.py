@@ -75,13 +75,11 @@ class _Reader:
         self.offset += layout.size
         return fields
 
-    def array(self, dtype, count, copy=True):
-        """The next ``count`` items; without ``copy``, a read-only view of the buffer where
-        its byte order is the machine's."""
+    def array(self, dtype, count):
         self.need(dtype.itemsize * count)
         array = numpy.frombuffer(self.data, dtype=dtype, count=count, offset=self.offset)
         self.offset += dtype.itemsize * count
-        return array.astype(dtype.newbyteorder('='), copy=copy)
+        return array.astype(dtype.newbyteorder('='))
 
     def skip(self, size):
         self.need(size)
@@ -136,32 +134,35 @@ def loads(data):
     return state_mod.MetricState(raw_ts, raw_values, tables)
 
 
-def loads_table(data, granularity_ns, method=None):
-    """A read-only ``AggregateTable`` of one granularity of bytes from ``dumps`` (with
-    ``method``, a method name, that method's values alone), None if the state has no such
-    granularity or method; the rest is skipped, not decoded (a reader of recent points of
+def loads_series(data, granularity_ns, method, start_ns=None):
+    """``(int64 ns timestamps, float64 values)`` of one granularity and one method (a
+    parsed ``policy.Method``) of bytes from ``dumps``, from the bucket of ``start_ns`` on,
+    as ``MetricState.series`` gives them, read-only; None if the state has no such
+    granularity or method. Only those numbers are decoded (a reader of the recent points of
     many metrics pays for what it reads). InvalidState if the bytes are not a state."""
     integers, floats, n_tables, methods, n_raw = _sections(data)
-    integers.skip(_I8.itemsize * n_raw)
-    floats.skip(_F8.itemsize * n_raw)
+    if method.name not in methods:
+        return None
+    row = methods.index(method.name)
+    at_int, at_float = integers.offset + _I8.itemsize * n_raw, floats.offset + _F8.itemsize * n_raw
     for _ in range(n_tables):
+        integers.offset = at_int
         g, rows = integers.struct(_TABLE)
+        at_int, table_floats = integers.offset, at_float
+        at_float += _F8.itemsize * rows * len(methods)
         if g != granularity_ns:
-            integers.skip(3 * _I8.itemsize * rows)
-            floats.skip(_F8.itemsize * rows * len(methods))
+            at_int += 3 * _I8.itemsize * rows
             continue
-        keys = numpy.cumsum(integers.array(_I8, rows, copy=False)) * g
-        counts = integers.array(_I8, rows, copy=False)
-        rate_counts = integers.array(_I8, rows, copy=False)
-        if method is None:
-            values = floats.array(_F8, rows * len(methods), copy=False)
-            return aggregation.AggregateTable(g, methods, keys, counts, rate_counts,
-                                              values.reshape(len(methods), rows))
-        if method not in methods:
-            return None
-        floats.skip(_F8.itemsize * rows * methods.index(method))
-        values = floats.array(_F8, rows, copy=False).reshape(1, rows)
-        return aggregation.AggregateTable(g, (method,), keys, counts, rate_counts, values)
+        integers.need(3 * _I8.itemsize * rows)
+        floats.offset = at_float
+        floats.need(0)
+        keys = numpy.frombuffer(integers.data, _I8, rows, at_int).cumsum() * g
+        first = 0 if start_ns is None else int(numpy.searchsorted(keys, start_ns - start_ns % g))
+        counted = at_int + _I8.itemsize * (rows * (2 if method.rate else 1) + first)
+        present = numpy.frombuffer(integers.data, _I8, rows - first, counted) >= method.min_count
+        values = numpy.frombuffer(floats.data, _F8, rows - first,
+                                  table_floats + _F8.itemsize * (rows * row + first))
+        return keys[first:][present], values[present]
     return None
 
 

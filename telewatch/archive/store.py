@@ -352,28 +352,31 @@ class ArchiveStore:
     def many_series(self, wanted):
         """``{key: (datetime64[ns] timestamps, float64 values)}`` of ``wanted`` ``{key:
         (Metric, granularity s, method, start)}``, read in one go, each decoding only the
-        granularity and method asked (what an alarm evaluator needs of thousands of
-        metrics at once); read-only arrays. A key whose metric's policy lacks that
-        granularity or method gets its NoSuchAggregation instead, one whose series is
-        damaged its CorruptSeries; a metric with nothing processed yet has empty series."""
+        points asked (what an alarm evaluator needs of thousands of metrics at once);
+        read-only arrays. A key whose metric's policy lacks that granularity or method gets
+        its NoSuchAggregation instead, one whose series is damaged its CorruptSeries; a
+        metric with nothing processed yet has empty series."""
         asked, parsed = {}, {}
-        for key, (metric, granularity, method, _) in wanted.items():
+        for key, (metric, granularity, method, start) in wanted.items():
             if (granularity, method) not in parsed:
                 parsed[granularity, method] = (policy_mod.duration_ns(granularity),
-                                               policy_mod.parse_method(method).name)
-            asked[key] = (metric.id,) + parsed[granularity, method]
-        tables = self._storage.get_tables(set(asked.values()))
+                                               policy_mod.parse_method(method))
+            asked[key] = (metric.id,) + parsed[granularity, method] + (
+                None if start is None else state_mod.timestamp_ns(start),)
+        found = self._storage.get_series(set(asked.values()))
         out = {}
         for key, (metric, granularity, method, start) in wanted.items():
-            table = tables.get(asked[key], _UNPROCESSED)
+            series = found.get(asked[key], _UNPROCESSED)
             try:
-                if table is _UNPROCESSED or table is None:
+                if series is _UNPROCESSED or series is None:
                     state = state_mod.MetricState.new(self.index.get_archive_policy(
                         metric.archive_policy_name))
-                    table = state.table(granularity)  # NoSuchAggregation
-                elif isinstance(table, errors.CorruptSeries):
-                    raise table
-                out[key] = state_mod.table_series(table, method, start)
+                    series = state.series(granularity, method)  # NoSuchAggregation
+                    out[key] = series
+                    continue
+                if isinstance(series, errors.CorruptSeries):
+                    raise series
+                out[key] = (series[0].view('datetime64[ns]'), series[1])
             except (errors.NoSuchAggregation, errors.CorruptSeries) as exc:
                 out[key] = exc
         return out

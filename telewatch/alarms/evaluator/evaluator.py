@@ -136,6 +136,9 @@ class AlarmEvaluator:
         for alarm, error in list(self.watch.invalid.values()):
             self._keep_state(alarm, INVALID % error, 'invalid', now)
         self.evaluate(list(self.watch.plans.values()), now)
+        # evaluate_timestamp says when a tick last evaluated the alarm (a write per push
+        # would cost as much as the push's evaluations).
+        self.store.set_evaluated(list(self.watch.plans), utc(now))
 
     def feed(self):
         """Evaluate the alarms watching the metrics aggregated since the last read;
@@ -160,8 +163,6 @@ class AlarmEvaluator:
                 loops.count(self.loop_errors, 'alarm')
                 LOG.exception('Alarm %s could not be evaluated; the others go on',
                               plan.alarm_id)
-        if plans:
-            self.store.set_evaluated([plan.alarm_id for plan in plans], utc(now))
 
     def _evaluate(self, plan, datapoints, now):
         if isinstance(datapoints, sources.Unreadable):

@@ -29,7 +29,7 @@ def read(plans, archive, now, lag=0):
             # Alarms reading the same series share one read.
             keys[id(leaf)] = leaf_keys = [(metric.id, rule.granularity, leaf.method, since)
                                           for metric in leaf.metrics]
-            start = numpy.datetime64(int(since * _NS), 'ns')
+            start = int(since * _NS)
             for metric, key in zip(leaf.metrics, leaf_keys):
                 wanted[key] = (metric, rule.granularity, leaf.method, start)
     found = archive.many_series(wanted) if wanted else {}

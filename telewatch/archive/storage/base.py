@@ -50,12 +50,12 @@ def _decode(metric_id, data):
         raise errors.CorruptSeries(metric_id, errors.InvalidState(str(exc))) from None
 
 
-def _decode_table(data, metric_id, granularity_ns, method):
+def _decode_series(data, metric_id, granularity_ns, method, start_ns):
     try:
         if len(data) < _SERIES.size or bytes(data[:4]) != _SERIES_MAGIC:
             raise errors.InvalidState('not a telewatch series')
-        return serialization.loads_table(memoryview(data)[_SERIES.size:], granularity_ns,
-                                         method)
+        return serialization.loads_series(memoryview(data)[_SERIES.size:], granularity_ns,
+                                          method, start_ns)
     except errors.InvalidState as exc:
         return errors.CorruptSeries(metric_id, exc)
     except ValueError as exc:  # bytes no check foresaw
@@ -263,12 +263,12 @@ class SeriesStorage(abc.ABC):
             raise errors.from_os_error(exc, self.location) from exc
         return {metric_id: _decode(metric_id, data) for metric_id, data in found.items()}
 
-    def get_tables(self, wanted):
-        """``{(metric_id, granularity_ns, method name): AggregateTable}`` of ``wanted``
-        triples, each table (read-only, that method's values alone) decoded from its series
-        without the rest (None when the series has no such granularity or method,
-        CorruptSeries when it cannot be read); a metric with nothing processed yet has no
-        key."""
+    def get_series(self, wanted):
+        """``{(metric_id, granularity_ns, method, start_ns): (int64 ns timestamps, values)}``
+        of ``wanted`` tuples (``method`` a parsed ``policy.Method``, ``start_ns`` None or
+        the first bucket's), each decoded from its series without the rest (None when the
+        series has no such granularity or method, CorruptSeries when it cannot be read); a
+        metric with nothing processed yet has no key."""
         ids = sorted({str(key[0]) for key in wanted})
         try:
             found = self._load(ids)
@@ -278,7 +278,7 @@ class SeriesStorage(abc.ABC):
         for key in wanted:
             data = found.get(str(key[0]))
             if data is not None:
-                out[key] = _decode_table(data, *key)
+                out[key] = _decode_series(data, *key)
         return out
 
     def pending(self):
