@@ -196,7 +196,10 @@ class AlarmEvaluator:
                                        result.reason, result.reason_data, utc(now))
         if stored is None:  # another writer (the API, another evaluator) was first
             self.counters['conflicts'] += 1
-            self.watch.update(self.store.get(alarm['alarm_id']))
+            try:
+                self.watch.update(self.store.get(alarm['alarm_id']))
+            except LookupError:  # deleted meanwhile (NoSuchAlarm)
+                self.watch.forget(alarm['alarm_id'])
             return None
         self.counters['transitions'] += 1
         self.watch.update(stored)
