@@ -264,7 +264,7 @@ def baseline_aodh(args):
         return {'skipped': 'benchmarks/aodh_baseline.py: %s' % exc}
     try:
         return aodh_baseline.run(alarms=args.alarms, metrics=args.alarms, granularity=60,
-                                 samples=args.samples)
+                                 latency_sample=min(args.samples, 50))
     except Exception as exc:  # the baseline's failure is reported, ours still stands
         logging.exception('the Aodh baseline failed')
         return {'failed': '%s: %s' % (type(exc).__name__, exc)}
