@@ -307,7 +307,13 @@ def main(argv=None):
         'evaluations_per_cpu_s': report['evaluation']['push_evaluations_per_cpu_s'],
         'latency_p99_s': report['latency']['p99_s']}
     if args.baseline == 'aodh':
-        report['aodh_23'] = baseline_aodh(args)
+        aodh = report['aodh_23'] = baseline_aodh(args)
+        cycle = aodh.get('steady_cycle') or {}
+        report['side_by_side'] = {
+            'evaluations_per_cpu_s': {'telewatch': report['telewatch']['evaluations_per_cpu_s'],
+                                      'aodh_23': cycle.get('evaluations_per_cpu_second')},
+            'latency_p99_s': {'telewatch': report['telewatch']['latency_p99_s'],
+                              'aodh_23': (aodh.get('write_to_webhook') or {}).get('p99_s')}}
     print(json.dumps(report, indent=2))
     return 0
 
