@@ -8,6 +8,8 @@ import contextlib
 import http.server
 import json
 import queue
+import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -218,3 +220,21 @@ def test_two_evaluators_share_the_alarms(request, conf, archive, alarms, webhook
         for evaluator, counted in zip(evaluators, before):
             assert evaluator.counters['ticks'] > counted['ticks']
     assert all(len(share) >= 5 for share in shares), [len(s) for s in shares]
+
+
+def test_the_daemon_asks_for_upgrade_then_runs_and_stops_cleanly(tmp_path):
+    config = tmp_path / 'telewatch.conf'
+    config.write_text('[DEFAULT]\ndata_dir = %s\n[alarms]\nevaluation_interval = 0.5\n'
+                      % tmp_path)
+    command = ['telewatch-alarm-evaluator', '--config-file', str(config)]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1
+    assert 'run telewatch-upgrade first' in refused.stderr
+    subprocess.run(['telewatch-upgrade', '--config-file', str(config)], check=True,
+                   capture_output=True, timeout=120)
+    daemon = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    time.sleep(10)  # started, a few ticks
+    daemon.send_signal(signal.SIGTERM)
+    _, stderr = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0
+    assert ' ERROR ' not in stderr, stderr
