@@ -30,6 +30,9 @@ LOG = logging.getLogger(__name__)
 KEPT = 'State kept: the datapoints cannot be read (%s)'
 INVALID = 'State kept: the rule cannot be evaluated (%s)'
 MAX_BACKOFF = 30.0
+# Alarms read and decided together: enough to share a read, few enough that what a chunk
+# allocates dies young (a pass over 10,000 at once spent half its time in the collector).
+CHUNK = 500
 
 
 def utc(seconds):
@@ -151,8 +154,12 @@ class AlarmEvaluator:
         return bool(metric_ids)
 
     def evaluate(self, plans, now):
-        """Evaluate ``plans`` at ``now``: one read, then each alarm on its own (an alarm
-        that fails is counted and logged, and the others go on)."""
+        """Evaluate ``plans`` at ``now``, ``CHUNK`` at a time: one read, then each alarm on
+        its own (an alarm that fails is counted and logged, and the others go on)."""
+        for start in range(0, len(plans), CHUNK):
+            self._evaluate_chunk(plans[start:start + CHUNK], now)
+
+    def _evaluate_chunk(self, plans, now):
         found = reading.read(plans, self.archive, now, self.lag)
         for plan in plans:
             try:
