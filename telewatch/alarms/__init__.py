@@ -11,6 +11,8 @@ The front door, for now:
   two halves.
 - ``composite``: ``CompositeRule.from_aodh`` and ``evaluate`` over one datapoint list per leaf.
 - ``constraints``: ``within(time_constraints, now)`` and ``check``.
+- ``storage``: ``AlarmStore``, the alarms, their history and quotas in SQL, which the Aodh
+  v2 API (telewatch.api), the evaluator and the notifiers share.
 
 ``reasons`` (the texts) is private. What comes next (issue 15 sections 2 to 5): the Aodh v2
 API in telewatch-api, the evaluator daemon fed by the archive's "metrics aggregated" stream

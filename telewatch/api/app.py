@@ -13,7 +13,11 @@ from telewatch.api import auth
 from telewatch.api import framework
 from telewatch.api import middleware
 from telewatch.api import policy
+from telewatch.alarms import actions as alarm_actions
+from telewatch.alarms import storage as alarm_storage
 from telewatch.api import rest
+from telewatch.api.controllers import alarm_checks
+from telewatch.api.controllers import aodh
 from telewatch.api.controllers import root
 from telewatch.api.controllers import subscription as subscription_api
 from telewatch.archive import aggregates
@@ -122,6 +126,8 @@ def error_response(exc):
 
 class ErrorHook(pecan.hooks.PecanHook):
     def on_error(self, state, exc):
+        if state.request.path.startswith('/v2'):  # Aodh's API, Aodh's error bodies
+            return aodh.fault_response(exc, error_response)
         if isinstance(exc, webob.exc.HTTPException):  # rest.abort's, or Pecan's (404, 405)
             return rest.gnocchi_error(exc)
         response = error_response(exc)
@@ -160,12 +166,14 @@ class _Environ:
         return self.app(environ, start_response)
 
 
-def make_app(conf, store=None, counters=None, anonymous=None):
-    """The API for ``conf``; ``store`` (default: from ``[archive]``) is shared by all
-    requests; ``counters()`` adds to ``/v1/status`` (the all-in-one's processor);
-    ``anonymous``: who a request without credentials is under noauth (the all-in-one's
-    admin; default: none, 401). ValueError for a malformed ``[pubsub] allowed_targets``."""
+def make_app(conf, store=None, counters=None, anonymous=None, alarms=None):
+    """The API for ``conf``; ``store`` (default: from ``[archive]``) and ``alarms`` (the
+    AlarmStore of /v2; default: from ``[alarms]``) are shared by all requests;
+    ``counters()`` adds to ``/v1/status`` (the all-in-one's processor); ``anonymous``: who a
+    request without credentials is under noauth (the all-in-one's admin; default: none,
+    401). ValueError for a malformed ``[pubsub] allowed_targets``."""
     store = store if store is not None else store_mod.ArchiveStore.from_conf(conf)
+    alarms = alarms if alarms is not None else alarm_storage.AlarmStore.from_conf(conf)
     app = framework.make_pecan_app(
         root.RootController(), hooks=[BodyTypeHook(), ErrorHook()], debug=False,
         force_canonical=False, guess_content_type_from_ext=False)
@@ -174,4 +182,6 @@ def make_app(conf, store=None, counters=None, anonymous=None):
                           'telewatch.enforcer': policy.make_enforcer(conf),
                           'telewatch.counters': counters, 'telewatch.conf': conf,
                           subscription_api.ENVIRON_KEY: subscription_api.Subscriptions(
-                              conf, store.index)})
+                              conf, store.index),
+                          aodh.ENVIRON_KEY: alarms,
+                          alarm_checks.ACTIONS_KEY: alarm_actions.Actions(conf)})

@@ -47,6 +47,9 @@ class RequestContext:
     roles: tuple[str, ...] = ()
     auth_method: str = TOKEN
     is_admin: bool = dataclasses.field(init=False)
+    # The caller's Keystone token (auth_method token only), for what is done on its behalf
+    # later (an alarm action's trust); never shown, compared or given to the policy.
+    auth_token: str | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         roles = tuple(dict.fromkeys(r.strip().lower() for r in self.roles if r.strip()))
@@ -161,7 +164,8 @@ def keystone_context(environ):
     if not user_id or not project_id:
         raise Unauthorized('A project-scoped token is required.')
     return RequestContext(user_id=user_id, project_id=project_id,
-                          roles=_split_roles(_header(environ, 'X-Roles')), auth_method=TOKEN)
+                          roles=_split_roles(_header(environ, 'X-Roles')), auth_method=TOKEN,
+                          auth_token=_header(environ, 'X-Auth-Token'))
 
 
 def unauthorized(start_response, description, challenge=None):

@@ -10,6 +10,8 @@ import signal
 
 import gunicorn.util
 
+from telewatch.api.controllers import aodh
+
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -21,6 +23,7 @@ def post_fork(worker, application):
 
 def _reset_pools(application):
     application.values['telewatch.store'].reset_connections()
+    application.values[aodh.ENVIRON_KEY].reset_connections()  # the AlarmStore of /v2
 
 
 def _prctl():

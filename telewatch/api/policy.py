@@ -50,6 +50,8 @@ _BASE_RULES = [
                        "The project of the metric's resource."),
     policy.RuleDefault('subscription_owner', SUBSCRIPTION_OWNER,
                        "The subscription's project (the one that created it)."),
+    policy.RuleDefault('segregation', 'rule:context_is_admin',
+                       "Who sees every project's alarms and history (Aodh's rule)."),
 ]
 
 _RESOURCE = '/v1/resource/{resource_type}'
@@ -61,6 +63,9 @@ _METRIC = '/v1/metric/{metric_id}'
 _NAMED_METRIC = _RESOURCE_ITEM + '/metric/{metric_name}'
 _MEASURES = _METRIC + '/measures'
 _NAMED_MEASURES = _NAMED_METRIC + '/measures'
+_ALARMS = '/v2/alarms'
+_ALARM = _ALARMS + '/{alarm_id}'
+_ALARM_OWNER = 'rule:context_is_admin or project_id:%(project_id)s'
 _SUBSCRIPTIONS = '/v1/subscriptions'
 _SUBSCRIPTION = _SUBSCRIPTIONS + '/{subscription_id}'
 
@@ -146,6 +151,28 @@ _API_RULES = {
                "own, or none (every project); name resources of other projects; change a "
                'subscription that reaches beyond its own project.',
         [('POST', _SUBSCRIPTIONS), ('PATCH', _SUBSCRIPTION)]),
+
+    # Aodh's v2 API, Aodh's names; a caller not passing ``segregation`` is confined to its
+    # project (another project's alarm is a 404 to it).
+    'telemetry:create_alarm': (ANYONE, 'Create an alarm.', [('POST', _ALARMS)]),
+    'telemetry:get_alarm': (_ALARM_OWNER, 'Show an alarm.', [('GET', _ALARM)]),
+    'telemetry:get_alarms': (ANYONE, 'List alarms.', [('GET', _ALARMS)]),
+    'telemetry:query_alarm': (ANYONE, 'Search alarms with a complex query.',
+                              [('POST', '/v2/query/alarms')]),
+    'telemetry:change_alarm': (_ALARM_OWNER, 'Replace an alarm.', [('PUT', _ALARM)]),
+    'telemetry:delete_alarm': (_ALARM_OWNER, 'Delete an alarm.', [('DELETE', _ALARM)]),
+    'telemetry:get_alarm_state': (_ALARM_OWNER, "Show an alarm's state.",
+                                  [('GET', _ALARM + '/state')]),
+    'telemetry:change_alarm_state': (_ALARM_OWNER, "Set an alarm's state.",
+                                     [('PUT', _ALARM + '/state')]),
+    'telemetry:alarm_history': (_ALARM_OWNER, "Show an alarm's history.",
+                                [('GET', _ALARM + '/history')]),
+    'telemetry:query_alarm_history': (ANYONE, 'Search alarm history with a complex query.',
+                                      [('POST', '/v2/query/alarms/history')]),
+    'telemetry:update_quotas': (ADMIN, "Set a project's alarm quotas.",
+                                [('POST', '/v2/quotas')]),
+    'telemetry:delete_quotas': (ADMIN, "Delete a project's alarm quotas.",
+                                [('DELETE', '/v2/quotas/{project_id}')]),
 }
 
 

@@ -9,7 +9,8 @@ Two runs, each with a bounded number of examples per operation and a fixed seed:
   sequences following the links schemathesis infers from what creations return);
 - every operation but DELETE with its path parameters bound to objects that exist (a
   resource type with typed attributes, a resource, its metric with measures, a
-  subscription), so that bodies and queries reach the controllers' logic instead of a 404.
+  subscription, an alarm on that metric), so that bodies and queries reach the
+  controllers' logic instead of a 404.
 
 TELEWATCH_FUZZ_EXAMPLES scales both; TELEWATCH_FUZZ_SEED sets the seed (``random`` for a
 new one each run, which the output shows).
@@ -84,9 +85,15 @@ def objects(endpoint):
     subscription = post('/v1/subscriptions', {
         'name': 'fuzz-%s' % suffix, 'meters': ['cpu'], 'resources': [resource['id']],
         'target': 'udp://127.0.0.1:4952'})
+    alarm = post('/v2/alarms', {
+        'name': 'fuzz-%s' % suffix, 'type': 'gnocchi_resources_threshold',
+        'gnocchi_resources_threshold_rule': {
+            'metric': 'cpu', 'resource_id': resource['id'], 'resource_type': resource_type,
+            'threshold': 1, 'aggregation_method': 'rate:mean'}})
     return {'path.resource_type': resource_type, 'path.resource_id': resource['id'],
             'path.metric_name': 'cpu', 'path.metric_id': metric_id,
-            'path.subscription_id': subscription['id']}
+            'path.subscription_id': subscription['id'], 'path.alarm_id': alarm['alarm_id'],
+            'path.project_id': 'fuzz-%s' % suffix}
 
 
 def run_schemathesis(url, workdir, *options, parameters=None):

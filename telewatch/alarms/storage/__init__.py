@@ -15,5 +15,6 @@ from telewatch.alarms.storage.store import DELETION  # noqa: F401
 from telewatch.alarms.storage.store import HISTORY_TYPES  # noqa: F401
 from telewatch.alarms.storage.store import list_opts  # noqa: F401
 from telewatch.alarms.storage.store import NoSuchAlarm  # noqa: F401
+from telewatch.alarms.storage.store import NoSuchEvent  # noqa: F401
 from telewatch.alarms.storage.store import RULE_CHANGE  # noqa: F401
 from telewatch.alarms.storage.store import STATE_TRANSITION  # noqa: F401

@@ -48,8 +48,8 @@ ACTIONS_OF = {rules.OK: 'ok_actions', rules.ALARM: 'alarm_actions',
 FIELDS = tuple(column.name for column in schema.alarm.columns)
 HISTORY_FIELDS = tuple(column.name for column in schema.alarm_history.columns)
 _ALARM_TIMES = ('timestamp', 'state_timestamp', 'evaluate_timestamp')
-_FILTERABLE = {c.name: c for c in schema.alarm.columns if not isinstance(c.type, sa.JSON)}
-_HISTORY_COLUMNS = {c.name: c for c in schema.alarm_history.columns}
+ALARM_COLUMNS = {c.name: c for c in schema.alarm.columns if not isinstance(c.type, sa.JSON)}
+HISTORY_COLUMNS = {c.name: c for c in schema.alarm_history.columns}
 _DEFAULTS = {'description': None, 'enabled': True, 'severity': 'low',
              'state': rules.INSUFFICIENT_DATA, 'state_reason': 'Not evaluated yet',
              'reason_data': None, 'evaluate_timestamp': None, 'repeat_actions': False,
@@ -69,6 +69,14 @@ class NoSuchAlarm(LookupError):
     def __init__(self, alarm_id):
         super().__init__('Alarm %s not found' % alarm_id)
         self.alarm_id = alarm_id
+
+
+class NoSuchEvent(LookupError):
+    """No history entry of that id (a page's marker)."""
+
+    def __init__(self, event_id):
+        super().__init__('History entry %s not found' % event_id)
+        self.event_id = event_id
 
 
 def utcnow():
@@ -198,13 +206,13 @@ class AlarmStore:
         definition first), at most ``limit``, after the alarm id ``marker`` (NoSuchAlarm
         when it is not one). query.InvalidQuery for a bad filter or order."""
         table = schema.alarm
-        order = query.compile_orderby(orderby or [{'timestamp': 'desc'}], _FILTERABLE)
+        order = query.compile_orderby(orderby or [{'timestamp': 'desc'}], ALARM_COLUMNS)
         order = [(c, d) for c, d in order if c is not table.c.alarm_id] + [
             (table.c.alarm_id, 'asc')]
         statement = table.select().order_by(*query.order_clauses(order))
         if filter is not None:
             statement = statement.where(
-                query.compile_filter(filter, _FILTERABLE, _ALARM_TIMES))
+                query.compile_filter(filter, ALARM_COLUMNS, _ALARM_TIMES))
         if limit is not None:
             statement = statement.limit(limit)
         with sql.retryable_errors('alarm store'), self.engine.connect() as conn:
@@ -237,11 +245,12 @@ class AlarmStore:
             return [dict(row) for row in conn.execute(statement).mappings()]
 
     def transition(self, alarm_id, previous, state, reason, reason_data, now=None,
-                   actor=None):
+                   actor=None, detail=None):
         """Set the state if it still is ``previous`` (a compare-and-set), with its reason,
         reason data and timestamp, and record a ``state transition`` entry, in one
         transaction; the alarm after it, or None when the state is no longer ``previous``
-        (another writer was first) or the alarm is gone. ``actor`` as for ``create``."""
+        (another writer was first) or the alarm is gone. ``actor`` as for ``create``;
+        ``detail`` the entry's (default ``{"state", "transition_reason"}``)."""
         now = now or utcnow()
         table = schema.alarm
         with self._begin() as conn:
@@ -253,7 +262,7 @@ class AlarmStore:
                 return None
             alarm = self._get(conn, alarm_id)
             self._record(conn, alarm, STATE_TRANSITION,
-                         {'state': state, 'transition_reason': reason}, actor, now)
+                         detail or {'state': state, 'transition_reason': reason}, actor, now)
         return alarm
 
     def set_evaluated(self, alarm_ids, now=None):
@@ -294,7 +303,8 @@ class AlarmStore:
             return self._insert_history(conn, alarm_id, type, detail, user_id, project_id,
                                         on_behalf_of, severity, timestamp)
 
-    def history(self, alarm_id, on_behalf_of=None, filter=None, orderby=None, limit=None):
+    def history(self, alarm_id, on_behalf_of=None, filter=None, orderby=None, limit=None,
+                marker=None):
         """An alarm's history (a deleted one's too), newest first unless ``orderby``;
         ``on_behalf_of``: only the entries of that project (a non-admin's view)."""
         conditions = [{'=': {'alarm_id': alarm_id}}]
@@ -303,20 +313,29 @@ class AlarmStore:
         if filter is not None:
             conditions.append(filter)
         tree = {'and': conditions} if len(conditions) > 1 else conditions[0]
-        return self.search_history(tree, orderby, limit)
+        return self.search_history(tree, orderby, limit, marker)
 
-    def search_history(self, filter=None, orderby=None, limit=None):
-        """History entries matching an Aodh complex ``filter`` (newest first by default)."""
+    def search_history(self, filter=None, orderby=None, limit=None, marker=None):
+        """History entries matching an Aodh complex ``filter`` (newest first by default),
+        after the entry ``marker`` (an event id; NoSuchEvent when it is not one)."""
         table = schema.alarm_history
-        order = query.compile_orderby(orderby or [{'timestamp': 'desc'}], _HISTORY_COLUMNS)
-        order.append((table.c.event_id, 'asc'))
+        order = query.compile_orderby(orderby or [{'timestamp': 'desc'}], HISTORY_COLUMNS)
+        order = [(c, d) for c, d in order if c is not table.c.event_id] + [
+            (table.c.event_id, 'asc')]
         statement = table.select().order_by(*query.order_clauses(order))
         if filter is not None:
             statement = statement.where(
-                query.compile_filter(filter, _HISTORY_COLUMNS, ('timestamp',)))
+                query.compile_filter(filter, HISTORY_COLUMNS, ('timestamp',)))
         if limit is not None:
             statement = statement.limit(limit)
         with sql.retryable_errors('alarm store'), self.engine.connect() as conn:
+            if marker is not None:
+                last = conn.execute(table.select().where(
+                    table.c.event_id == marker)).mappings().first()
+                if last is None:
+                    raise NoSuchEvent(marker)
+                statement = statement.where(
+                    query.after(order, [last[c.name] for c, _ in order]))
             return [dict(row) for row in conn.execute(statement).mappings()]
 
     def expire_history(self, now=None):

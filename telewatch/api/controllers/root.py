@@ -1,5 +1,5 @@
 """``/`` and ``/v1``: the version documents (``gnocchi server version`` prints ``build``),
-and ``/v1/openapi.json``, the API's description."""
+and ``/v1/openapi.json``, the API's description; ``/v2`` is Aodh's (alarm_query)."""
 
 import pecan
 
@@ -8,6 +8,7 @@ from telewatch.api import framework
 from telewatch.api import openapi
 from telewatch.api import rest
 from telewatch.api.controllers import aggregates as aggregates_api
+from telewatch.api.controllers import alarm_query
 from telewatch.api.controllers import archive_policy as archive_policy_api
 from telewatch.api.controllers import batch as batch_api
 from telewatch.api.controllers import metric as metric_api
@@ -68,6 +69,7 @@ class V1Controller:
 
 class RootController:
     v1 = V1Controller()
+    v2 = alarm_query.V2Controller()
 
     @pecan.expose(generic=True)
     def index(self):
@@ -76,9 +78,12 @@ class RootController:
     @index.when(method='HEAD', template='json')
     @index.when(method='GET', template='json')
     def index_get(self):
+        # Gnocchi's document (its clients read ``build``), Aodh's v2 listed beside v1.
         return {'build': build_version(), 'versions': [{
             'id': 'v1.0', 'status': 'CURRENT', 'updated': '2015-03-19',
-            'links': [{'rel': 'self', 'href': rest.url('v1') + '/'}]}]}
+            'links': [{'rel': 'self', 'href': rest.url('v1') + '/'}]}, {
+            'id': 'v2', 'status': 'stable', 'updated': '2013-02-13T00:00:00Z',
+            'links': [{'rel': 'self', 'href': rest.url('v2')}]}]}
 
 
 # Not a Python name: Pecan routes the path segment to the controller.

@@ -156,8 +156,6 @@ def test_an_admin_may_log(conf, trusts):
 
 
 def test_at_most_alarm_max_actions(conf, trusts):
-    conf.register_opt(__import__('oslo_config').cfg.IntOpt('alarm_max_actions', default=-1),
-                      group='alarms')
     conf.set_override('alarm_max_actions', 2, group='alarms')
     urls = ['http://hooks.example.org/%d' % i for i in range(3)]
     with pytest.raises(actions.InvalidAction,

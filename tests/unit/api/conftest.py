@@ -5,6 +5,7 @@ import pytest
 import webtest
 
 from telewatch import service
+from telewatch.alarms import storage as alarm_storage
 from telewatch.api import app as app_mod
 from telewatch.archive import store as store_mod
 
@@ -21,6 +22,7 @@ def conf(tmp_path):
 def store(conf):
     store = store_mod.ArchiveStore.from_conf(conf)
     store.upgrade()
+    alarm_storage.AlarmStore.from_conf(conf).upgrade()  # its tables, in the index's database
     yield store
     store.close()
 

@@ -15,8 +15,10 @@ from telewatch.api import auth
 def echo_app(environ, start_response):
     """Answers with the request's context as JSON (null on an exempt path)."""
     context = auth.context_of(environ)
+    fields = {} if context is None else dataclasses.asdict(context)
+    fields.pop('auth_token', None)  # a secret, never echoed
     body = json.dumps(None if context is None else dict(
-        dataclasses.asdict(context), creator=context.creator,
+        fields, creator=context.creator,
         created_by_user_id=context.created_by_user_id,
         created_by_project_id=context.created_by_project_id)).encode()
     start_response('200 OK', [('Content-Type', 'application/json')])
@@ -218,6 +220,17 @@ def test_keystone_context_needs_a_confirmed_project_scoped_identity():
     # auth_token sets what a (system- or domain-scoped) token lacks to None.
     with pytest.raises(auth.Unauthorized, match='project-scoped'):
         auth.keystone_context(dict(environ, HTTP_X_PROJECT_ID=None))
+
+
+def test_a_keystone_context_carries_the_token_and_never_shows_it():
+    environ = {'HTTP_X_IDENTITY_STATUS': 'Confirmed', 'HTTP_X_USER_ID': 'u',
+               'HTTP_X_PROJECT_ID': 'p', 'HTTP_X_AUTH_TOKEN': 'secret-token'}
+    context = auth.keystone_context(environ)
+    assert context.auth_token == 'secret-token'  # for the trusts of alarm actions
+    assert 'secret-token' not in repr(context)
+    assert 'secret-token' not in repr(context.to_policy_creds())
+    assert context == auth.RequestContext('u', 'p')  # not part of who the caller is
+    assert auth.noauth_context(dict(environ, HTTP_X_PROJECT_ID='p')).auth_token is None
 
 
 def test_keystone_strategy_wraps_auth_token_configured_from_the_same_file(tmp_path):

@@ -39,6 +39,8 @@ LOOKUPS = {
     '/v1/aggregation/resource/{resource_type}/metric': ('metric_name', 'metric_name'),
     '/v1/metric': ('metric_id', 'metric'),
     '/v1/subscriptions': ('subscription_id', 'subscription'),
+    '/v2/alarms': ('alarm_id', 'alarm'),
+    '/v2/quotas': ('project_id', 'project'),
 }
 
 
@@ -53,9 +55,12 @@ def samples(api):
     subscription = api.post_json('/v1/subscriptions', {
         'name': 'walker', 'meters': ['cpu'], 'target': 'udp://127.0.0.1:4952'},
         headers=ADMIN).json
+    alarm = api.post_json('/v2/alarms', {'name': 'walker', 'type': 'event'},
+                          headers=ADMIN).json
     return {'policy': 'low', 'rule': 'rule-1', 'resource_type': 'generic',
             'resource': resource['id'], 'metric_name': 'cpu',
-            'metric': resource['metrics']['cpu'], 'subscription': subscription['id']}
+            'metric': resource['metrics']['cpu'], 'subscription': subscription['id'],
+            'alarm': alarm['alarm_id'], 'project': 'walker-project'}
 
 
 @pytest.fixture

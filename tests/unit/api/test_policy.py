@@ -81,7 +81,7 @@ def test_a_project_sees_what_it_created_in_another_project(enforcer):
 def test_admin_may_do_everything(enforcer):
     actions = [rule for rule in policy.list_rules()
                if isinstance(rule, oslo_policy.DocumentedRuleDefault)]
-    assert len(actions) == 40
+    assert len(actions) == 52
     for rule in actions:
         assert policy.check(enforcer, ADMIN, rule.name, resource('project-b')), rule.name
         assert policy.check(enforcer, ADMIN, rule.name, metric('project-b')), rule.name
@@ -181,7 +181,33 @@ def test_gnocchi_rule_names_are_all_defined():
         'subscription_owner', 'create subscription', 'get subscription', 'list subscription',
         'list all subscription', 'update subscription', 'delete subscription',
         'subscribe other projects'}
-    assert {rule.name for rule in policy.list_rules()} == gnocchi | subscriptions
+    # and Aodh's, for its v2 API
+    aodh = {
+        'segregation', 'telemetry:create_alarm', 'telemetry:get_alarm',
+        'telemetry:get_alarms', 'telemetry:query_alarm', 'telemetry:change_alarm',
+        'telemetry:delete_alarm', 'telemetry:get_alarm_state', 'telemetry:change_alarm_state',
+        'telemetry:alarm_history', 'telemetry:query_alarm_history', 'telemetry:update_quotas',
+        'telemetry:delete_quotas'}
+    assert {rule.name for rule in policy.list_rules()} == gnocchi | subscriptions | aodh
+
+
+def alarm(project_id):
+    return {'user_id': 'someone', 'project_id': project_id}
+
+
+@pytest.mark.parametrize('rule', ['telemetry:get_alarm', 'telemetry:change_alarm',
+                                  'telemetry:delete_alarm', 'telemetry:get_alarm_state',
+                                  'telemetry:change_alarm_state', 'telemetry:alarm_history'])
+def test_an_alarm_belongs_to_its_project(enforcer, rule):
+    assert policy.check(enforcer, ALICE, rule, alarm('project-a'))
+    assert not policy.check(enforcer, ALICE, rule, alarm('project-b'))
+    assert policy.check(enforcer, ADMIN, rule, alarm('project-b'))
+
+
+def test_only_admin_sees_every_project_and_sets_quotas(enforcer):
+    for rule in ('segregation', 'telemetry:update_quotas', 'telemetry:delete_quotas'):
+        assert policy.check(enforcer, ADMIN, rule)
+        assert not policy.check(enforcer, ALICE, rule)
 
 
 def subscription(project_id):

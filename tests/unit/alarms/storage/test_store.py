@@ -193,3 +193,18 @@ def test_quotas_and_counts(store):
     store.create(_alarm('a'))
     store.create(_alarm('b', user='u2'))
     assert store.count(project_id='p1') == 2 and store.count(user_id='u2') == 1
+
+
+def test_history_pages_with_a_marker_and_a_transition_detail_of_the_callers(store):
+    created = store.create(_alarm())
+    store.transition(created['alarm_id'], 'insufficient data', 'ok', 'Manually set via API',
+                     None, T0, actor=('admin', 'padmin'),
+                     detail={'state': 'ok', 'state_reason': 'Manually set via API'})
+    first, second = store.history(created['alarm_id'])
+    assert json.loads(first['detail']) == {'state': 'ok',
+                                           'state_reason': 'Manually set via API'}
+    assert (first['user_id'], first['project_id']) == ('admin', 'padmin')
+    page = store.history(created['alarm_id'], limit=1, marker=first['event_id'])
+    assert [e['event_id'] for e in page] == [second['event_id']]
+    with pytest.raises(storage.NoSuchEvent):
+        store.history(created['alarm_id'], marker='nope')
