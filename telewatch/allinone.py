@@ -16,6 +16,7 @@ from telewatch import config_file
 from telewatch import delivery
 from telewatch import loops
 from telewatch.alarms import storage as alarm_storage
+from telewatch.alarms.evaluator import evaluator as alarm_evaluator
 from telewatch.api import app as api_app
 from telewatch.api import auth
 from telewatch.archive import policy as policy_mod
@@ -156,6 +157,7 @@ class AllInOne:
         self.archive.upgrade(policies=policy_mod.all_in_one_policies())
         alarm_storage.AlarmStore.from_conf(conf).upgrade()
         self.processor = processor_mod.ArchiveProcessor(conf, self.archive)
+        self.evaluator = alarm_evaluator.AlarmEvaluator(conf, archive=self.archive)
         self._stopping = threading.Event()
         conf.set_override('auth_strategy', 'noauth', group='api')
         self.api = _listen(api_app.make_app(conf, self.archive, self._processor_counters,
@@ -182,6 +184,7 @@ class AllInOne:
         """Consumers first: the archive's processor, the pipeline's publishers, then
         polling; returns at once, each running in its threads."""
         self.processor.start()
+        self.evaluator.start()
         self._api_thread.start()
         self.pipeline.start()
         if self.agent is not None:
@@ -199,16 +202,19 @@ class AllInOne:
         self.api.close()
         self.processor.stop()
         self.processor.run_once()  # what the pipeline wrote last
+        self.evaluator.stop()
         self.archive.close()
 
     def threads(self):
         """Every thread that runs until ``stop`` (see telewatch.cmd.all_in_one)."""
-        threads = self.processor.threads() + [self._api_thread] + self.pipeline.threads()
+        threads = (self.processor.threads() + self.evaluator.threads() + [self._api_thread]
+                   + self.pipeline.threads())
         return threads + (self.agent.threads() if self.agent is not None else [])
 
     def loop_errors(self):
         """The unexpected errors the loops of every part outlived, by loop."""
-        errors = self.processor.loop_errors + self.pipeline.loop_errors
+        errors = (self.processor.loop_errors + self.evaluator.loop_errors
+                  + self.pipeline.loop_errors)
         if self.agent is not None:
             errors += self.agent.loop_errors
         return dict(errors)
@@ -218,7 +224,9 @@ class AllInOne:
         lines = ['telewatch all-in-one: polling, pipeline and archive in one process, no bus',
                  '  data directory: %s' % self.conf.data_dir,
                  '  archive:        %s, %s' % self.archive.locations(),
-                 '  policies:       %s' % self._describe_policies()]
+                 '  policies:       %s' % self._describe_policies(),
+                 '  alarms:         evaluated as the archive aggregates their metrics, and '
+                 'every %g s' % self.conf.alarms.evaluation_interval]
         for publisher in self.definition.publishers():
             if isinstance(publisher, file_publisher.FilePublisher):
                 lines.append('  samples:        %s' % publisher.path)

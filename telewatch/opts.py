@@ -5,6 +5,7 @@ from oslo_config import cfg
 
 from telewatch import api
 from telewatch.alarms import event_listener as alarm_event_listener
+from telewatch.alarms.evaluator import options as alarm_evaluator_options
 from telewatch.alarms import notifiers as alarm_notifiers
 from telewatch.alarms import storage as alarm_storage
 from telewatch import bus
@@ -45,4 +46,4 @@ def list_opts():
             publishers.list_opts() + [('bus', bus.OPTS)] + archive_store.list_opts() +
             api.list_opts() + api_app.list_opts() + pubsub_options.list_opts() +
             alarm_notifiers.list_opts() + alarm_storage.list_opts() +
-            alarm_event_listener.list_opts())
+            alarm_event_listener.list_opts() + alarm_evaluator_options.list_opts())

@@ -8,7 +8,15 @@ The front door (what other packages use; everything else here is the archive's o
   series, and those that change the index and the series together: ``ensure_metrics``,
   ``new_metric``, ``create_metrics``, ``add_measures``, ``series`` (with ``resample``),
   ``every_granularity``, ``refresh``, ``delete_metric``, ``delete_resource``,
-  ``delete_resources``, ``status``, ``health``, ``upgrade``.
+  ``delete_resources``, ``status``, ``health``, ``upgrade``; ``many_series`` (the series of
+  many metrics in one read).
+- The "metrics aggregated" stream: every ``ArchiveStore.process`` (whoever calls it: a
+  telewatch-archive-processor on any host, the all-in-one's processor, a read with
+  refresh) records which metrics it just aggregated, one row per round in the index's
+  database; any process follows it with ``ArchiveStore.aggregated_since(cursor) ->
+  (cursor, metric ids)``. Rows are kept an hour; a row committed after a later one is
+  never skipped (``index.aggregated``). What the processors are made of is no reader's
+  business: the stream is the whole interface.
 - ``ArchiveStore.index``: the index (an ``Indexer``), for what lives in the index alone:
   archive policies and rules, resource types, resources and metrics, their searches
   (``search_resources``, ``search_metrics``, ``marker_of``, ``MAX_LIMIT``) and the

@@ -81,6 +81,10 @@ class _Reader:
         self.offset += dtype.itemsize * count
         return array.astype(dtype.newbyteorder('='))
 
+    def skip(self, size):
+        self.need(size)
+        self.offset += size
+
     def raw(self, size):
         self.need(size)
         self.offset += size
@@ -91,8 +95,8 @@ class _Reader:
             raise errors.InvalidState('truncated data')
 
 
-def loads(data):
-    """The ``MetricState`` of bytes from ``dumps``; InvalidState if they are not that."""
+def _sections(data):
+    """``(integers reader, floats reader, n_tables, methods, n_raw)`` after the header."""
     data = bytes(data)
     if len(data) < _HEADER.size:
         raise errors.InvalidState('truncated header')
@@ -116,12 +120,50 @@ def loads(data):
         raise errors.InvalidState('method names are not UTF-8') from None
     if len(methods) != n_methods or not n_tables:
         raise errors.InvalidState('inconsistent header')
+    return integers, floats, n_tables, methods, n_raw
+
+
+def loads(data):
+    """The ``MetricState`` of bytes from ``dumps``; InvalidState if they are not that."""
+    integers, floats, n_tables, methods, n_raw = _sections(data)
     raw_ts = numpy.cumsum(integers.array(_I8, n_raw))
     raw_values = floats.array(_F8, n_raw)
     tables = tuple(_read_table(integers, floats, methods) for _ in range(n_tables))
-    if integers.offset != len(integers.data) or floats.offset != len(data):
+    if integers.offset != len(integers.data) or floats.offset != len(floats.data):
         raise errors.InvalidState('trailing data')
     return state_mod.MetricState(raw_ts, raw_values, tables)
+
+
+def loads_series(data, granularity_ns, method, start_ns=None):
+    """``(int64 ns timestamps, float64 values)`` of one granularity and one method (a
+    parsed ``policy.Method``) of bytes from ``dumps``, from the bucket of ``start_ns`` on,
+    as ``MetricState.series`` gives them, read-only; None if the state has no such
+    granularity or method. Only those numbers are decoded (a reader of the recent points of
+    many metrics pays for what it reads). InvalidState if the bytes are not a state."""
+    integers, floats, n_tables, methods, n_raw = _sections(data)
+    if method.name not in methods:
+        return None
+    row = methods.index(method.name)
+    at_int, at_float = integers.offset + _I8.itemsize * n_raw, floats.offset + _F8.itemsize * n_raw
+    for _ in range(n_tables):
+        integers.offset = at_int
+        g, rows = integers.struct(_TABLE)
+        at_int, table_floats = integers.offset, at_float
+        at_float += _F8.itemsize * rows * len(methods)
+        if g != granularity_ns:
+            at_int += 3 * _I8.itemsize * rows
+            continue
+        integers.need(3 * _I8.itemsize * rows)
+        floats.offset = at_float
+        floats.need(0)
+        keys = numpy.frombuffer(integers.data, _I8, rows, at_int).cumsum() * g
+        first = 0 if start_ns is None else int(numpy.searchsorted(keys, start_ns - start_ns % g))
+        counted = at_int + _I8.itemsize * (rows * (2 if method.rate else 1) + first)
+        present = numpy.frombuffer(integers.data, _I8, rows - first, counted) >= method.min_count
+        values = numpy.frombuffer(floats.data, _F8, rows - first,
+                                  table_floats + _F8.itemsize * (rows * row + first))
+        return keys[first:][present], values[present]
+    return None
 
 
 def _read_table(integers, floats, methods):

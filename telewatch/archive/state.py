@@ -186,18 +186,23 @@ class MetricState:
 
         ``start`` is floored to the granularity and inclusive, ``stop`` exclusive (Gnocchi).
         """
-        table = self.table(granularity)
-        name = policy_mod.parse_method(method).name
-        if name not in table.methods:
-            raise errors.NoSuchAggregation(method=name)
-        stamps, values = table.series(name)
-        first, end = 0, len(stamps)
-        if start is not None:
-            start = timestamp_ns(start)
-            first = numpy.searchsorted(stamps, start - start % table.granularity_ns)
-        if stop is not None:
-            end = numpy.searchsorted(stamps, timestamp_ns(stop))
-        return stamps[first:end].view('datetime64[ns]'), values[first:end]
+        return table_series(self.table(granularity), method, start, stop)
+
+
+def table_series(table, method, start=None, stop=None):
+    """``MetricState.series`` of one AggregateTable (NoSuchAggregation for a method it
+    lacks)."""
+    name = policy_mod.parse_method(method).name
+    if name not in table.methods:
+        raise errors.NoSuchAggregation(method=name)
+    stamps, values = table.series(name)
+    first, end = 0, len(stamps)
+    if start is not None:
+        start = timestamp_ns(start)
+        first = numpy.searchsorted(stamps, start - start % table.granularity_ns)
+    if stop is not None:
+        end = numpy.searchsorted(stamps, timestamp_ns(stop))
+    return stamps[first:end].view('datetime64[ns]'), values[first:end]
 
 
 def _cutoff(policy, last):

@@ -117,3 +117,14 @@ subscription_counter = sa.Table(
     sa.Column('queue_length', sa.Integer, nullable=False),
     sa.Column('updated_at', sa.DateTime, nullable=False),
 )
+
+# The "metrics aggregated" stream (``aggregated.AggregatedStream``): one row per processing
+# round, the ids of the metrics it aggregated, read by position (``id``) and pruned by age.
+metric_aggregated = sa.Table(
+    'metric_aggregated', metadata,
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer, 'sqlite'), primary_key=True,
+              autoincrement=True),
+    sa.Column('created_at', sa.DateTime, nullable=False),
+    sa.Column('metric_ids', sa.Text, nullable=False),
+    sa.Index(None, 'created_at'),
+)

@@ -50,6 +50,18 @@ def _decode(metric_id, data):
         raise errors.CorruptSeries(metric_id, errors.InvalidState(str(exc))) from None
 
 
+def _decode_series(data, metric_id, granularity_ns, method, start_ns):
+    try:
+        if len(data) < _SERIES.size or bytes(data[:4]) != _SERIES_MAGIC:
+            raise errors.InvalidState('not a telewatch series')
+        return serialization.loads_series(memoryview(data)[_SERIES.size:], granularity_ns,
+                                          method, start_ns)
+    except errors.InvalidState as exc:
+        return errors.CorruptSeries(metric_id, exc)
+    except ValueError as exc:  # bytes no check foresaw
+        return errors.CorruptSeries(metric_id, errors.InvalidState(str(exc)))
+
+
 @dataclasses.dataclass(frozen=True)
 class StoredSeries:
     """A metric's state; how many of its measures were rejected as too late; and the last
@@ -111,6 +123,7 @@ class ProcessReport:
     busy: list = dataclasses.field(default_factory=list)  # sacks another processor held
     failed: dict = dataclasses.field(default_factory=dict)  # sack -> retryable error
     quarantined: list = dataclasses.field(default_factory=list)  # CorruptSeries moved aside
+    aggregated: list = dataclasses.field(default_factory=list)  # ids of metrics updated
 
     def add(self, other):
         self.sacks += other.sacks
@@ -120,6 +133,7 @@ class ProcessReport:
         self.busy += other.busy
         self.failed.update(other.failed)
         self.quarantined += other.quarantined
+        self.aggregated += other.aggregated
         for metric_id, count in other.rejected.items():
             self.rejected[metric_id] = self.rejected.get(metric_id, 0) + count
 
@@ -216,6 +230,7 @@ class SeriesStorage(abc.ABC):
             report.metrics += 1
             report.measures += result.accepted
         claim.commit(updated)
+        report.aggregated = list(updated)
         return report
 
     @staticmethod
@@ -247,6 +262,24 @@ class SeriesStorage(abc.ABC):
         except OSError as exc:
             raise errors.from_os_error(exc, self.location) from exc
         return {metric_id: _decode(metric_id, data) for metric_id, data in found.items()}
+
+    def get_series(self, wanted):
+        """``{(metric_id, granularity_ns, method, start_ns): (int64 ns timestamps, values)}``
+        of ``wanted`` tuples (``method`` a parsed ``policy.Method``, ``start_ns`` None or
+        the first bucket's), each decoded from its series without the rest (None when the
+        series has no such granularity or method, CorruptSeries when it cannot be read); a
+        metric with nothing processed yet has no key."""
+        ids = sorted({str(key[0]) for key in wanted})
+        try:
+            found = self._load(ids)
+        except OSError as exc:
+            raise errors.from_os_error(exc, self.location) from exc
+        out = {}
+        for key in wanted:
+            data = found.get(str(key[0]))
+            if data is not None:
+                out[key] = _decode_series(data, *key)
+        return out
 
     def pending(self):
         """``{metric_id: measures}`` waiting to be processed."""

@@ -1,0 +1,247 @@
+"""The alarm evaluator: evaluates the alarms watching the metrics the archive has just
+aggregated (its "metrics aggregated" stream), and every alarm it owns on a periodic tick.
+
+One loop thread (telewatch.loops: an unexpected error is logged, counted and backed off).
+Each pass reads the alarms' datapoints in one batched read through the archive's door, lets
+the engine (telewatch.alarms.evaluation / composite) decide, stores a change with the
+store's compare-and-set ``transition`` and hands the actions to the notifiers. An alarm
+whose datapoints cannot be read, or whose rule cannot be evaluated, keeps its state and
+says why in its state reason.
+"""
+
+import collections
+import datetime
+import logging
+import threading
+import time
+
+from telewatch import delivery
+from telewatch import loops
+from telewatch.alarms import composite
+from telewatch.alarms import evaluation
+from telewatch.alarms.evaluator import partition as partition_mod
+from telewatch.alarms.evaluator import reading
+from telewatch.alarms.evaluator import sources
+from telewatch.alarms.evaluator import watch as watch_mod
+from telewatch.archive import errors as archive_errors
+
+LOG = logging.getLogger(__name__)
+
+KEPT = 'State kept: the datapoints cannot be read (%s)'
+INVALID = 'State kept: the rule cannot be evaluated (%s)'
+MAX_BACKOFF = 30.0
+# Alarms read and decided together: enough to share a read, few enough that what a chunk
+# allocates dies young (a pass over 10,000 at once spent half its time in the collector).
+CHUNK = 500
+
+
+def utc(seconds):
+    """Naive UTC datetime of seconds since the epoch (the store's timestamps)."""
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).replace(
+        tzinfo=None)
+
+
+def decide(plan, datapoints, now):
+    """The engine's Evaluation of a plan's alarm over its leaves' datapoints."""
+    alarm = plan.alarm
+    repeat, constraints = alarm.get('repeat_actions'), alarm.get('time_constraints') or ()
+    if plan.tree is not None:
+        return composite.evaluate(plan.tree, alarm['state'], datapoints, now, repeat,
+                                  constraints)
+    return evaluation.evaluate(plan.leaves[0].rule, alarm['state'], datapoints[0], now,
+                               repeat, constraints)
+
+
+class AlarmEvaluator:
+    """The evaluator of one process: ``start`` (returns at once), ``stop``, ``threads``,
+    ``loop_errors``, ``counters``.
+
+    ``store`` is an AlarmStore, ``archive`` an ArchiveStore, ``notifiers`` a Notifiers
+    (each built from ``conf`` when not given), ``partition`` which alarms are this
+    process's (partition.py), ``clock`` the time in seconds since the epoch.
+    """
+
+    def __init__(self, conf, store=None, archive=None, notifiers=None, partition=None,
+                 clock=time.time):
+        options = conf.alarms
+        self.interval = options.evaluation_interval
+        self.feed_interval = options.feed_interval
+        self.lag = options.additional_ingestion_lag
+        self.clock = clock
+        self._owned = [store is None, archive is None]
+        self.store = store if store is not None else _alarm_store(conf)
+        self.archive = archive if archive is not None else _archive(conf)
+        self.notifiers = (notifiers if notifiers is not None
+                          else _notifiers(conf, self.record_action))
+        self.partition = (partition if partition is not None
+                          else partition_mod.from_url(options.coordination_url))
+        self.watch = watch_mod.WatchMap()
+        self.cursor = None
+        self.counters = collections.Counter()
+        self.loop_errors = collections.Counter()
+        self._next_tick = 0.0  # time.monotonic()
+        self._repeated = {}  # alarm id -> when its actions were last called
+        self._stopping = threading.Event()
+        self._thread = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self):
+        """The notifiers first (they consume what the evaluator decides), then the loop."""
+        self.notifiers.start()
+        self._thread = loops.start_thread('alarm-evaluator', self._run, self._stopping)
+
+    def _run(self):
+        loops.run('alarm-evaluator', self.step, self._stopping, self.loop_errors,
+                  delivery.Backoff(self.feed_interval, MAX_BACKOFF))
+
+    def stop(self):
+        """Stop the loop once its pass is done, leave the group, flush the notifiers."""
+        self._stopping.set()
+        if self._thread not in (None, threading.current_thread()):
+            self._thread.join()
+        self.partition.stop()
+        self.notifiers.stop()
+        if self._owned[0]:
+            self.store.close()
+        if self._owned[1]:
+            self.archive.close()
+
+    def threads(self):
+        threads = [self._thread] if self._thread is not None else []
+        # Only LoopThreads can tell that they ended unasked (telewatch.loops.ended).
+        return threads + [thread for thread in self.notifiers.threads()
+                          if isinstance(thread, loops.LoopThread)]
+
+    def reload(self):
+        """SIGHUP: nothing to re-read; alarms come from the store on every tick."""
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def step(self):
+        """A tick when one is due, then what the stream brought; the seconds to wait."""
+        if time.monotonic() >= self._next_tick:
+            self.tick()
+            self._next_tick = time.monotonic() + self.interval
+        if self.feed():
+            return 0
+        return max(0.0, min(self.feed_interval, self._next_tick - time.monotonic()))
+
+    def tick(self):
+        """Take the alarms this evaluator owns afresh and evaluate every one."""
+        if self.cursor is None:  # before reading the alarms: no aggregation goes unseen
+            self.cursor, _ = self.archive.aggregated_since(None)
+        alarms = self.store.evaluable(types=sources.TYPES)
+        owned = self.partition.owned([alarm['alarm_id'] for alarm in alarms])
+        self.watch.refresh([a for a in alarms if a['alarm_id'] in owned], self.archive.index)
+        self.counters['ticks'] += 1
+        now = self.clock()
+        for alarm, error in list(self.watch.invalid.values()):
+            self._keep_state(alarm, INVALID % error, 'invalid', now)
+        self.evaluate(list(self.watch.plans.values()), now)
+        # evaluate_timestamp says when a tick last evaluated the alarm (a write per push
+        # would cost as much as the push's evaluations).
+        self.store.set_evaluated(list(self.watch.plans), utc(now))
+
+    def feed(self):
+        """Evaluate the alarms watching the metrics aggregated since the last read;
+        whether the stream had anything."""
+        self.cursor, metric_ids = self.archive.aggregated_since(self.cursor)
+        plans = self.watch.watching(metric_ids)
+        if plans:
+            self.counters['pushed'] += len(plans)
+            self.evaluate(plans, self.clock())
+        return bool(metric_ids)
+
+    def evaluate(self, plans, now):
+        """Evaluate ``plans`` at ``now``, ``CHUNK`` at a time: one read, then each alarm on
+        its own (an alarm that fails is counted and logged, and the others go on)."""
+        for start in range(0, len(plans), CHUNK):
+            self._evaluate_chunk(plans[start:start + CHUNK], now)
+
+    def _evaluate_chunk(self, plans, now):
+        found = reading.read(plans, self.archive, now, self.lag)
+        for plan in plans:
+            try:
+                self._evaluate(plan, found[plan.alarm_id], now)
+            except archive_errors.StorageUnavailable:
+                raise
+            except Exception:
+                loops.count(self.loop_errors, 'alarm')
+                LOG.exception('Alarm %s could not be evaluated; the others go on',
+                              plan.alarm_id)
+
+    def _evaluate(self, plan, datapoints, now):
+        if isinstance(datapoints, sources.Unreadable):
+            self._keep_state(plan.alarm, KEPT % datapoints, 'unreadable', now)
+            return
+        result = decide(plan, datapoints, now)
+        self.counters['evaluations'] += 1
+        if not result.evaluated:
+            return
+        alarm = plan.alarm
+        if result.changed:
+            alarm = self._transition(plan.alarm, result, now)
+            if alarm is None:
+                return
+        elif not self._repeat_due(plan, now):
+            return
+        if result.notify:
+            self._repeated[plan.alarm_id] = now
+            self.counters['notifications'] += 1
+            self.notifiers.notify(alarm, result.previous, result.state, result.reason,
+                                  result.reason_data)
+
+    def _repeat_due(self, plan, now):
+        # Pushes come at every aggregation: repeat_actions calls the actions again once a
+        # period (the rule's granularity), as Aodh's every evaluation_interval.
+        last = self._repeated.get(plan.alarm_id)
+        return last is None or now - last >= plan.period
+
+    def _transition(self, alarm, result, now):
+        stored = self.store.transition(alarm['alarm_id'], result.previous, result.state,
+                                       result.reason, result.reason_data, utc(now))
+        if stored is None:  # another writer (the API, another evaluator) was first
+            self.counters['conflicts'] += 1
+            try:
+                self.watch.update(self.store.get(alarm['alarm_id']))
+            except LookupError:  # deleted meanwhile (NoSuchAlarm)
+                self.watch.forget(alarm['alarm_id'])
+            return None
+        self.counters['transitions'] += 1
+        self.watch.update(stored)
+        return stored
+
+    def _keep_state(self, alarm, reason, kind, now):
+        """The alarm stays as it is; its reason says why, once (no action is called)."""
+        self.counters[kind] += 1
+        if alarm.get('state_reason') == reason:
+            return
+        LOG.warning('Alarm %s: %s', alarm['alarm_id'], reason)
+        stored = self.store.transition(alarm['alarm_id'], alarm['state'], alarm['state'],
+                                       reason, {'type': kind, 'error': reason}, utc(now))
+        if stored is not None:
+            self.watch.update(stored)
+
+    def record_action(self, alarm, kind, detail):
+        """The notifiers' ``record``: an ``action`` entry in the alarm's history."""
+        self.store.record_history(alarm['alarm_id'], kind, detail, alarm.get('user_id'),
+                                  alarm.get('project_id'), None, alarm.get('severity'),
+                                  utc(self.clock()))
+
+
+def _alarm_store(conf):
+    from telewatch.alarms import storage
+    store = storage.AlarmStore.from_conf(conf)
+    store.upgrade()
+    return store
+
+
+def _archive(conf):
+    from telewatch.archive import store as store_mod
+    return store_mod.ArchiveStore.from_conf(conf)
+
+
+def _notifiers(conf, record):
+    from telewatch.alarms import notifiers
+    return notifiers.Notifiers(conf, record=record)

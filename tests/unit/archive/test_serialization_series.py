@@ -1,0 +1,52 @@
+"""``serialization.loads_series`` gives what ``MetricState.series`` gives, decoding only
+that, and tells a damaged state."""
+
+import numpy
+import pytest
+
+from telewatch.archive import errors
+from telewatch.archive import policy as policy_mod
+from telewatch.archive import serialization
+from telewatch.archive import state as state_mod
+
+POLICY = policy_mod.ArchivePolicy('p', 0, ['mean', 'max', 'std', 'rate:mean'],
+                                  [{'granularity': 60, 'points': 100},
+                                   {'granularity': 300, 'points': 20}])
+T0 = 1_700_000_000 * 10 ** 9
+
+
+def state():
+    rng = numpy.random.default_rng(3)
+    stamps = T0 + numpy.sort(rng.choice(6000, 300, replace=False)) * 10 ** 9
+    return state_mod.MetricState.new(POLICY).add_measures(
+        POLICY, stamps, rng.normal(50, 10, 300)).state
+
+
+@pytest.mark.parametrize('granularity', [60, 300])
+@pytest.mark.parametrize('method', ['mean', 'max', 'std', 'rate:mean'])
+@pytest.mark.parametrize('start', [None, T0, T0 + 3000 * 10 ** 9 + 7, T0 + 10 ** 13])
+def test_the_same_points_as_the_state_gives(granularity, method, start):
+    full = state()
+    stamps, values = serialization.loads_series(
+        serialization.dumps(full), granularity * 10 ** 9, policy_mod.parse_method(method),
+        start)
+    expected = full.series(granularity, method, start)
+    assert stamps.view('datetime64[ns]').tolist() == expected[0].tolist()
+    numpy.testing.assert_array_equal(values, expected[1])
+
+
+def test_no_such_granularity_or_method_is_none():
+    data = serialization.dumps(state())
+    assert serialization.loads_series(data, 7 * 10 ** 9,
+                                      policy_mod.parse_method('mean')) is None
+    assert serialization.loads_series(data, 60 * 10 ** 9,
+                                      policy_mod.parse_method('min')) is None
+
+
+def test_damaged_bytes_are_an_invalid_state():
+    data = serialization.dumps(state())
+    with pytest.raises(errors.InvalidState):
+        serialization.loads_series(data[:-8], 300 * 10 ** 9, policy_mod.parse_method('mean'))
+    with pytest.raises(errors.InvalidState):
+        serialization.loads_series(b'nope' + data[4:], 60 * 10 ** 9,
+                                   policy_mod.parse_method('mean'))
