@@ -32,7 +32,9 @@ What it does, in order (every step is timed and reported):
 """
 
 import argparse
+import contextlib
 import datetime
+import fcntl
 import glob
 import json
 import os
@@ -329,13 +331,33 @@ def _evaluate(project, alarms, interval, lag, timeout):
     return result
 
 
+@contextlib.contextmanager
+def _exclusive():
+    """One run at a time on this machine: a run restarts the one aodh-evaluator, which
+    evaluates every project's alarms, so two runs would measure and stop each other's."""
+    os.makedirs(RUN_DIR, exist_ok=True)
+    with open(os.path.join(RUN_DIR, 'aodh-baseline.lock'), 'w') as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print('aodh_baseline: waiting for another run to finish', file=sys.stderr)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def run(alarms=DEFAULT_ALARMS, metrics=None, granularity=60, evaluation_interval=60,
         latency_sample=50, api_alarms=200, ingestion_lag=3600):
     """Aodh 23 on the real Gnocchi: creates, measures, tears down; returns a dict.
 
-    metrics defaults to as many as alarms.
+    metrics defaults to as many as alarms. Runs one at a time (see _exclusive).
     """
-    metrics = metrics or alarms
+    with _exclusive():
+        return _run(alarms, metrics or alarms, granularity, evaluation_interval,
+                    latency_sample, api_alarms, ingestion_lag)
+
+
+def _run(alarms, metrics, granularity, evaluation_interval, latency_sample, api_alarms,
+         ingestion_lag):
     project = 'aodh-bench-%s' % uuid.uuid4().hex[:8]
     was_running = {name: _running(name) for name in ('api', 'evaluator', 'notifier')}
     _service('start', ['api', 'notifier'])
