@@ -301,14 +301,12 @@ def _setup(project, policy, alarms, metrics, granularity, api_alarms, sample, ho
     report['bulk_copy_s'] = round(_create_alarms_bulk(project, metric_ids, granularity,
                                                       api_count, alarms - api_count), 2)
     # The evaluator takes alarms whose evaluate_timestamp is older than half its interval:
-    # dated back, every alarm is in its first cycle. It reads them unsorted, i.e. in the
-    # table's physical order: the rows are rewritten shuffled, so that the sampled (API-made,
-    # first) alarms are not all at one end of a cycle.
-    _psql("create temp table shuffled as select * from alarm where project_id = '{0}' "
-          "order by random(); delete from alarm where project_id = '{0}'; "
-          "insert into alarm select * from shuffled; "
-          "update alarm set evaluate_timestamp = evaluate_timestamp - interval '1 day' "
-          "where project_id = '{0}'".format(project))
+    # dated back, every alarm is in its first cycle. It goes through them newest `timestamp`
+    # (definition time) first: shuffled back within an hour, the sampled alarms (made
+    # first, through the API) are anywhere in a cycle rather than all at its end.
+    _psql("update alarm set evaluate_timestamp = evaluate_timestamp - interval '1 day', "
+          "timestamp = timestamp - random() * interval '1 hour' where project_id = '%s'"
+          % project)
     return metric_ids, sampled[:sample], report
 
 
