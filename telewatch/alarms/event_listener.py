@@ -217,6 +217,4 @@ class EventAlarmListener:
 
     def record_action(self, alarm, kind, detail):
         """The notifiers' ``record``: an ``action`` entry in the alarm's history."""
-        self.store.record_history(alarm['alarm_id'], kind, detail, alarm.get('user_id'),
-                                  alarm.get('project_id'), alarm.get('project_id'),
-                                  alarm.get('severity'))
+        self.store.record_action(alarm, kind, detail)

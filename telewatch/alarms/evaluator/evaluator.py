@@ -33,6 +33,8 @@ MAX_BACKOFF = 30.0
 # Alarms read and decided together: enough to share a read, few enough that what a chunk
 # allocates dies young (a pass over 10,000 at once spent half its time in the collector).
 CHUNK = 500
+# Seconds between two removals of the history older than [alarms] history_time_to_live.
+HISTORY_EXPIRY_INTERVAL = 3600.0
 
 
 def utc(seconds):
@@ -80,6 +82,7 @@ class AlarmEvaluator:
         self.counters = collections.Counter()
         self.loop_errors = collections.Counter()
         self._next_tick = 0.0  # time.monotonic()
+        self._next_expiry = 0.0  # time.monotonic()
         self._repeated = {}  # alarm id -> when its actions were last called
         self._stopping = threading.Event()
         self._thread = None
@@ -142,6 +145,18 @@ class AlarmEvaluator:
         # evaluate_timestamp says when a tick last evaluated the alarm (a write per push
         # would cost as much as the push's evaluations).
         self.store.set_evaluated(list(self.watch.plans), utc(now))
+        self._expire_history(now)
+
+    def _expire_history(self, now):
+        """Once an hour (every evaluator: the deletion is idempotent), the history older
+        than ``[alarms] history_time_to_live``."""
+        if time.monotonic() < self._next_expiry:
+            return
+        self._next_expiry = time.monotonic() + HISTORY_EXPIRY_INTERVAL
+        expired = self.store.expire_history(utc(now))
+        if expired:
+            LOG.info('Removed %d alarm history entries older than their time to live',
+                     expired)
 
     def feed(self):
         """Evaluate the alarms watching the metrics aggregated since the last read;
@@ -225,9 +240,7 @@ class AlarmEvaluator:
 
     def record_action(self, alarm, kind, detail):
         """The notifiers' ``record``: an ``action`` entry in the alarm's history."""
-        self.store.record_history(alarm['alarm_id'], kind, detail, alarm.get('user_id'),
-                                  alarm.get('project_id'), None, alarm.get('severity'),
-                                  utc(self.clock()))
+        self.store.record_action(alarm, kind, detail, utc(self.clock()))
 
 
 def _alarm_store(conf):

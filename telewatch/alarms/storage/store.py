@@ -303,6 +303,13 @@ class AlarmStore:
             return self._insert_history(conn, alarm_id, type, detail, user_id, project_id,
                                         on_behalf_of, severity, timestamp)
 
+    def record_action(self, alarm, kind, detail, timestamp=None):
+        """The notifiers' ``record``: an entry of ``kind`` (``action``) in ``alarm``'s
+        history, on behalf of the alarm's project, so that its project sees it."""
+        return self.record_history(alarm['alarm_id'], kind, detail, alarm.get('user_id'),
+                                   alarm.get('project_id'), alarm.get('project_id'),
+                                   alarm.get('severity'), timestamp)
+
     def history(self, alarm_id, on_behalf_of=None, filter=None, orderby=None, limit=None,
                 marker=None):
         """An alarm's history (a deleted one's too), newest first unless ``orderby``;

@@ -27,6 +27,7 @@ class AlarmStore:
         self.alarms = {a['alarm_id']: copy.deepcopy(a) for a in alarms}
         self.history = []
         self.evaluated = []
+        self.expired = []
         self.fail = None  # an exception evaluable() raises
 
     def evaluable(self, types=None):
@@ -53,6 +54,13 @@ class AlarmStore:
     def record_history(self, alarm_id, kind, detail, user_id, project_id, on_behalf_of,
                        severity, timestamp):
         self.history.append((alarm_id, kind, detail))
+
+    def record_action(self, alarm, kind, detail, timestamp=None):
+        self.history.append((alarm['alarm_id'], kind, detail))
+
+    def expire_history(self, now=None):
+        self.expired.append(now)
+        return 0
 
     def close(self):
         pass

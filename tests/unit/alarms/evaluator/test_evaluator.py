@@ -257,3 +257,31 @@ def test_the_loop_outlives_a_store_that_fails(conf, archive, caplog):
         evaluator.stop()
     assert notifiers.started and notifiers.stopped
     assert 'alarm store: gone' in caplog.text
+
+
+def test_ticks_expire_the_history_once_an_hour(conf, archive, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(evaluator_mod.time, 'monotonic', lambda: clock[0])
+    evaluator, store, _ = make(conf, archive)
+    evaluator.tick()
+    evaluator.tick()
+    assert store.expired == [evaluator_mod.utc(NOW)]
+    clock[0] += evaluator_mod.HISTORY_EXPIRY_INTERVAL
+    evaluator.tick()
+    assert len(store.expired) == 2
+
+
+def test_actions_are_recorded_on_behalf_of_the_alarms_project(conf, archive, tmp_path):
+    from telewatch.alarms import storage
+    store = storage.AlarmStore('sqlite:///%s' % (tmp_path / 'alarms.db'))
+    store.upgrade()
+    alarm = store.create(fakes.alarm('gnocchi_resources_threshold', threshold(
+        metric='cpu', resource_id='r', resource_type='generic'), project_id='pa'))
+    evaluator = evaluator_mod.AlarmEvaluator(conf, store, archive, fakes.Notifiers(),
+                                             fakes.Partition([]), clock=lambda: NOW)
+    evaluator.record_action(alarm, 'action', {'url': 'http://heat/signal',
+                                              'outcome': 'delivered'})
+    seen = store.history(alarm['alarm_id'], on_behalf_of='pa')
+    assert [entry['type'] for entry in seen] == ['action', 'creation']
+    assert store.history(alarm['alarm_id'], on_behalf_of='pb') == []
+    store.close()
