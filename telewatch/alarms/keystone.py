@@ -15,6 +15,8 @@ from keystoneauth1.identity import v3 as ka_v3
 from keystoneauth1 import loading as ka_loading
 from oslo_config import cfg
 
+from telewatch import keystoneauth_options
+
 GROUP = 'service_credentials'
 OPTS = [
     cfg.StrOpt('region_name',
@@ -41,19 +43,16 @@ class TrustError(Exception):
 
 def register_opts(conf):
     """The [service_credentials] options, with keystoneauth's session and auth options."""
-    conf.register_opts(OPTS, group=GROUP)
-    ka_loading.register_session_conf_options(conf, GROUP)
-    ka_loading.register_auth_conf_options(conf, GROUP)
+    keystoneauth_options.register(conf, GROUP, OPTS)
 
 
 def list_opts():
-    return [(GROUP, OPTS + ka_loading.get_session_conf_options()
-             + ka_loading.get_auth_common_conf_options())]
+    return keystoneauth_options.list_opts(GROUP, OPTS)
 
 
 def list_auth_opts():
     """The password plugin's options, for the sample configuration only."""
-    return [(GROUP, ka_loading.get_auth_plugin_conf_options('password'))]
+    return keystoneauth_options.list_auth_opts(GROUP)
 
 
 def _error(what, exc):

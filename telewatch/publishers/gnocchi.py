@@ -23,6 +23,7 @@ from oslo_config import cfg
 import voluptuous as vol
 
 from telewatch import config_file
+from telewatch import keystoneauth_options
 from telewatch.publishers import base
 from telewatch.publishers import gnocchi_api
 from telewatch.publishers import gnocchi_events
@@ -45,20 +46,16 @@ _TEXT = vol.All(str, vol.Length(min=1))
 
 def register_opts(conf):
     """The [gnocchi] options, with keystoneauth's session and auth plugin options."""
-    conf.register_opts(OPTS, group=GROUP)
-    ka_loading.register_session_conf_options(conf, GROUP)
-    ka_loading.register_auth_conf_options(conf, GROUP)
+    keystoneauth_options.register(conf, GROUP, OPTS)
 
 
 def list_opts():
-    return [(GROUP, OPTS + ka_loading.get_session_conf_options()
-             + ka_loading.get_auth_common_conf_options())]
+    return keystoneauth_options.list_opts(GROUP, OPTS)
 
 
 def list_auth_opts():
-    """The password plugin's options, for the sample configuration only (registering them
-    with the others would clash with another plugin's options of the same names)."""
-    return [(GROUP, ka_loading.get_auth_plugin_conf_options('password'))]
+    """The password plugin's options, for the sample configuration only."""
+    return keystoneauth_options.list_auth_opts(GROUP)
 
 
 class GnocchiPublisher(base.Publisher):

@@ -4,13 +4,12 @@ index's in the same database."""
 
 from alembic import context
 
+from telewatch.alarms.storage import migration
 from telewatch.alarms.storage import schema
-
-VERSION_TABLE = 'alarms_alembic_version'
 
 connection = context.config.attributes['connection']
 context.configure(connection=connection, target_metadata=schema.metadata,
-                  version_table=VERSION_TABLE,
+                  version_table=migration.VERSION_TABLE,
                   render_as_batch=connection.dialect.name == 'sqlite')
 with context.begin_transaction():
     context.run_migrations()
