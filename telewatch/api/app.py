@@ -37,6 +37,10 @@ _SLASHES = re.compile('//+')
 # The bodies the API reads; Gnocchi answers 415 to a body of any other declared type.
 BODY_TYPES = ('application/json', 'application/json-patch+json')
 _BODY_METHODS = ('POST', 'PUT', 'PATCH', 'DELETE')
+# Paths whose bodies are not JSON (InfluxDB's line protocol, Prometheus' protobuf): any
+# type but the forms Pecan's routing would read.
+RAW_BODY_PATHS = ('/v1/influxdb/', '/v1/prometheus/')
+FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
 
 
 def list_opts():
@@ -139,6 +143,8 @@ class BodyTypeHook(pecan.hooks.PecanHook):
 
     def on_route(self, state):
         content_type = state.request.content_type
+        if state.request.path_info.startswith(RAW_BODY_PATHS) and content_type not in FORM_TYPES:
+            return
         if (state.request.method in _BODY_METHODS and content_type
                 and content_type not in BODY_TYPES):
             rest.abort(415, 'Content-Type %s is not supported: send application/json'

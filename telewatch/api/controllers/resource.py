@@ -10,6 +10,7 @@ from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.api.controllers import metric as metric_api
+from telewatch.api.controllers import search_metric as search_metric_api
 from telewatch.archive import errors
 from telewatch.archive import resource_ids
 
@@ -314,6 +315,7 @@ class _SearchResourceRoutes:
 
 
 class SearchController:
-    """``/v1/search/resource/<type>``."""
+    """``/v1/search/resource/<type>`` and ``/v1/search/metric``."""
 
     resource = _SearchResourceRoutes()
+    metric = search_metric_api.SearchMetricController()

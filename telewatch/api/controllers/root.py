@@ -10,7 +10,9 @@ from telewatch.api import rest
 from telewatch.api.controllers import aggregates as aggregates_api
 from telewatch.api.controllers import archive_policy as archive_policy_api
 from telewatch.api.controllers import batch as batch_api
+from telewatch.api.controllers import influxdb as influxdb_api
 from telewatch.api.controllers import metric as metric_api
+from telewatch.api.controllers import prometheus as prometheus_api
 from telewatch.api.controllers import resource as resource_api
 from telewatch.api.controllers import resource_type as resource_type_api
 from telewatch.api.controllers import status as status_api
@@ -53,6 +55,8 @@ class V1Controller:
     status = status_api.StatusController()
     capabilities = status_api.CapabilitiesController()
     subscriptions = subscription_api.SubscriptionsController()
+    influxdb = influxdb_api.InfluxDBController()
+    prometheus = prometheus_api.PrometheusController()
 
     @pecan.expose(generic=True)
     def index(self):
