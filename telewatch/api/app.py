@@ -110,6 +110,9 @@ def error_response(exc):
     server = _server_error(exc)
     if server is not None:
         return server
+    if getattr(exc, 'invalid_input', None) is not None:  # a query's, in voluptuous' words
+        reason, keys = exc.invalid_input
+        return _error(400, {'cause': 'Invalid input', 'reason': reason, 'detail': keys})
     if isinstance(exc, errors.IndexEntryError):
         return _error(status_of(exc), exc.description)
     if isinstance(exc, aggregates.AggregatesError):

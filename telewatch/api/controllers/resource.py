@@ -259,15 +259,16 @@ class ResourcesController(framework.RestController):
         context = rest.context()
         try:
             rid = resource_ids.resource_uuid(body['id'], context.creator)
-        except ValueError as exc:
-            rest.invalid_input(str(exc), ['id'])
+        except ValueError as exc:  # voluptuous' words in Gnocchi
+            rest.invalid_input("%s for dictionary value @ data['id']" % exc, ['id'])
         generic, attributes = _split_body(body)
         new, attach = _metrics_of(rid, context.creator, generic.get('metrics'))
+        started, ended = (_datetime(generic.get(k), k) for k in ('started_at', 'ended_at'))
+        if started is not None and ended is not None and started > ended:
+            rest.abort(400, 'Start timestamp cannot be after end timestamp')  # Gnocchi's
         resource = index.create_resource(
             self.resource_type, rid, body['id'], context.creator, generic.get('user_id'),
-            generic.get('project_id'), attributes,
-            _datetime(generic.get('started_at'), 'started_at'),
-            _datetime(generic.get('ended_at'), 'ended_at'), metrics=new)
+            generic.get('project_id'), attributes, started, ended, metrics=new)
         if attach:
             index.set_resource_metrics(rid, generic['metrics'].keys(), {}, attach)
             resource = index.get_resource(rid)

@@ -18,9 +18,11 @@ from telewatch.api.controllers import resource_type as resource_type_api
 from telewatch.api.controllers import status as status_api
 from telewatch.api.controllers import subscription as subscription_api
 
+# Gnocchi's links, in its order (clients and its tests index them); telewatch's own
+# /v1/subscriptions is served without one.
 V1_LINKS = ('aggregates', 'aggregation', 'archive_policy', 'archive_policy_rule', 'batch',
-            'capabilities', 'metric', 'resource', 'resource_type', 'search', 'status',
-            'subscriptions')
+            'capabilities', 'influxdb', 'metric', 'resource', 'resource_type', 'search',
+            'status')
 
 
 def build_version():
