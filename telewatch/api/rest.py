@@ -111,6 +111,9 @@ BARE_REASONS = set()
 
 def json_body(schema=None):
     """The request's JSON body, checked against a voluptuous ``schema`` when given."""
+    if not pecan.request.body:  # Gnocchi's answer to a missing body
+        abort(400, {'cause': 'Unable to decode body', 'reason': 'Expected object or value',
+                    'detail': []})
     try:
         body = pecan.request.decoded_json()  # framework.Request: decoded once
     except framework.UnstorableText as exc:

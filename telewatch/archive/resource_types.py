@@ -14,7 +14,8 @@ import uuid
 
 from telewatch.archive import errors
 
-_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]*\Z')
+# Gnocchi's attribute names: a letter, then letters, digits, '_' or '-'.
+_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_-]*\Z')
 RESERVED = frozenset((
     'id', 'type', 'metrics', 'revision', 'revision_start', 'revision_end', 'started_at',
     'ended_at', 'user_id', 'project_id', 'created_by_user_id', 'created_by_project_id',

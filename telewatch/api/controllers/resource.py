@@ -312,6 +312,7 @@ class SearchResourcesController(framework.RestController):
 class _SearchResourceRoutes:
     @pecan.expose()
     def _lookup(self, resource_type, *remainder):
+        rest.store().index.get_resource_type(resource_type)  # 404 first, any method
         return SearchResourcesController(resource_type), remainder
 
 

@@ -35,7 +35,7 @@ class ResourceTypeController(framework.RestController):
             rest.abort(415, 'Content-Type must be %s' % PATCH_CONTENT_TYPE)
         index = rest.store().index
         current = index.get_resource_type(self.name)
-        operations = rest.json_body([{vol.Required('op'): vol.In(['add', 'remove']),
+        operations = rest.json_body([{vol.Required('op'): vol.Any('add', 'remove'),
                                       vol.Required('path'): vol.Match(r'^/attributes/'),
                                       vol.Optional('value'): dict}])
         try:
