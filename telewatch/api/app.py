@@ -41,6 +41,10 @@ _SLASHES = re.compile('//+')
 # The bodies the API reads; Gnocchi answers 415 to a body of any other declared type.
 BODY_TYPES = ('application/json', 'application/json-patch+json')
 _BODY_METHODS = ('POST', 'PUT', 'PATCH', 'DELETE')
+# Paths whose bodies are not JSON (InfluxDB's line protocol, Prometheus' protobuf): any
+# type but the forms Pecan's routing would read.
+RAW_BODY_PATHS = ('/v1/influxdb/', '/v1/prometheus/')
+FORM_TYPES = ('application/x-www-form-urlencoded', 'multipart/form-data')
 
 
 def list_opts():
@@ -110,6 +114,9 @@ def error_response(exc):
     server = _server_error(exc)
     if server is not None:
         return server
+    if getattr(exc, 'invalid_input', None) is not None:  # a query's, in voluptuous' words
+        reason, keys = exc.invalid_input
+        return _error(400, {'cause': 'Invalid input', 'reason': reason, 'detail': keys})
     if isinstance(exc, errors.IndexEntryError):
         return _error(status_of(exc), exc.description)
     if isinstance(exc, aggregates.AggregatesError):
@@ -145,6 +152,8 @@ class BodyTypeHook(pecan.hooks.PecanHook):
 
     def on_route(self, state):
         content_type = state.request.content_type
+        if state.request.path_info.startswith(RAW_BODY_PATHS) and content_type not in FORM_TYPES:
+            return
         if (state.request.method in _BODY_METHODS and content_type
                 and content_type not in BODY_TYPES):
             rest.abort(415, 'Content-Type %s is not supported: send application/json'

@@ -105,8 +105,15 @@ def enforce(rule, target=None):
         abort(403, 'Access was denied to this resource.')
 
 
+# Reasons Gnocchi gives without voluptuous' path (its own checks); modules add theirs.
+BARE_REASONS = set()
+
+
 def json_body(schema=None):
     """The request's JSON body, checked against a voluptuous ``schema`` when given."""
+    if not pecan.request.body:  # Gnocchi's answer to a missing body
+        abort(400, {'cause': 'Unable to decode body', 'reason': 'Expected object or value',
+                    'detail': []})
     try:
         body = pecan.request.decoded_json()  # framework.Request: decoded once
     except framework.UnstorableText as exc:
@@ -117,11 +124,12 @@ def json_body(schema=None):
         return body
     try:
         return vol.Schema(schema)(body)
-    except vol.MultipleInvalid as exc:
-        first = exc.errors[0]
-        invalid_input(first.msg, [str(p) for p in first.path])
     except vol.Invalid as exc:
-        invalid_input(exc.msg, [str(p) for p in exc.path])
+        # voluptuous' own text (``... @ data['unit']``), as Gnocchi's reasons are, but for
+        # the checks Gnocchi makes outside voluptuous (BARE_REASONS)
+        first = exc.errors[0] if isinstance(exc, vol.MultipleInvalid) else exc
+        reason = first.msg if first.msg in BARE_REASONS else str(first)
+        invalid_input(reason, [str(p) for p in first.path])
 
 
 def query_bool(name, default=False):

@@ -204,9 +204,11 @@ def _derive(cls, g, p, t, path):
             return None, [(field, 'timespan / points is not a whole number of nanoseconds')]
         g = t // p
     elif p is None:
-        if t % g:
-            return None, [(field, 'timespan must be a multiple of granularity')]
+        # As Gnocchi: the whole points that fit, the timespan cut to them (1 h of 7 s
+        # buckets: 514 points, 0:59:58).
         p = t // g
+        if not p:
+            return None, [(field, 'timespan must be at least the granularity')]
     elif t is not None and t != g * p:
         return None, [(field, 'timespan ≠ granularity × points')]
     if g * p > MAX_INT64:
@@ -271,9 +273,9 @@ class ArchivePolicy:
             problems.extend(bad)
             if item is not None:
                 if any(o.granularity_ns == item.granularity_ns for o in items):
-                    problems.append(('definition[%d].granularity' % i,
-                                     'more than one item uses granularity %g s'
-                                     % item.granularity))
+                    problems.append(('definition[%d].granularity' % i,  # Gnocchi's words
+                                     "More than one archive policy uses granularity `%s'"
+                                     % float(item.granularity)))
                 items.append(item)
         if not items and not problems:
             problems.append(('definition', 'needs at least one item'))

@@ -2,7 +2,8 @@
 checking of values against them. Pure: no I/O.
 
 A definition is ``{name: {"type": T, "required": bool (default true), options...}}`` with
-T one of ``string`` (``min_length`` 0, ``max_length`` 255), ``number`` (``min``, ``max``),
+T one of ``string`` (``min_length`` 0, ``max_length`` 256, at most 256), ``number``
+(``min``, ``max``),
 ``uuid``, ``bool`` and ``datetime``. Errors are InvalidResourceType / InvalidAttributes
 listing every bad field.
 """
@@ -13,13 +14,14 @@ import uuid
 
 from telewatch.archive import errors
 
-_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_]*\Z')
+# Gnocchi's attribute names: a letter, then letters, digits, '_' or '-'.
+_NAME = re.compile(r'[A-Za-z][A-Za-z0-9_-]*\Z')
 RESERVED = frozenset((
     'id', 'type', 'metrics', 'revision', 'revision_start', 'revision_end', 'started_at',
     'ended_at', 'user_id', 'project_id', 'created_by_user_id', 'created_by_project_id',
     'creator', 'original_resource_id'))
 _OPTIONS = {
-    'string': {'min_length': 0, 'max_length': 255},
+    'string': {'min_length': 0, 'max_length': 256},
     'number': {'min': None, 'max': None},
     'uuid': {},
     'bool': {},
@@ -29,6 +31,32 @@ _OPTIONS = {
 
 def _number(value):
     return (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+# Gnocchi's ranges of a string's lengths.
+_LENGTHS = {'min_length': (0, 256), 'max_length': (1, 256)}
+
+
+def _bounds_problems(path, normal):
+    """What is wrong with a definition's bounds: not numbers (whole ones for lengths, in
+    Gnocchi's ranges), or a lower one above the upper one (Gnocchi's words)."""
+    problems = []
+    for key in ('min_length', 'max_length', 'min', 'max'):
+        value = normal.get(key)
+        if value is None:
+            continue
+        if not _number(value) or (key in _LENGTHS and not isinstance(value, int)):
+            problems.append(('%s.%s' % (path, key), 'must be a number'))
+        elif key in _LENGTHS and not _LENGTHS[key][0] <= value <= _LENGTHS[key][1]:
+            problems.append(('%s.%s' % (path, key), 'value must be between %d and %d'
+                             % _LENGTHS[key]))
+    for low, high in (('min_length', 'max_length'), ('min', 'max')):
+        bounds = normal.get(low), normal.get(high)
+        if not problems and None not in bounds and bounds[0] > bounds[1]:
+            problems.append(('%s.%s' % (path, low), 'Resource attribute value min (or '
+                             'min_length) %s must be less than or equal to max (or '
+                             'max_length) %s!' % bounds))
+    return problems
 
 
 def normalise_definition(attributes):
@@ -51,9 +79,7 @@ def normalise_definition(attributes):
         normal = dict(allowed, **{k: v for k, v in spec.items() if k in allowed})
         if not isinstance(normal['required'], bool):
             problems.append((path + '.required', 'must be true or false'))
-        for key in ('min_length', 'max_length', 'min', 'max'):
-            if key in normal and normal[key] is not None and not _number(normal[key]):
-                problems.append(('%s.%s' % (path, key), 'must be a number'))
+        problems.extend(_bounds_problems(path, normal))
         out[name] = normal
     if problems:
         raise errors.InvalidResourceType(problems)

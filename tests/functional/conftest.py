@@ -6,6 +6,7 @@ directory (``pytest tests``).
 """
 
 import os
+import sys
 
 import pytest
 
@@ -44,6 +45,11 @@ def pytest_sessionfinish(session):
 
 
 def pytest_terminal_summary(terminalreporter):
+    gabbits = sys.modules.get('tests.functional.gnocchi_gabbits')
+    if gabbits is not None and gabbits.RESULTS:  # test_gnocchi_gabbits ran
+        terminalreporter.section("Gnocchi's gabbits: tests passed per file")
+        for line in gabbits.report_lines():
+            terminalreporter.write_line(line)
     for test, items in sorted(_leak_check.report.items()):
         terminalreporter.section('left behind by %s' % test, red=True)
         for kind, name in items:

@@ -14,7 +14,8 @@ from telewatch.api import views
 from telewatch.api.controllers import resource as resource_api
 from telewatch.archive import aggregates
 
-_BODY = {vol.Required('operations'): vol.Any(str, list),
+# Any operations: the parser says what is wrong, in Gnocchi's words.
+_BODY = {vol.Required('operations'): object,
          vol.Optional('search'): vol.Any(str, dict),
          vol.Optional('resource_type', default='generic'): str}
 
@@ -178,6 +179,24 @@ def _check_single_metric(ref, method):
                          'detail': {'metric': metric.id, 'aggregation_method': method}})
 
 
+def _check_legacy_metrics(ids, method):
+    """Gnocchi's answers of the legacy aggregation: 400 for what is no UUID, 404 naming
+    the first metric that does not exist or lacks the method."""
+    index = rest.store().index
+    for ref in ids:
+        try:
+            metric_id = str(uuid.UUID(ref))
+        except ValueError:
+            rest.invalid_input('%s is not a metric id' % ref, ['metric'])
+        metric = index.get_metrics([metric_id]).get(metric_id)
+        if metric is None:
+            rest.abort(404, 'Metric %s does not exist' % ref)
+        if not _has_method(metric, method):
+            policy = index.get_archive_policy(metric.archive_policy_name)
+            rest.abort(404, "Aggregation method '%s' at granularity '%s' for metric %s does "
+                       'not exist' % (method, min(policy.granularities) / 1e9, metric.id))
+
+
 def _legacy_aggregation(ids):
     """The legacy aggregation of the metrics ``ids`` (the query's options); [] for none."""
     params = pecan.request.GET
@@ -186,6 +205,7 @@ def _legacy_aggregation(ids):
         return []
     if len(ids) == 1:
         _check_single_metric(ids[0], method)
+    _check_legacy_metrics(ids, method)
     series = _metric_series([(m, method) for m in ids], rest.query_bool('refresh'))
     options = _parameters()
     if 'resample' in params:
@@ -205,6 +225,14 @@ class AggregationMetricController(framework.RestController):
         ids = pecan.request.GET.getall('metric')
         if not ids:
             rest.invalid_input('at least one metric is needed', ['metric'])
+        return _legacy_aggregation(ids)
+
+    @pecan.expose('json')
+    def post(self):
+        """The same, the metric ids in the body (a list)."""
+        ids = rest.json_body([str])
+        if not ids:
+            rest.invalid_input('at least one metric is needed', [])
         return _legacy_aggregation(ids)
 
 

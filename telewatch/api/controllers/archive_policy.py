@@ -27,11 +27,21 @@ def _definition(items):
                     converted[key] = int(value)
                 except ValueError:
                     rest.invalid_input('points must be a whole number', [path])
+                if converted[key] < 1:
+                    _out_of_range('value must be at least 1', index, key)
+            elif isinstance(value, (int, float)) and value <= 0:
+                _out_of_range('Timespan must be positive', index, key)
             else:
                 seconds = rest.duration(value, path)
                 converted[key] = int(seconds) if seconds == int(seconds) else seconds
         out.append(converted)
     return out
+
+
+def _out_of_range(reason, index, key):
+    """Gnocchi's (voluptuous') answer for a zero or negative number of an item."""
+    rest.invalid_input("%s for dictionary value @ data['definition'][%d]['%s']"
+                       % (reason, index, key), ['definition', str(index), key])
 
 
 def _policy_or_400(build):
@@ -109,7 +119,10 @@ class ArchivePolicyRuleController(framework.RestController):
     def patch(self):
         rest.enforce('update archive policy rule')
         body = rest.json_body({vol.Required('name'): _NAME})
-        return rest.store().index.rename_archive_policy_rule(self.name, body['name'])
+        try:
+            return rest.store().index.rename_archive_policy_rule(self.name, body['name'])
+        except errors.ArchivePolicyRuleAlreadyExists:  # Gnocchi's 400 and words
+            rest.abort(400, 'Archive policy rule %s already exists.' % body['name'])
 
     @pecan.expose(content_type='application/json')
     def delete(self):
@@ -138,6 +151,7 @@ class ArchivePolicyRulesController(framework.RestController):
         try:
             rule = index.create_archive_policy_rule(
                 body['name'], body['metric_pattern'], body['archive_policy_name'])
-        except errors.NoSuchArchivePolicy as exc:
-            rest.abort(400, str(exc))
+        except errors.NoSuchArchivePolicy:
+            rest.abort(400, {'cause': 'Archive policy does not exist',
+                             'detail': body['archive_policy_name']})
         return rest.created(rest.url('v1', 'archive_policy_rule', rule['name']), rule)

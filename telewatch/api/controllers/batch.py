@@ -30,7 +30,7 @@ class MetricsMeasuresController(framework.RestController):
             except ValueError:
                 wanted[key] = None
         found = index.get_metrics([m for m in wanted.values() if m])
-        unknown = sorted(k for k, m in wanted.items() if m not in found)
+        unknown = sorted(m or k for k, m in wanted.items() if m not in found)
         if unknown:
             rest.abort(400, 'Unknown metrics: %s' % ', '.join(unknown))
         measures = {}

@@ -18,6 +18,7 @@ from telewatch.archive import resource_ids
 
 _NAME_TEXT = vol.All(str, vol.Length(min=1, max=255))
 NO_SLASH = "'/' is not supported in metric name"  # Gnocchi's words
+rest.BARE_REASONS.add(NO_SLASH)
 METRIC_NAME = vol.All(_NAME_TEXT, vol.Match(r'^[^/]+$', msg=NO_SLASH))
 UNIT = vol.All(str, vol.Length(max=31))
 METRIC_FILTERS = ('name', 'id', 'unit', 'archive_policy_name', 'creator', 'user_id',
@@ -48,10 +49,20 @@ def parse_measures(items, path=()):
     return _parse_each(items, list(path))
 
 
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _parse_each(items, path):
+    stamps = [item.get('timestamp') for item in items if isinstance(item, dict)]
+    if stamps and _number(stamps[0]) and not all(_number(s) for s in stamps):
+        # Gnocchi reads the timestamps as the first one's kind: epoch numbers, all of them
+        rest.invalid_input('Unable to parse timestamps: epoch numbers and texts mixed', path)
     stamps = numpy.empty(len(items), dtype='datetime64[ns]')
     values = numpy.empty(len(items), dtype=numpy.float64)
     for i, item in enumerate(items):
+        if not isinstance(item, dict):  # e.g. [timestamp, value] pairs: Gnocchi's words
+            rest.invalid_input('unexpected measures format')
         try:
             timestamp, value = item['timestamp'], item['value']
         except (TypeError, KeyError):

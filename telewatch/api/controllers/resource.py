@@ -10,6 +10,7 @@ from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
 from telewatch.api.controllers import metric as metric_api
+from telewatch.api.controllers import search_metric as search_metric_api
 from telewatch.archive import errors
 from telewatch.archive import resource_ids
 
@@ -258,15 +259,16 @@ class ResourcesController(framework.RestController):
         context = rest.context()
         try:
             rid = resource_ids.resource_uuid(body['id'], context.creator)
-        except ValueError as exc:
-            rest.invalid_input(str(exc), ['id'])
+        except ValueError as exc:  # voluptuous' words in Gnocchi
+            rest.invalid_input("%s for dictionary value @ data['id']" % exc, ['id'])
         generic, attributes = _split_body(body)
         new, attach = _metrics_of(rid, context.creator, generic.get('metrics'))
+        started, ended = (_datetime(generic.get(k), k) for k in ('started_at', 'ended_at'))
+        if started is not None and ended is not None and started > ended:
+            rest.abort(400, 'Start timestamp cannot be after end timestamp')  # Gnocchi's
         resource = index.create_resource(
             self.resource_type, rid, body['id'], context.creator, generic.get('user_id'),
-            generic.get('project_id'), attributes,
-            _datetime(generic.get('started_at'), 'started_at'),
-            _datetime(generic.get('ended_at'), 'ended_at'), metrics=new)
+            generic.get('project_id'), attributes, started, ended, metrics=new)
         if attach:
             index.set_resource_metrics(rid, generic['metrics'].keys(), {}, attach)
             resource = index.get_resource(rid)
@@ -310,10 +312,12 @@ class SearchResourcesController(framework.RestController):
 class _SearchResourceRoutes:
     @pecan.expose()
     def _lookup(self, resource_type, *remainder):
+        rest.store().index.get_resource_type(resource_type)  # 404 first, any method
         return SearchResourcesController(resource_type), remainder
 
 
 class SearchController:
-    """``/v1/search/resource/<type>``."""
+    """``/v1/search/resource/<type>`` and ``/v1/search/metric``."""
 
     resource = _SearchResourceRoutes()
+    metric = search_metric_api.SearchMetricController()

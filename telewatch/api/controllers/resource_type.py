@@ -35,7 +35,7 @@ class ResourceTypeController(framework.RestController):
             rest.abort(415, 'Content-Type must be %s' % PATCH_CONTENT_TYPE)
         index = rest.store().index
         current = index.get_resource_type(self.name)
-        operations = rest.json_body([{vol.Required('op'): vol.In(['add', 'remove']),
+        operations = rest.json_body([{vol.Required('op'): vol.Any('add', 'remove'),
                                       vol.Required('path'): vol.Match(r'^/attributes/'),
                                       vol.Optional('value'): dict}])
         try:
@@ -46,15 +46,16 @@ class ResourceTypeController(framework.RestController):
         fill = {}
         for name, spec in patched.items():
             old = current['attributes'].get(name)
-            if old is not None and old['type'] != spec.get('type'):
-                rest.invalid_input('the type of attribute %s cannot change' % name,
-                                   ['attributes', name])
+            if old is not None and old['type'] != spec.get('type'):  # Gnocchi's words
+                rest.abort(400, 'Type update is not available yet. Changing %s to %s for '
+                           'attribute %s of resource %s' % (old['type'], spec.get('type'),
+                                                            name, self.name))
             options = spec.pop('options', None) or {}
             if not isinstance(options, dict):
                 rest.invalid_input('options must be a mapping', ['attributes', name, 'options'])
             if old is None and spec.get('required', True) and 'fill' not in options:
-                rest.invalid_input('a required attribute added to a resource type needs '
-                                   'options.fill', ['attributes', name])
+                rest.abort(400, "Invalid input: Option 'fill' of resource attribute %s is "
+                           'invalid: must not be empty if required=True' % name)
             if old is None and 'fill' in options:
                 fill[name] = options['fill']
         return _checked(lambda: index.update_resource_type(self.name, patched, fill))

@@ -11,15 +11,19 @@ from telewatch.api.controllers import aggregates as aggregates_api
 from telewatch.api.controllers import alarm_query
 from telewatch.api.controllers import archive_policy as archive_policy_api
 from telewatch.api.controllers import batch as batch_api
+from telewatch.api.controllers import influxdb as influxdb_api
 from telewatch.api.controllers import metric as metric_api
+from telewatch.api.controllers import prometheus as prometheus_api
 from telewatch.api.controllers import resource as resource_api
 from telewatch.api.controllers import resource_type as resource_type_api
 from telewatch.api.controllers import status as status_api
 from telewatch.api.controllers import subscription as subscription_api
 
+# Gnocchi's links, in its order (clients and its tests index them); telewatch's own
+# /v1/subscriptions is served without one.
 V1_LINKS = ('aggregates', 'aggregation', 'archive_policy', 'archive_policy_rule', 'batch',
-            'capabilities', 'metric', 'resource', 'resource_type', 'search', 'status',
-            'subscriptions')
+            'capabilities', 'influxdb', 'metric', 'resource', 'resource_type', 'search',
+            'status')
 
 
 def build_version():
@@ -54,6 +58,8 @@ class V1Controller:
     status = status_api.StatusController()
     capabilities = status_api.CapabilitiesController()
     subscriptions = subscription_api.SubscriptionsController()
+    influxdb = influxdb_api.InfluxDBController()
+    prometheus = prometheus_api.PrometheusController()
 
     @pecan.expose(generic=True)
     def index(self):

@@ -13,7 +13,7 @@ class StatusController(framework.RestController):
     @pecan.expose('json')
     def get_all(self):
         rest.enforce('get status')
-        details = rest.query_bool('details')
+        details = rest.query_bool('details', default=True)  # Gnocchi's default
         store = rest.store()
         counters = pecan.request.environ.get('telewatch.counters')
         telewatch = dict(counters() if counters else {}, storage=store.health())

@@ -101,6 +101,8 @@ class Compiler:
         value = self.value(name, value)
         if value is None and op in ('eq', 'ne'):
             return _COMPARE[op](expression, None)  # IS (NOT) NULL
+        if op == 'ne':  # a missing value differs from any value, as in Gnocchi
+            return sa.or_(expression != bound(expression, value), expression.is_(None))
         return _COMPARE[op](expression, bound(expression, value))
 
 

@@ -150,8 +150,16 @@ def _at(path, key):
     return '%s[%r]' % (path, key)
 
 
+_KEY = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
+
+
 def _invalid(reason, path):
-    return InvalidQuery('Invalid input: %s @ %s' % (reason, path), path)
+    """An InvalidQuery in voluptuous' words, as Gnocchi's: ``invalid_input`` is the
+    ``(reason @ path, [keys of the path])`` its ``{cause: Invalid input}`` body shows."""
+    error = InvalidQuery('Invalid input: %s @ %s' % (reason, path), path)
+    error.invalid_input = ('%s @ %s' % (reason, path),
+                           [key or int(index) for key, index in _KEY.findall(path)])
+    return error
 
 
 def _to_datetime(value):
@@ -216,13 +224,18 @@ class _Checker:
     def node(self, node, path, depth=0):
         if depth > MAX_DEPTH:
             raise _invalid('nested more than %d levels' % MAX_DEPTH, path)
-        if not isinstance(node, dict) or len(node) != 1:
+        if not isinstance(node, dict):
+            raise _invalid('expected a dictionary for dictionary value', path)
+        if len(node) != 1:
             raise _invalid('expected a dictionary of one operator', path)
         (op, arg), = node.items()
         path = _at(path, op)
         if op in CONNECTIVES:
-            if not isinstance(arg, list) or not arg:
-                raise _invalid('expected a non-empty list', path)
+            if not isinstance(arg, list):
+                raise _invalid('expected a list for dictionary value', path)
+            if not arg:
+                raise _invalid('length of value must be at least 1 for dictionary value',
+                               path)
             return {CONNECTIVES[op]: [self.node(n, '%s[%d]' % (path, i), depth + 1)
                                       for i, n in enumerate(arg)]}
         if op == 'not':
@@ -239,17 +252,24 @@ class _Checker:
         kind = self.kinds.get(name)
         if kind is None:
             raise UnknownAttribute(self.resource_type, name, path)
+        if op == 'like' and kind == 'resource_id':  # ids are derived: no pattern fits
+            raise _invalid("value must not be one of ['id']", path)
         if op == 'in':
             if not isinstance(value, list):
-                raise _invalid('expected a list', path)
-            return {name: [self.value(name, kind, op, v, path) for v in value]}
+                raise _invalid('expected a list for dictionary value', path)
+            if not value:
+                raise _invalid('length of value must be at least 1 for dictionary value',
+                               path)
+            return {name: [self.value(name, kind, op, v, '%s[%d]' % (path, i), 'expected str')
+                           for i, v in enumerate(value)]}
         if op == 'like' and (kind not in _LIKE_KINDS or not isinstance(value, str)):
             raise InvalidValue(name, value, path)
         return {name: self.value(name, kind, op, value, path)}
 
-    def value(self, name, kind, op, value, path):
+    def value(self, name, kind, op, value, path,
+              not_a_value='expected str for dictionary value'):
         if isinstance(value, (dict, list)):
-            raise _invalid('expected a string, a number, a boolean or null', path)
+            raise _invalid(not_a_value, path)
         if value is None or op == 'like':
             return value
         try:

@@ -73,8 +73,8 @@ def test_a_policy_mixes_bounded_and_unbounded_items():
     ({'granularity': 60, 'points': 1.5}, 'points', 'not a whole number: 1.5'),
     ({'granularity': 60, 'points': True}, 'points', 'not a whole number: True'),
     ({'granularity': 60, 'timespan': 0}, 'timespan', 'must be > 0'),
-    ({'granularity': 60, 'timespan': 90}, 'timespan',
-     'timespan must be a multiple of granularity'),
+    ({'granularity': 60, 'timespan': 30}, 'timespan',
+     'timespan must be at least the granularity'),
     ({'granularity': 60, 'points': 10, 'timespan': 3600}, 'timespan',
      'timespan ≠ granularity × points'),
     ({'points': 7, 'timespan': 1e-8}, 'timespan',
@@ -104,7 +104,13 @@ def test_every_error_is_reported_at_once():
         'name', 'back_window', 'aggregation_methods[1]', 'aggregation_methods[2]',
         'definition[1].granularity', 'definition[2].granularity', 'definition[2].points',
         'definition[3]']
-    assert 'more than one item uses granularity 60 s' in str(error)
+    assert "More than one archive policy uses granularity `60.0'" in str(error)
+
+
+def test_a_timespan_keeps_the_whole_points_that_fit_it():
+    item, = policy_mod.ArchivePolicy('p', 0, None, [
+        {'granularity': 7, 'timespan': 3600}]).definition
+    assert (item.points, item.timespan) == (514, 3598)  # Gnocchi's
 
 
 @pytest.mark.parametrize('definition', [[], None, 'granularity: 60', {'granularity': 60}])

@@ -72,7 +72,8 @@ def by_id(*wanted):
 
 @pytest.mark.parametrize('q, expected', [
     ({'=': {'host': 'compute-2'}}, ['web-2']),
-    ({'!=': {'host': 'compute-2'}}, ['web-1', 'db-1', 'cache']),
+    # a missing value differs from any value (Gnocchi's ne)
+    ({'!=': {'host': 'compute-2'}}, ['web-1', 'db-1', 'db-2', 'cache']),
     ({'<': {'memory': 16}}, ['web-1', 'cache']),
     ({'≤': {'memory': 16}}, ['web-1', 'web-2', 'cache']),
     ({'gt': {'memory': 16}}, ['db-1']),
