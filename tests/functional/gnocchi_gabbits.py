@@ -36,6 +36,9 @@ from gabbi import utils
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DOC = REPO / 'doc' / 'api.md'
 DIFFERENCES_HEADING = '## Where telewatch differs from Gnocchi, and why'
+# Failures that are work still to do (issue 14), listed apart from the deliberate
+# differences so that neither list can hide in the other; both gate the run the same way.
+GAPS_HEADING = '## Not yet as Gnocchi (work to do)'
 # Gnocchi's runner serves every file under this prefix (test_gabbi.PREFIX).
 PREFIX = '/gnocchi'
 # What Gnocchi's ConfigFixture sets for the tests, in telewatch's options.
@@ -100,9 +103,19 @@ def gabbits_dir():
 
 
 def differences(text=None):
-    """doc/api.md's table of deliberate differences: {file: {test name: why}}."""
+    """The tests doc/api.md says fail: its table of deliberate differences and its table
+    of what is not done yet, {file: {test name: why}}."""
     text = DOC.read_text() if text is None else text
-    section = text.split(DIFFERENCES_HEADING, 1)[1].split('\n#', 1)[0]
+    table = collections.defaultdict(dict)
+    for heading in (DIFFERENCES_HEADING, GAPS_HEADING):
+        for file, tests in _table(text, heading).items():
+            table[file].update(tests)
+    return dict(table)
+
+
+def _table(text, heading):
+    """The ``| file | test | why |`` rows of the section under ``heading``."""
+    section = text.split(heading, 1)[1].split('\n#', 1)[0] if heading in text else ''
     table = collections.defaultdict(dict)
     for line in section.splitlines():
         cells = [cell.strip().replace('\\|', '|')
