@@ -1,7 +1,7 @@
 """Alarms (Aodh's part): one evaluation engine for the Aodh-compatible API and, later, the
-CloudWatch one. So far the pure core alone: no I/O, no config, no logging.
+CloudWatch one, and the parts around it that store alarms, evaluate them and act.
 
-The front door, for now:
+The front door:
 
 - ``rules``: the states (``ok``, ``alarm``, ``insufficient data``), the comparison
   operators (Aodh's, and CloudWatch's mapped onto them), ``ThresholdRule`` (``from_aodh``,
@@ -14,8 +14,16 @@ The front door, for now:
 - ``storage``: ``AlarmStore``, the alarms, their history and quotas in SQL, which the Aodh
   v2 API (telewatch.api), the evaluator and the notifiers share.
 
-``reasons`` (the texts) is private. What comes next (issue 15 sections 2 to 5): the Aodh v2
-API in telewatch-api, the evaluator daemon fed by the archive's "metrics aggregated" stream
-and reading through ``telewatch.archive``'s store, and the notifiers and history, delivering
-through ``telewatch.delivery``; they will call this engine and nothing will re-implement it.
+- ``evaluator``: ``AlarmEvaluator`` (telewatch-alarm-evaluator, and inside the all-in-one),
+  fed by the archive's "metrics aggregated" stream and reading through
+  ``telewatch.archive``'s store.
+- ``actions``: ``Actions`` (what an alarm's action URLs may be: schemes, the allow-list,
+  Keystone trusts) and ``scrub``; ``notifiers``: ``Notifiers``, which deliver through
+  ``telewatch.delivery`` and record each delivery in the history.
+- ``events`` (pure) and ``event_listener``: event alarms on the notification agent's
+  service notifications.
+
+The engine modules (``rules``, ``evaluation``, ``composite``, ``constraints``) are pure: no
+I/O, no config, no logging. ``reasons`` (the texts) and ``keystone`` (trusts) are private;
+the Aodh v2 API is in telewatch.api.
 """
