@@ -225,9 +225,13 @@ class ArchiveStore:
             if rid not in self._known:
                 self._create_resource(rid, resource, creator, archive_policy)
             attributes, metrics = self._known[rid]
-            if resource.attributes and resource.attributes != attributes:
-                self.index.update_resource(rid, attributes=resource.attributes)
-                self._known[rid] = (resource.attributes, metrics)
+            # Merged as Gnocchi's PATCH: a sample without an attribute (the pollsters' do
+            # not carry Nova's metadata) keeps what an event or an older sample gave.
+            merged = dict(attributes, **resource.attributes)
+            if merged != attributes:
+                self.index.update_resource(rid, attributes=resource.attributes,
+                                           merge_attributes=True)
+                self._known[rid] = (merged, metrics)
             missing = [m for m in resource.metrics.values() if m.name not in metrics]
             if missing:
                 created = self.create_metrics(

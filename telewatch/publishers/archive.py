@@ -156,7 +156,7 @@ class ArchivePublisher(base.Publisher):
 
     def _start_resource(self, creation):
         """Create it, started at the event's time; one that exists already (its samples
-        came first) starts no later than that."""
+        came first) starts no later than that and gains the event's attributes."""
         index = self.store.index
         rid = self._resource_id(creation.original_resource_id)
         started_at = _naive(creation.started_at)
@@ -168,9 +168,16 @@ class ArchivePublisher(base.Publisher):
                                   attributes, started_at=started_at)
         except errors.ResourceAlreadyExists:
             found = index.get_resource(rid)
+            changes = {}
             if found.started_at > started_at and (found.ended_at is None
                                                   or found.ended_at >= started_at):
-                index.update_resource(rid, started_at=started_at)
+                changes['started_at'] = started_at
+            # The event's attributes too (e.g. the server group of Nova's metadata, which
+            # the samples do not carry), merged into those the samples gave.
+            if attributes and dict(found.attributes, **attributes) != found.attributes:
+                changes.update(attributes=attributes, merge_attributes=True)
+            if changes:
+                index.update_resource(rid, **changes)
 
     def _end_resources(self, ending):
         """End the open resource of that id and its open associated resources at the

@@ -51,11 +51,16 @@ def start_resource(client, creation, schemas):
         pass
     with gnocchi_api.translated('starting the resource %s' % key, 1):
         found = client.resource.get(creation.resource_type, key)
+        # The event's attributes too (e.g. the server group of Nova's metadata, which the
+        # samples do not carry); Gnocchi's PATCH keeps the attributes it is not given.
+        changes = {name: value for name, value in body.items()
+                   if name in schemas and found.get(name) != value}
         started_at, ended_at = _time(found.get('started_at')), _time(found.get('ended_at'))
         if (started_at is not None and started_at > creation.started_at
                 and (ended_at is None or ended_at >= creation.started_at)):
-            client.resource.update(creation.resource_type, key,
-                                   {'started_at': creation.started_at.isoformat()})
+            changes['started_at'] = body['started_at']
+        if changes:
+            client.resource.update(creation.resource_type, key, changes)
 
 
 def end_resources(client, ending):

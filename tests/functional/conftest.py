@@ -13,6 +13,7 @@ import pytest
 from tests.functional import leaks
 from tests.functional.api_helpers import telewatch_api  # noqa: F401
 from tests.functional.libvirt_guest import real_guest  # noqa: F401
+from tests.functional.libvirt_guest import second_guest  # noqa: F401
 from tests.functional.services import (  # noqa: F401
     gnocchi_endpoint, kafka_bootstrap, kafka_topics, keystone, postgresql_indexer,
     postgresql_url, rabbitmq_url, redis_url)

@@ -4,7 +4,9 @@ It runs tools/libvirt/start-guest (installs and starts libvirtd with the QEMU dr
 the guest once into ~/.cache/telewatch, starts it and waits until its CPU, disk, network and
 balloon counters move) and tools/libvirt/stop at the end of the session. Set
 ``TELEWATCH_SKIP_QEMU=1`` to skip the tests that use it; otherwise a guest that cannot be
-started fails them: CI must prove the real-guest path.
+started fails them: CI must prove the real-guest path. ``second_guest`` adds a second one
+(``start-guest 2``: same kernel and initrd, its own uuid, name, MAC and disk) for the tests
+that need two instances, and stops it (``stop 2``) before the first.
 """
 
 import collections
@@ -19,6 +21,8 @@ TOOLS = REPO / 'tools' / 'libvirt'
 URI = 'qemu:///system'
 UUID = '5e1f1a1e-0000-4000-8000-000000000001'
 NAME = 'telewatch-guest'
+UUID_2 = '5e1f1a1e-0000-4000-8000-000000000002'
+NAME_2 = 'telewatch-guest-2'
 # Cold (packages, capability probe, kernel download) takes well under a minute here; the
 # scripts bound each of their own waits, this only guards against a hung apt.
 START_TIMEOUT = 900
@@ -26,9 +30,9 @@ START_TIMEOUT = 900
 RealGuest = collections.namedtuple('RealGuest', 'uri uuid name')
 
 
-def _run(script):
+def _run(script, *args):
     try:
-        result = subprocess.run([str(TOOLS / script)], cwd=str(REPO), capture_output=True,
+        result = subprocess.run([str(TOOLS / script), *args], cwd=str(REPO), capture_output=True,
                                 text=True, timeout=START_TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         return False, 'timed out after %ss\n%s%s' % (
@@ -51,3 +55,18 @@ def real_guest():
         ok, output = _run('stop')
         if not ok:
             pytest.fail('tools/libvirt/stop failed:\n%s' % output, pytrace=False)
+
+
+@pytest.fixture(scope='session')
+def second_guest(real_guest):
+    """Yield ``RealGuest(uri, uuid, name)`` of a second running guest beside ``real_guest``."""
+    ok, output = _run('start-guest', '2')
+    if not ok:
+        _run('stop', '2')
+        pytest.fail('tools/libvirt/start-guest 2 failed:\n%s' % output, pytrace=False)
+    try:
+        yield RealGuest(URI, UUID_2, NAME_2)
+    finally:
+        ok, output = _run('stop', '2')
+        if not ok:
+            pytest.fail('tools/libvirt/stop 2 failed:\n%s' % output, pytrace=False)

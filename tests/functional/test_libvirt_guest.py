@@ -1,4 +1,4 @@
-"""libvirt's bulk statistics API against the real guest (see libvirt_guest.real_guest).
+"""libvirt's bulk statistics API against the real guests (see libvirt_guest.real_guest).
 
 Only libvirt-python: this proves what the polling agent reads from a real QEMU guest.
 """
@@ -79,3 +79,40 @@ def test_nova_metadata_is_on_the_guest(real_guest):
     assert instance.find('flavor').get('name') == 'm1.tiny'
     assert instance.findtext('flavor/vcpus') == '1'
     assert instance.findtext('owner/project') == 'demo'
+
+
+def test_a_second_guest_runs_beside_the_first_and_a_paused_guest_burns_no_cpu(
+        real_guest, second_guest):
+    conn = libvirt.open(second_guest.uri)
+    try:
+        dom = conn.lookupByUUIDString(second_guest.uuid)
+        assert second_guest.uuid != real_guest.uuid and dom.name() == second_guest.name
+        instance = ElementTree.fromstring(
+            dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, NOVA_NS))
+        assert instance.findtext('name') == 'guest-2'
+        first = conn.lookupByUUIDString(real_guest.uuid)
+        # Its own disk and NIC: nothing of the first guest's devices is shared.
+        devices = [ElementTree.fromstring(d.XMLDesc()) for d in (first, dom)]
+        assert len({d.find('devices/disk/source').get('file') for d in devices}) == 2
+        assert len({d.find('devices/interface/mac').get('address') for d in devices}) == 2
+        running = _cpu_over(conn, second_guest.uuid, 3)
+        # Paused, QEMU runs no vCPU: only its own threads' few milliseconds remain (what
+        # makes the load of the closed loop fall).
+        dom.suspend()
+        try:
+            paused = _cpu_over(conn, second_guest.uuid, 3)
+            print('cpu time over 3 s: running %.3f s, paused %.3f s (vcpu %.3f s)' % (
+                running[0] / 1e9, paused[0] / 1e9, paused[1] / 1e9))
+            assert paused[1] == 0 and paused[0] * 4 < running[0], (running, paused)
+        finally:
+            dom.resume()
+    finally:
+        conn.close()
+
+
+def _cpu_over(conn, uuid, seconds):
+    """How much cpu.time and vcpu.0.time (ns) the guest used over ``seconds``."""
+    before = _guest_stats(conn, uuid)
+    time.sleep(seconds)
+    after = _guest_stats(conn, uuid)
+    return tuple(after[key] - before[key] for key in ('cpu.time', 'vcpu.0.time'))

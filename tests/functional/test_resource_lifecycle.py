@@ -94,7 +94,8 @@ def check_lifecycle(deployment, cloud, read):
         'display_name': 'web-01', 'flavor_name': 'm1.small', 'flavor_id': '2',
         'host': 'cmp-07', 'image_ref': '155d900f-4e14-4e4c-a73d-069cbf4541e6',
         'launched_at': '2026-12-07T09:31:06.000000',
-        'created_at': '2026-12-07 09:30:41+00:00', 'deleted_at': '', 'server_group': None}
+        'created_at': '2026-12-07 09:30:41+00:00', 'deleted_at': '',
+        'server_group': '2f8e1b6c-4b1a-4d2e-9c51-7a3d6f0e8b42'}
 
     cloud.poll(deployment)
     devices = ('instance_disk', cloud.disk), ('instance_network_interface', cloud.nic), (

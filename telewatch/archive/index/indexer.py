@@ -295,8 +295,9 @@ class Indexer(search.Searches):
             raise errors.NoSuchResource(resource_id)
         return found
 
-    def update_resource(self, resource_id, **changes):
-        """Change fields of a resource (``attributes`` replaced as a whole).
+    def update_resource(self, resource_id, merge_attributes=False, **changes):
+        """Change fields of a resource (``attributes`` replaced as a whole, or with
+        ``merge_attributes`` only those given, as Gnocchi's PATCH: the others are kept).
 
         A change of anything closes the current revision into the history (Gnocchi).
         """
@@ -311,8 +312,10 @@ class Indexer(search.Searches):
             if 'attributes' in changes:
                 definition = conn.execute(sa.select(schema.resource_type.c.attributes).where(
                     schema.resource_type.c.name == current['type'])).scalar()
-                changes['attributes'] = resource_types.check_attributes(
-                    definition, changes['attributes'])
+                given = changes['attributes']
+                if merge_attributes:
+                    given = dict(current['attributes'] or {}, **given)
+                changes['attributes'] = resource_types.check_attributes(definition, given)
             if all(current[k] == v for k, v in changes.items()):
                 return
             now = utcnow()

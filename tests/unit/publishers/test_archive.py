@@ -163,6 +163,19 @@ def test_a_create_event_after_the_samples_moves_the_start_back(publisher):
     assert str(resource(publisher, INSTANCE).started_at) == '2024-01-01 09:59:00'
 
 
+def test_the_server_group_of_the_event_stays_whatever_the_samples_say(publisher):
+    """Nova's metadata (Heat's metering.server_group) comes only with the event: samples
+    before and after it, which carry no user_metadata, neither lose nor wipe it."""
+    publisher.publish(instance_samples(T0))
+    event = nova_event('compute.instance.create.end', '2024-01-01T09:59:00Z')
+    event['payload']['metadata'] = {'metering.server_group': 'stack-1'}
+    publisher.publish_events([event])
+    assert resource(publisher, INSTANCE).attributes['server_group'] == 'stack-1'
+    publisher.publish(instance_samples(T1, host='node-2'))  # a change: an update
+    found = resource(publisher, INSTANCE).attributes
+    assert (found['host'], found['server_group']) == ('node-2', 'stack-1')
+
+
 def test_delete_event_ends_the_instance_its_disks_and_interfaces_once(publisher):
     publisher.publish_events([nova_event('compute.instance.create.end', '2024-01-01T09:00Z'),
                               nova_event('compute.instance.create.end', '2024-01-01T09:00Z',

@@ -38,7 +38,9 @@ def test_nova_create_end_creates_the_instance_at_the_notification_time():
         '6c2a5fd6a3ac4c6e9ab6f5b39c3f5e21',
         {'host': 'cmp-07', 'image_ref': '155d900f-4e14-4e4c-a73d-069cbf4541e6',
          'launched_at': '2026-12-07T09:31:06.000000', 'created_at': '2026-12-07 09:30:41+00:00',
-         'display_name': 'web-01', 'flavor_id': '2', 'flavor_name': 'm1.small'},
+         'display_name': 'web-01', 'flavor_id': '2', 'flavor_name': 'm1.small',
+         # Heat's metadata key, with its dot: read from the event, never from samples.
+         'server_group': '2f8e1b6c-4b1a-4d2e-9c51-7a3d6f0e8b42'},
         datetime.datetime(2026, 12, 7, 9, 31, 7, 123456, tzinfo=UTC))]
 
 
