@@ -69,6 +69,19 @@ def _metrics_of(resource_id, creator, wanted, current=None):
     return new, attach
 
 
+def show(resource, details=True):
+    """``views.resource_to_dict`` with the resource's type definition, read once per request
+    and type."""
+    known = pecan.request.environ.setdefault('telewatch.resource_types', {})
+    if resource.type not in known:
+        try:
+            definition = rest.store().index.get_resource_type(resource.type)['attributes']
+        except errors.NoSuchResourceType:  # deleted since: its stored attributes only
+            definition = {}
+        known[resource.type] = definition
+    return views.resource_to_dict(resource, details, known[resource.type])
+
+
 def lookup(resource_type, resource_id):
     """The Resource for a URL id (a UUID, or an original id with this creator), or None."""
     index = rest.store().index
@@ -118,20 +131,14 @@ class ResourceMetricController(framework.RestController):
                 for m in metrics.values()]
 
 
-class ResourceController(framework.RestController):
-    _custom_actions = {'history': ['GET']}
+class ResourceHistoryController(framework.RestController):
+    """``/v1/resource/<type>/<id>/history``: only read (a DELETE is a 405, as Gnocchi's)."""
 
     def __init__(self, resource):
         self.resource = resource
-        self.metric = ResourceMetricController(resource)
 
     @pecan.expose('json')
-    def get(self):
-        rest.enforce('get resource', views.resource_target(self.resource))
-        return views.resource_to_dict(self.resource)
-
-    @pecan.expose('json')
-    def history(self):
+    def get_all(self):
         """Gnocchi's: a page of the resource's revisions (``sort``, ``limit``, ``marker``,
         the Link of the next page)."""
         rest.enforce('get resource', views.resource_target(self.resource))
@@ -141,7 +148,19 @@ class ResourceController(framework.RestController):
             self.resource.type, attribute_filter={'=': {'id': self.resource.id}},
             history=True, **page)
         rest.link_next(found, page['limit'], index.marker_of, rest.RESOURCE_DEFAULT_SORT)
-        return [views.resource_to_dict(r) for r in found]
+        return [show(r) for r in found]
+
+
+class ResourceController(framework.RestController):
+    def __init__(self, resource):
+        self.resource = resource
+        self.metric = ResourceMetricController(resource)
+        self.history = ResourceHistoryController(resource)
+
+    @pecan.expose('json')
+    def get(self):
+        rest.enforce('get resource', views.resource_target(self.resource))
+        return show(self.resource)
 
     @pecan.expose('json')
     def patch(self):
@@ -163,7 +182,7 @@ class ResourceController(framework.RestController):
             index.update_resource(resource.id, **changes)
         if 'metrics' in generic:
             index.set_resource_metrics(resource.id, generic['metrics'].keys(), new, attach)
-        return views.resource_to_dict(index.get_resource(resource.id))
+        return show(index.get_resource(resource.id))
 
     @pecan.expose(content_type='application/json')
     def delete(self):
@@ -216,7 +235,7 @@ def list_resources(resource_type, query=None, action='list'):
         creator=rest.context().creator, history=rest.query_bool('history'), **page)
     rest.link_next(found, page['limit'], index.marker_of,
                    rest.RESOURCE_DEFAULT_SORT)
-    bodies = [views.resource_to_dict(r, details or resource_type != 'generic')
+    bodies = [show(r, details or resource_type != 'generic')
               for r in found]
     attrs = pecan.request.GET.getall('attrs')  # Gnocchi's: only those keys (any unknown)
     if attrs:
@@ -273,7 +292,7 @@ class ResourcesController(framework.RestController):
             index.set_resource_metrics(rid, generic['metrics'].keys(), {}, attach)
             resource = index.get_resource(rid)
         return rest.created(rest.url('v1', 'resource', self.resource_type, rid),
-                            views.resource_to_dict(resource))
+                            show(resource))
 
     @pecan.expose('json')
     def delete(self):
