@@ -1,6 +1,7 @@
 """``/v1/resource/<type>`` and ``/v1/search/resource/<type>``: resources, their history,
 their metrics and measures by name, listing and search with pagination."""
 
+import contextlib
 import uuid
 
 import pecan
@@ -44,6 +45,20 @@ def _split_body(body):
     """The generic fields and the custom attributes of a resource body."""
     generic = {k: v for k, v in body.items() if k in _GENERIC or k == 'id'}
     return generic, {k: v for k, v in body.items() if k not in generic}
+
+
+@contextlib.contextmanager
+def _attribute_errors(body):
+    """An attribute value its type refuses as Gnocchi's 400 (its voluptuous schema's
+    words): the first problem, a value of the body or a required key it lacks."""
+    try:
+        yield
+    except errors.InvalidAttributes as exc:
+        if exc.field in body:
+            reason = "%s for dictionary value @ data['%s']" % (exc.reason, exc.field)
+        else:
+            reason = "required key not provided @ data['%s']" % exc.field
+        rest.invalid_input(reason, [exc.field])
 
 
 def _metrics_of(resource_id, creator, wanted, current=None):
@@ -179,7 +194,8 @@ class ResourceController(framework.RestController):
                                   resource.metrics)
         index = rest.store().index
         if changes:
-            index.update_resource(resource.id, **changes)
+            with _attribute_errors(body):
+                index.update_resource(resource.id, **changes)
         if 'metrics' in generic:
             index.set_resource_metrics(resource.id, generic['metrics'].keys(), new, attach)
         return show(index.get_resource(resource.id))
@@ -285,9 +301,10 @@ class ResourcesController(framework.RestController):
         started, ended = (_datetime(generic.get(k), k) for k in ('started_at', 'ended_at'))
         if started is not None and ended is not None and started > ended:
             rest.abort(400, 'Start timestamp cannot be after end timestamp')  # Gnocchi's
-        resource = index.create_resource(
-            self.resource_type, rid, body['id'], context.creator, generic.get('user_id'),
-            generic.get('project_id'), attributes, started, ended, metrics=new)
+        with _attribute_errors(body):
+            resource = index.create_resource(
+                self.resource_type, rid, body['id'], context.creator, generic.get('user_id'),
+                generic.get('project_id'), attributes, started, ended, metrics=new)
         if attach:
             index.set_resource_metrics(rid, generic['metrics'].keys(), {}, attach)
             resource = index.get_resource(rid)
