@@ -55,9 +55,11 @@ def new_metric_to_dict(metric):
             'archive_policy_name': metric.archive_policy_name}
 
 
-def resource_to_dict(resource, details=True):
+def resource_to_dict(resource, details=True, definition=None):
     """A resource; its type's own attributes only with ``details`` (Gnocchi's generic
-    listings leave them out)."""
+    listings leave them out). With the type's ``definition``, as Gnocchi shows them: each
+    attribute, null where the resource has no value (one added to the type later), a
+    datetime with its UTC offset (stored naive UTC)."""
     user, project = split_creator(resource.creator)
     body = {'id': resource.id, 'type': resource.type,
             'original_resource_id': resource.original_resource_id,
@@ -69,8 +71,17 @@ def resource_to_dict(resource, details=True):
             'creator': resource.creator, 'created_by_user_id': user,
             'created_by_project_id': project, 'metrics': dict(resource.metrics)}
     if details:
-        body.update(resource.attributes)
+        body.update(_attributes(resource.attributes, definition or {}))
     return body
+
+
+def _attributes(values, definition):
+    shown = dict.fromkeys(definition)
+    shown.update(values)
+    for name, spec in definition.items():
+        if spec.get('type') == 'datetime' and isinstance(shown[name], str):
+            shown[name] = format_datetime(datetime.datetime.fromisoformat(shown[name]))
+    return shown
 
 
 def resource_target(resource):

@@ -87,29 +87,33 @@ def normalise_definition(attributes):
 
 
 def _check_value(spec, value):
-    """The value stored for ``value`` of an attribute, or raises ValueError(reason)."""
+    """The value stored for ``value`` of an attribute, or raises ValueError(reason); the
+    reasons are Gnocchi's (its voluptuous schema's words: clients match on them)."""
     kind = spec['type']
     if kind == 'string':
         if not isinstance(value, str):
-            raise ValueError('must be a string')
-        if not spec['min_length'] <= len(value) <= spec['max_length']:
-            raise ValueError('length must be between %d and %d'
-                             % (spec['min_length'], spec['max_length']))
+            raise ValueError('expected str')
+        _check_bounds(len(value), spec['min_length'], spec['max_length'], 'length of value')
         return value
     if kind == 'number':
         if not _number(value):
-            raise ValueError('must be a number')
-        if ((spec['min'] is not None and value < spec['min'])
-                or (spec['max'] is not None and value > spec['max'])):
-            raise ValueError('must be between %s and %s' % (spec['min'], spec['max']))
+            raise ValueError('expected Real')
+        _check_bounds(value, spec['min'], spec['max'], 'value')
         return value
     if kind == 'uuid':
         return str(uuid.UUID(str(value)))
     if kind == 'bool':
         if not isinstance(value, bool):
-            raise ValueError('must be true or false')
+            raise ValueError('expected bool')
         return value
     return _utc_datetime(value)
+
+
+def _check_bounds(measure, low, high, what):
+    if low is not None and measure < low:
+        raise ValueError('%s must be at least %s' % (what, low))
+    if high is not None and measure > high:
+        raise ValueError('%s must be at most %s' % (what, high))
 
 
 def _utc_datetime(value):

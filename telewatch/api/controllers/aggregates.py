@@ -13,6 +13,7 @@ from telewatch.api import rest
 from telewatch.api import views
 from telewatch.api.controllers import resource as resource_api
 from telewatch.archive import aggregates
+from telewatch.archive import errors
 
 # Any operations: the parser says what is wrong, in Gnocchi's words.
 _BODY = {vol.Required('operations'): object,
@@ -117,7 +118,7 @@ def _resources(resource_type, query, sort=()):
 def _groups(resources, groupby):
     groups = {}
     for resource in resources:
-        shown = views.resource_to_dict(resource)
+        shown = resource_api.show(resource)
         key = tuple((attr, shown.get(attr)) for attr in groupby)
         groups.setdefault(key, []).append(resource)
     return [(dict(key), members) for key, members in sorted(
@@ -163,7 +164,7 @@ class AggregatesController(framework.RestController):
         series = _search_series(refs, resources, refresh)
         result = {'measures': aggregates.evaluate(tree, series, **params)}
         if details:
-            result['references'] = [views.resource_to_dict(r) for r in resources]
+            result['references'] = [resource_api.show(r) for r in resources]
         return result
 
 
@@ -247,8 +248,14 @@ class AggregationResourceController(framework.RestController):
 
     @pecan.expose('json')
     def post(self):
-        resources = _resources(self.resource_type, resource_api.request_query())
+        query = resource_api.request_query()
         groupby = sorted(set(pecan.request.GET.getall('groupby')))
+        try:  # sorted by the groups, as Gnocchi's: so a group the type lacks is refused
+            resources = _resources(self.resource_type, query, groupby)
+        except errors.IndexEntryError as exc:
+            if getattr(exc, 'cause', None) != 'Invalid pagination':
+                raise
+            rest.abort(400, 'Invalid groupby attribute')
         if not groupby:
             return self._measures(resources)
         return [{'group': group, 'measures': self._measures(members)}
@@ -259,8 +266,9 @@ class AggregationResourceController(framework.RestController):
                                     if self.metric_name in r.metrics])
 
 
-class _AggregationMetricNames:
-    """``/v1/aggregation/resource/<type>/metric/<name>``."""
+class _AggregationMetricNames(framework.RestController):
+    """``/v1/aggregation/resource/<type>/metric/<name>`` (without a name: a 405, as
+    Gnocchi's)."""
 
     def __init__(self, resource_type):
         self.resource_type = resource_type

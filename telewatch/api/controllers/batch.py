@@ -45,16 +45,16 @@ class ResourcesMetricsMeasuresController(framework.RestController):
     def post(self):
         create = rest.query_bool('create_metrics')
         body = rest.json_body({str: {metric_api.METRIC_NAME: _METRIC_MEASURES}})
-        resources = _resources(body)
+        ids, resources = _resources(body, create)
         new_metrics, unknown, measures = [], [], {}
         for key, by_name in body.items():
-            resource = resources[key]
+            resource = resources.get(key)
             for name, given in by_name.items():
                 options = given if isinstance(given, dict) else {'measures': given}
-                metric_id = resource.metrics.get(name)
+                metric_id = resource and resource.metrics.get(name)
                 if metric_id is None:
                     if not create:
-                        unknown.append('%s/%s' % (resource.id, name))
+                        unknown.append('%s/%s' % (ids[key], name))
                         continue
                     rest.enforce('update resource', views.resource_target(resource))
                     metric = metric_api.new_metric(options, resource.id, name)
@@ -76,8 +76,10 @@ class ResourcesMetricsMeasuresController(framework.RestController):
                                    for m, (_, series) in measures.items()})
 
 
-def _resources(body):
-    """``{key: Resource}`` of a body's resource ids; 400 for those that do not exist."""
+def _resources(body, must_exist):
+    """``{key: resource id}`` of a body's resource ids, and ``{key: Resource}`` of those
+    that exist; 400 for those that do not when ``must_exist`` (Gnocchi's: without
+    ``create_metrics``, the metrics of a missing resource are only unknown metrics)."""
     creator = rest.context().creator
     ids = {}
     for key in body:
@@ -88,9 +90,9 @@ def _resources(body):
     resources = rest.store().index.get_resources(ids.values())
     missing = [{'resource_id': rid, 'original_resource_id': key}
                for key, rid in ids.items() if rid not in resources]
-    if missing:
+    if missing and must_exist:
         rest.abort(400, {'cause': 'Unknown resources', 'detail': missing})
-    return {key: resources[rid] for key, rid in ids.items()}
+    return ids, {key: resources[rid] for key, rid in ids.items() if rid in resources}
 
 
 class _Measures:

@@ -1,6 +1,7 @@
 """``/v1/resource/<type>`` and ``/v1/search/resource/<type>``: resources, their history,
 their metrics and measures by name, listing and search with pagination."""
 
+import contextlib
 import uuid
 
 import pecan
@@ -46,6 +47,20 @@ def _split_body(body):
     return generic, {k: v for k, v in body.items() if k not in generic}
 
 
+@contextlib.contextmanager
+def _attribute_errors(body):
+    """An attribute value its type refuses as Gnocchi's 400 (its voluptuous schema's
+    words): the first problem, a value of the body or a required key it lacks."""
+    try:
+        yield
+    except errors.InvalidAttributes as exc:
+        if exc.field in body:
+            reason = "%s for dictionary value @ data['%s']" % (exc.reason, exc.field)
+        else:
+            reason = "required key not provided @ data['%s']" % exc.field
+        rest.invalid_input(reason, [exc.field])
+
+
 def _metrics_of(resource_id, creator, wanted, current=None):
     """New Metric objects and existing ones to attach, for a body's ``metrics``. Only
     metrics with the resource's ``creator`` may be attached, as in Gnocchi (another's is
@@ -67,6 +82,19 @@ def _metrics_of(resource_id, creator, wanted, current=None):
         else:
             new[name] = metric_api.new_metric(given, resource_id, name)
     return new, attach
+
+
+def show(resource, details=True):
+    """``views.resource_to_dict`` with the resource's type definition, read once per request
+    and type."""
+    known = pecan.request.environ.setdefault('telewatch.resource_types', {})
+    if resource.type not in known:
+        try:
+            definition = rest.store().index.get_resource_type(resource.type)['attributes']
+        except errors.NoSuchResourceType:  # deleted since: its stored attributes only
+            definition = {}
+        known[resource.type] = definition
+    return views.resource_to_dict(resource, details, known[resource.type])
 
 
 def lookup(resource_type, resource_id):
@@ -118,20 +146,14 @@ class ResourceMetricController(framework.RestController):
                 for m in metrics.values()]
 
 
-class ResourceController(framework.RestController):
-    _custom_actions = {'history': ['GET']}
+class ResourceHistoryController(framework.RestController):
+    """``/v1/resource/<type>/<id>/history``: only read (a DELETE is a 405, as Gnocchi's)."""
 
     def __init__(self, resource):
         self.resource = resource
-        self.metric = ResourceMetricController(resource)
 
     @pecan.expose('json')
-    def get(self):
-        rest.enforce('get resource', views.resource_target(self.resource))
-        return views.resource_to_dict(self.resource)
-
-    @pecan.expose('json')
-    def history(self):
+    def get_all(self):
         """Gnocchi's: a page of the resource's revisions (``sort``, ``limit``, ``marker``,
         the Link of the next page)."""
         rest.enforce('get resource', views.resource_target(self.resource))
@@ -141,7 +163,19 @@ class ResourceController(framework.RestController):
             self.resource.type, attribute_filter={'=': {'id': self.resource.id}},
             history=True, **page)
         rest.link_next(found, page['limit'], index.marker_of, rest.RESOURCE_DEFAULT_SORT)
-        return [views.resource_to_dict(r) for r in found]
+        return [show(r) for r in found]
+
+
+class ResourceController(framework.RestController):
+    def __init__(self, resource):
+        self.resource = resource
+        self.metric = ResourceMetricController(resource)
+        self.history = ResourceHistoryController(resource)
+
+    @pecan.expose('json')
+    def get(self):
+        rest.enforce('get resource', views.resource_target(self.resource))
+        return show(self.resource)
 
     @pecan.expose('json')
     def patch(self):
@@ -160,10 +194,11 @@ class ResourceController(framework.RestController):
                                   resource.metrics)
         index = rest.store().index
         if changes:
-            index.update_resource(resource.id, **changes)
+            with _attribute_errors(body):
+                index.update_resource(resource.id, **changes)
         if 'metrics' in generic:
             index.set_resource_metrics(resource.id, generic['metrics'].keys(), new, attach)
-        return views.resource_to_dict(index.get_resource(resource.id))
+        return show(index.get_resource(resource.id))
 
     @pecan.expose(content_type='application/json')
     def delete(self):
@@ -216,7 +251,7 @@ def list_resources(resource_type, query=None, action='list'):
         creator=rest.context().creator, history=rest.query_bool('history'), **page)
     rest.link_next(found, page['limit'], index.marker_of,
                    rest.RESOURCE_DEFAULT_SORT)
-    bodies = [views.resource_to_dict(r, details or resource_type != 'generic')
+    bodies = [show(r, details or resource_type != 'generic')
               for r in found]
     attrs = pecan.request.GET.getall('attrs')  # Gnocchi's: only those keys (any unknown)
     if attrs:
@@ -266,14 +301,15 @@ class ResourcesController(framework.RestController):
         started, ended = (_datetime(generic.get(k), k) for k in ('started_at', 'ended_at'))
         if started is not None and ended is not None and started > ended:
             rest.abort(400, 'Start timestamp cannot be after end timestamp')  # Gnocchi's
-        resource = index.create_resource(
-            self.resource_type, rid, body['id'], context.creator, generic.get('user_id'),
-            generic.get('project_id'), attributes, started, ended, metrics=new)
+        with _attribute_errors(body):
+            resource = index.create_resource(
+                self.resource_type, rid, body['id'], context.creator, generic.get('user_id'),
+                generic.get('project_id'), attributes, started, ended, metrics=new)
         if attach:
             index.set_resource_metrics(rid, generic['metrics'].keys(), {}, attach)
             resource = index.get_resource(rid)
         return rest.created(rest.url('v1', 'resource', self.resource_type, rid),
-                            views.resource_to_dict(resource))
+                            show(resource))
 
     @pecan.expose('json')
     def delete(self):

@@ -58,7 +58,11 @@ class ResourceTypeController(framework.RestController):
                            'invalid: must not be empty if required=True' % name)
             if old is None and 'fill' in options:
                 fill[name] = options['fill']
-        return _checked(lambda: index.update_resource_type(self.name, patched, fill))
+        try:
+            return _checked(lambda: index.update_resource_type(self.name, patched, fill))
+        except errors.InvalidAttributes as exc:  # only the fill is checked as values
+            rest.abort(400, "Invalid input: Option 'fill' of resource attribute %s is "
+                       'invalid: %s' % (exc.field, exc.reason))
 
     @pecan.expose(content_type='application/json')
     def delete(self):

@@ -235,12 +235,10 @@ class Indexer(search.Searches):
             if not conn.execute(schema.resource_type.update().where(
                     schema.resource_type.c.name == name), {'attributes': definition}).rowcount:
                 raise errors.NoSuchResourceType(name)
-            rows = conn.execute(sa.select(schema.resource.c.id, schema.resource.c.attributes)
-                                .where(schema.resource.c.type == name)).all() if fill else ()
-            for resource_id, values in rows:
-                kept = {k: v for k, v in values.items() if k in definition}
-                conn.execute(schema.resource.update().where(
-                    schema.resource.c.id == resource_id), {'attributes': dict(kept, **fill)})
+            if fill:  # past revisions too, as Gnocchi's (its history tables get the column)
+                _fill_attributes(conn, schema.resource.c.id, name, definition, fill)
+                _fill_attributes(conn, schema.resource_history.c.revision, name, definition,
+                                 fill)
         return self.get_resource_type(name)
 
     def delete_resource_type(self, name):
@@ -421,3 +419,14 @@ class Indexer(search.Searches):
 def _policy(row):
     return policy_mod.ArchivePolicy(row['name'], row['back_window'],
                                     row['aggregation_methods'], row['definition'])
+
+
+def _fill_attributes(conn, key, resource_type, definition, fill):
+    """Give the rows of ``key``'s table (resources or their past revisions) of
+    ``resource_type`` the ``fill`` values of new attributes."""
+    table = key.table
+    rows = conn.execute(sa.select(key, table.c.attributes)
+                        .where(table.c.type == resource_type)).all()
+    for row_key, values in rows:
+        kept = {k: v for k, v in values.items() if k in definition}
+        conn.execute(table.update().where(key == row_key), {'attributes': dict(kept, **fill)})

@@ -166,6 +166,19 @@ def test_resource_types_change_and_go_when_unused(indexer):
         indexer.get_resource_type('vm')
 
 
+def test_a_fill_reaches_every_revision_of_a_resource(indexer):
+    indexer.create_resource_type('vm', {'a': {'type': 'string', 'required': False}})
+    rid = str(uuid.uuid4())
+    indexer.create_resource('vm', rid, rid, None, user_id='u1')
+    indexer.update_resource(rid, user_id='u2')
+    indexer.update_resource_type('vm', {'a': {'type': 'string', 'required': False},
+                                        'b': {'type': 'number', 'required': True}},
+                                 fill={'b': 15})
+    revisions = indexer.search_resources('vm', attribute_filter={'=': {'id': rid}},
+                                         history=True)
+    assert [(r.user_id, r.attributes.get('b')) for r in revisions] == [('u1', 15), ('u2', 15)]
+
+
 def test_deleting_a_resource_deletes_its_metrics(indexer):
     rid, mid = str(uuid.uuid4()), str(uuid.uuid4())
     indexer.create_resource('generic', rid, rid, None, metrics={
