@@ -34,8 +34,13 @@ METHODS = ('get', 'post', 'put', 'patch', 'delete')
 # mismatch" inside Hypothesis, and are no faster on two cores): under a minute each.
 EXAMPLES = int(os.environ.get('TELEWATCH_FUZZ_EXAMPLES', '40'))
 SEED = os.environ.get('TELEWATCH_FUZZ_SEED', '20261122')
-# Schemathesis leaves out the operation that serves the description it reads.
-UNTESTED = {'GET /v1/openapi.json'}
+# Schemathesis leaves out the operation that serves the description it reads. Left out
+# here: Prometheus' remote write, whose snappy-compressed protobuf bodies schemathesis
+# cannot make, and InfluxDB's query endpoint, which serves CREATE DATABASE alone and, as
+# Gnocchi's, answers any other query with a 501 that InfluxDB clients expect. Gnocchi's
+# influxdb.yaml and prometheus.yaml and tests/cases/api/influxdb_write.yaml cover both.
+EXCLUDED_PATHS = ('/v1/prometheus/write', '/v1/influxdb/query')
+UNTESTED = {'GET /v1/openapi.json', 'POST /v1/prometheus/write', 'POST /v1/influxdb/query'}
 
 
 @pytest.fixture(scope='module')
@@ -110,7 +115,8 @@ def run_schemathesis(url, workdir, *options, parameters=None):
         'Authorization'], '--checks', 'not_a_server_error', '--max-examples', str(EXAMPLES),
         '--workers', '1', '--generation-with-security-parameters', 'false',
         '--generation-database', 'none', '--no-color',
-        '--report', 'junit', '--report-junit-path', str(junit), *options]
+        '--report', 'junit', '--report-junit-path', str(junit),
+        *[arg for path in EXCLUDED_PATHS for arg in ('--exclude-path', path)], *options]
     if SEED != 'random':
         command += ['--seed', SEED]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=workdir)

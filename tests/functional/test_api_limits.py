@@ -112,9 +112,9 @@ def test_gunicorn_answers_what_it_cannot_parse_in_json(api, request_bytes, statu
 @pytest.mark.parametrize('method, path', [
     ('GET', '/v1/search/metric'),  # a _lookup that finds no controller: Pecan's 404
     ('GET', '/v1/archive_policy/low/x/y'),
-    ('GET', '/v2'),
+    ('GET', '/v3'),
     ('PUT', '/v1/metric'),  # Pecan's 405
-    ('OPTIONS', '/v1/capabilities'),
+    ('PATCH', '/v1/capabilities'),
     ('GET', '/v1/metric/%ff'),  # no UTF-8: Pecan's 400
     ('GET', '/v1/metric?name=a%00b'),
     ('POST', '/v1/resource/generic/%00'),

@@ -28,6 +28,13 @@ def _value_error(detail, reason):
     rest.abort(400, {'cause': 'Value error', 'detail': detail, 'reason': reason})
 
 
+def _single(name, value):
+    """A query parameter given once (Pecan passes a repeated one as a list): 400 otherwise."""
+    if isinstance(value, list):
+        _value_error(name, '%s given more than once' % name)
+    return value
+
+
 def points_by_resource(points, resource_tag, now_ns):
     """An ingest.Batch of line-protocol points: each field of a point is a metric
     (line_protocol.metric_name) of the resource its ``resource_tag`` names."""
@@ -67,7 +74,7 @@ class QueryController:
         ``db``); nothing else is served (501)."""
         if q is None:
             return None
-        found = _CREATE_DATABASE.match(q)
+        found = _CREATE_DATABASE.match(_single('q', q))
         if found is None:
             _not_implemented()
         name = found.group('name') or re.sub(r'\\(.)', r'\1', found.group('quoted'))
@@ -84,6 +91,7 @@ class WriteController:
     def index_post(self, db='influxdb', precision='ns', **_ignored):
         """Line protocol in the body; each point's measures go to the resource of type
         ``db`` named by its ``host`` tag (or the header's): 204."""
+        db, precision = _single('db', db), _single('precision', precision)
         if precision not in line_protocol.PRECISIONS:
             _value_error('precision', 'Unknown precision %s' % precision)
         try:
