@@ -1,0 +1,270 @@
+"""The real Aodh 23, unchanged, reading telewatch-api as its Gnocchi: the same alarms over the
+same measures reach the same states as they do in an Aodh reading the real Gnocchi 4.7.
+
+Two Aodh (aodh_helpers: API and evaluator, each on its own database) are set up as a
+deployment would: one reads the real Gnocchi of tools/services/gnocchi (gnocchi-basic), the
+other finds telewatch-api in the real Keystone's catalog (service type ``metric``, in a
+region of the test's own) and logs in with a password, keystonemiddleware checking its
+tokens. Both stores get the same resources, metrics and measures; both Aodh get the same
+alarms of the three Gnocchi types, among them Heat's autoscaling alarm (``rate:mean`` of
+``cpu`` over the instances of one ``server_group`` with ``ended_at`` null), each chosen to
+end in another state; then one alarm's measures change and both follow.
+"""
+
+import contextlib
+import datetime
+import json
+import time
+import uuid
+
+from gnocchiclient import auth as gnocchi_auth
+from gnocchiclient import client as gnocchi_client
+from gnocchiclient import exceptions as gnocchi_exceptions
+from keystoneauth1.identity import v3
+from keystoneauth1 import session as ks_session
+import pytest
+
+from tests.functional import aodh_helpers
+from tests.functional import api_helpers
+from tests.functional import services
+
+GRANULARITY = 60
+POLICY = 'medium'  # Gnocchi's and telewatch's: 1 min for 7 days, 1 h for a year
+THRESHOLD = {'comparison_operator': 'gt', 'granularity': GRANULARITY,
+             'evaluation_periods': 1}
+INITIAL_REASONS = ('Not evaluated yet', 'Manually set via API')
+WAIT = 60
+
+
+@pytest.fixture(scope='module')
+def telewatch_api(keystone, tmp_path_factory):
+    """A telewatch-api behind the real Keystone (keystonemiddleware), as deployed."""
+    config = '[api]\nauth_strategy = keystone\n[keystone_authtoken]\n' + ''.join(
+        '%s = %s\n' % item for item in keystone.authtoken_options().items())
+    with api_helpers.running_api(tmp_path_factory.mktemp('aodh-telewatch'), config) as url:
+        yield url
+
+
+def _keystone_session(keystone, user):
+    return ks_session.Session(auth=v3.Password(
+        auth_url=keystone.auth_url, username=user.name, password=user.password,
+        project_name=user.project, user_domain_name='Default',
+        project_domain_name='Default'))
+
+
+class Store:
+    """gnocchiclient for one store: as its admin (resource types are an operator's) and as
+    the publisher (the resources, metrics and measures)."""
+
+    def __init__(self, admin, publisher):
+        self.admin = admin
+        self.publisher = publisher
+
+
+@pytest.fixture(scope='module')
+def stores(gnocchi_endpoint, telewatch_api, keystone):
+    """The real Gnocchi (its admin) and telewatch-api (Keystone's admin, and the service
+    user as the publisher: the one Ceilometer would publish with)."""
+    gnocchi = gnocchi_client.Client('1', session=ks_session.Session(
+        auth=gnocchi_auth.GnocchiBasicPlugin(user='admin', endpoint=gnocchi_endpoint)))
+
+    def telewatch(user):
+        return gnocchi_client.Client('1', session=_keystone_session(keystone, user),
+                                     adapter_options={'endpoint_override': telewatch_api})
+    return {'gnocchi': Store(gnocchi, gnocchi),
+            'telewatch': Store(telewatch(keystone.admin), telewatch(keystone.service))}
+
+
+@pytest.fixture(scope='module')
+def aodhs(tmp_path_factory, gnocchi_endpoint, telewatch_api, keystone):
+    """The Aodh reading the real Gnocchi and the one reading telewatch-api."""
+    venv = aodh_helpers.aodh_venv()
+    admin = keystone.admin
+    project_id = keystone.token(admin).project_id
+    with aodh_helpers.catalog_region(keystone, telewatch_api) as region, \
+            aodh_helpers.running_aodhs(venv, [
+                (tmp_path_factory.mktemp('aodh-gnocchi'), {
+                    'auth_type': 'gnocchi-basic', 'user': 'admin',
+                    'endpoint': gnocchi_endpoint}, project_id),
+                (tmp_path_factory.mktemp('aodh-telewatch'), {
+                    'auth_type': 'password', 'auth_url': keystone.auth_url,
+                    'username': admin.name, 'password': admin.password,
+                    'project_name': admin.project, 'user_domain_name': 'Default',
+                    'project_domain_name': 'Default', 'interface': 'internal',
+                    'region_name': region}, project_id)]) as (on_gnocchi, on_telewatch):
+        yield {'gnocchi': on_gnocchi, 'telewatch': on_telewatch}
+
+
+def _iso(moment):
+    return moment.isoformat()
+
+
+class Scenario:
+    """The resources, metrics and measures both stores get; their ids are the same in both."""
+
+    def __init__(self, keystone):
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        # One measure in each of two consecutive minutes (60 s apart): the rate of the
+        # group's mean is the difference of its two last minutes.
+        self.t0 = now - datetime.timedelta(seconds=65)
+        self.t1 = now - datetime.timedelta(seconds=5)
+        alice = keystone.token(keystone.alice)
+        self.owner = {'project_id': alice.project_id, 'user_id': alice.user_id}
+        self.resource_type = services.unique('aodh_instance')
+        self.group = str(uuid.uuid4())  # what Heat puts in metering.server_group
+        self.ids = {name: str(uuid.uuid4()) for name in ('web1', 'web2', 'gone', 'other')}
+        started = _iso(now - datetime.timedelta(hours=1))
+        # The group's mean cpu goes 150 -> 450 (rate 300) over web1 and web2 alone; with the
+        # deleted instance (ended before now, after its last measure) or the other group's
+        # one it would be 200.
+        self.resources = {
+            'web1': ({'server_group': self.group, 'started_at': started},
+                     {'cpu': (100, 400), 'cpu_util': (5, 10)}),
+            'web2': ({'server_group': self.group, 'started_at': started},
+                     {'cpu': (200, 500), 'cpu_util': (70, 80)}),
+            'gone': ({'server_group': self.group, 'started_at': started,
+                      'ended_at': _iso(now - datetime.timedelta(seconds=2))},
+                     {'cpu': (1000, 1000), 'cpu_util': (90, 90)}),
+            'other': ({'server_group': str(uuid.uuid4()), 'started_at': started},
+                      {'cpu': (0, 0), 'cpu_util': (0, 0)}),
+        }
+
+    def feed(self, store):
+        """Make the resource type, resources, metrics and measures in one Store; return the
+        metric ids by (resource, metric name)."""
+        client = store.publisher
+        store.admin.resource_type.create({'name': self.resource_type, 'attributes': {
+            'server_group': {'type': 'string', 'required': False}}})
+        metric_ids = {}
+        for name, (attributes, series) in self.resources.items():
+            body = dict(attributes, id=self.ids[name], **self.owner)
+            body['metrics'] = {metric: {'archive_policy_name': POLICY} for metric in series}
+            created = client.resource.create(self.resource_type, body)
+            for metric, values in series.items():
+                metric_ids[name, metric] = created['metrics'][metric]
+                client.metric.add_measures(created['metrics'][metric], [
+                    {'timestamp': _iso(self.t0), 'value': values[0]},
+                    {'timestamp': _iso(self.t1), 'value': values[1]}])
+        for metric_id in metric_ids.values():
+            wait_for_points(client, metric_id, 2)
+        return metric_ids
+
+    def remove(self, store):
+        # One by one: Gnocchi 4.7's batch delete of a custom type's resources leaves their
+        # generic rows behind (and the type in use).
+        for resource_id in self.ids.values():
+            with contextlib.suppress(gnocchi_exceptions.ResourceNotFound):
+                store.publisher.resource.delete(resource_id)
+        with contextlib.suppress(gnocchi_exceptions.ResourceTypeNotFound):
+            store.admin.resource_type.delete(self.resource_type)
+
+    def alarms(self, metric_ids):
+        """The alarms (Aodh's POST bodies) by name, and the state each must reach."""
+        def rule(kind, **fields):
+            return {'type': kind, kind + '_rule': dict(THRESHOLD, **fields)}
+
+        def heat_query(group):  # as Heat's OS::Aodh::GnocchiAggregationByResourcesAlarm
+            return json.dumps({'and': [{'=': {'server_group': group}},
+                                       {'=': {'ended_at': None}}]})
+
+        web1, web2 = metric_ids['web1', 'cpu_util'], metric_ids['web2', 'cpu_util']
+        return {
+            'one_resource': (rule(
+                'gnocchi_resources_threshold', metric='cpu_util', threshold=50,
+                resource_id=self.ids['web1'], resource_type=self.resource_type,
+                aggregation_method='mean'), 'ok', 10.0),
+            'one_metric': (rule(
+                'gnocchi_aggregation_by_metrics_threshold', metrics=[web2], threshold=50,
+                aggregation_method='mean'), 'alarm', 80.0),
+            'server_group_rate': (rule(
+                'gnocchi_aggregation_by_resources_threshold', metric='cpu',
+                threshold=250, aggregation_method='rate:mean',
+                resource_type=self.resource_type, query=heat_query(self.group)),
+                'alarm', 300.0),
+            # Aodh puts both metrics under one `aggregate`, which Gnocchi refuses (400).
+            'two_metrics': (rule(
+                'gnocchi_aggregation_by_metrics_threshold', metrics=[web1, web2],
+                threshold=50, aggregation_method='mean'), 'insufficient data', None),
+            'no_such_granularity': (rule(
+                'gnocchi_resources_threshold', metric='cpu_util', threshold=50,
+                resource_id=self.ids['web2'], resource_type=self.resource_type,
+                aggregation_method='mean', granularity=300), 'insufficient data', None),
+            'empty_server_group': (rule(
+                'gnocchi_aggregation_by_resources_threshold', metric='cpu',
+                threshold=250, aggregation_method='rate:mean',
+                resource_type=self.resource_type, query=heat_query(str(uuid.uuid4()))),
+                'insufficient data', None),
+        }
+
+
+def wait_for_points(client, metric_id, count):
+    """Wait until a metric's measures are aggregated into ``count`` 1-minute points."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        points = [p for p in client.metric.get_measures(metric_id, refresh=True)
+                  if p[1] == GRANULARITY]
+        if len(points) >= count or time.monotonic() > deadline:
+            assert len(points) >= count, points
+            return
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope='module')
+def scenario(stores, keystone):
+    scenario = Scenario(keystone)
+    metric_ids = {}
+    try:
+        for name, store in stores.items():
+            metric_ids[name] = scenario.feed(store)
+        assert metric_ids['gnocchi'].keys() == metric_ids['telewatch'].keys()
+        yield scenario, metric_ids
+    finally:
+        for store in stores.values():
+            scenario.remove(store)
+
+
+def evaluated(aodh, alarm_id, unlike):
+    """The alarm once the evaluator has changed it from what ``unlike`` says (a state reason
+    or a state), waiting at most WAIT s."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        alarm = aodh.alarm(alarm_id)
+        if alarm['state_reason'] not in unlike and alarm['state'] not in unlike:
+            return alarm
+        assert time.monotonic() < deadline, 'not evaluated: %s\n%s' % (alarm, aodh.logs())
+        time.sleep(0.5)
+
+
+def test_the_same_alarms_reach_the_same_states(aodhs, scenario, stores):
+    scenario, metric_ids = scenario
+    created = {}
+    for store, aodh in aodhs.items():
+        for name, (body, state, _) in scenario.alarms(metric_ids[store]).items():
+            alarm = aodh.create_alarm(dict(body, name=name))
+            if state == 'insufficient data':
+                # From another state, so that the evaluator's verdict shows.
+                aodh.set_state(alarm['alarm_id'], 'ok')
+            created[store, name] = alarm['alarm_id']
+    expected = {name: (state, value) for name, (_, state, value)
+                in scenario.alarms(metric_ids['gnocchi']).items()}
+    states = {}
+    for (store, name), alarm_id in created.items():
+        alarm = evaluated(aodhs[store], alarm_id, INITIAL_REASONS)
+        states[store, name] = alarm
+        assert alarm['state'] == expected[name][0], (store, name, alarm)
+    for name, (state, value) in expected.items():
+        gnocchi, telewatch = states['gnocchi', name], states['telewatch', name]
+        assert gnocchi['state'] == telewatch['state'] == state
+        if value is not None:
+            assert 'most recent: %s' % value in gnocchi['state_reason'], gnocchi
+            assert telewatch['state_reason'] == gnocchi['state_reason']
+
+    # web1's cpu_util jumps: its alarm goes from ok to alarm on both sides.
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for store, clients in stores.items():
+        metric_id = metric_ids[store]['web1', 'cpu_util']
+        clients.publisher.metric.add_measures(metric_id, [{'timestamp': _iso(now), 'value': 1000}])
+    after = {store: evaluated(aodhs[store], created[store, 'one_resource'], ('ok',))
+             for store in aodhs}
+    assert after['gnocchi']['state'] == after['telewatch']['state'] == 'alarm'
+    assert after['telewatch']['state_reason'] == after['gnocchi']['state_reason']
