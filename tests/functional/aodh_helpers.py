@@ -54,14 +54,19 @@ class Aodh:
         self.processes = []  # the API's gunicorn and the evaluator
 
     def call(self, method, path, expected=200, **kwargs):
-        response = requests.request(method, self.url + path, headers=self.headers,
-                                    timeout=60, **kwargs)
+        kwargs.setdefault('headers', self.headers)
+        response = requests.request(method, self.url + path, timeout=60, **kwargs)
         assert response.status_code == expected, '%s %s: %s %s\n%s' % (
             method, path, response.status_code, response.text, self.logs())
         return response.json() if response.content else None
 
-    def create_alarm(self, body):
-        return self.call('POST', '/v2/alarms', 201, json=body)
+    def create_alarm(self, body, project_id=None):
+        """Create an alarm as the admin or, with ``project_id``, as a member of that project
+        (then Aodh scopes a by-resources query to the resources of that project)."""
+        if project_id is None:
+            return self.call('POST', '/v2/alarms', 201, json=body)
+        member = dict(self.headers, **{'X-Project-Id': project_id, 'X-Roles': 'member'})
+        return self.call('POST', '/v2/alarms', 201, json=body, headers=member)
 
     def alarm(self, alarm_id):
         return self.call('GET', '/v2/alarms/%s' % alarm_id)

@@ -63,8 +63,8 @@ class Store:
 
 @pytest.fixture(scope='module')
 def stores(gnocchi_endpoint, telewatch_api, keystone):
-    """The real Gnocchi (its admin) and telewatch-api (Keystone's admin, and the service
-    user as the publisher: the one Ceilometer would publish with)."""
+    """Each store as its admin and as the publisher: on telewatch-api the service user,
+    which Ceilometer would publish with; on Gnocchi (basic auth) its admin again."""
     gnocchi = gnocchi_client.Client('1', session=ks_session.Session(
         auth=gnocchi_auth.GnocchiBasicPlugin(user='admin', endpoint=gnocchi_endpoint)))
 
@@ -104,29 +104,33 @@ class Scenario:
 
     def __init__(self, keystone):
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-        # One measure in each of two consecutive minutes (60 s apart): the rate of the
-        # group's mean is the difference of its two last minutes.
+        # One measure a minute from t0 on, a minute before the newest past one: Aodh looks
+        # at the last two minutes, so measures stamped ahead keep the alarms that read them
+        # in the same state however long the test takes.
         self.t0 = now - datetime.timedelta(seconds=65)
-        self.t1 = now - datetime.timedelta(seconds=5)
         alice = keystone.token(keystone.alice)
+        # The instances are alice's (project-a); the publisher creates them.
         self.owner = {'project_id': alice.project_id, 'user_id': alice.user_id}
         self.resource_type = services.unique('aodh_instance')
         self.group = str(uuid.uuid4())  # what Heat puts in metering.server_group
         self.ids = {name: str(uuid.uuid4()) for name in ('web1', 'web2', 'gone', 'other')}
         started = _iso(now - datetime.timedelta(hours=1))
-        # The group's mean cpu goes 150 -> 450 (rate 300) over web1 and web2 alone; with the
-        # deleted instance (ended before now, after its last measure) or the other group's
-        # one it would be 200.
+        ahead = range(6)
+        # The group's mean cpu grows by 300 a minute over web1 and web2 alone (150, 450,
+        # 750...); with the deleted instance (ended before now, after its last measure) or
+        # the other group's one, the rate would be lower. web1's cpu_util stops now: the
+        # test adds to it later (Gnocchi would drop measures older than the newest one's
+        # hour, its back window).
         self.resources = {
             'web1': ({'server_group': self.group, 'started_at': started},
-                     {'cpu': (100, 400), 'cpu_util': (5, 10)}),
+                     {'cpu': [100 + 300 * k for k in ahead], 'cpu_util': [5, 10]}),
             'web2': ({'server_group': self.group, 'started_at': started},
-                     {'cpu': (200, 500), 'cpu_util': (70, 80)}),
+                     {'cpu': [200 + 300 * k for k in ahead], 'cpu_util': [80 for k in ahead]}),
             'gone': ({'server_group': self.group, 'started_at': started,
                       'ended_at': _iso(now - datetime.timedelta(seconds=2))},
-                     {'cpu': (1000, 1000), 'cpu_util': (90, 90)}),
+                     {'cpu': [1000, 1000], 'cpu_util': [90, 90]}),
             'other': ({'server_group': str(uuid.uuid4()), 'started_at': started},
-                      {'cpu': (0, 0), 'cpu_util': (0, 0)}),
+                      {'cpu': [0 for k in ahead], 'cpu_util': [0, 0]}),
         }
 
     def feed(self, store):
@@ -135,18 +139,19 @@ class Scenario:
         client = store.publisher
         store.admin.resource_type.create({'name': self.resource_type, 'attributes': {
             'server_group': {'type': 'string', 'required': False}}})
-        metric_ids = {}
+        metric_ids, counts = {}, {}
         for name, (attributes, series) in self.resources.items():
             body = dict(attributes, id=self.ids[name], **self.owner)
             body['metrics'] = {metric: {'archive_policy_name': POLICY} for metric in series}
             created = client.resource.create(self.resource_type, body)
             for metric, values in series.items():
-                metric_ids[name, metric] = created['metrics'][metric]
-                client.metric.add_measures(created['metrics'][metric], [
-                    {'timestamp': _iso(self.t0), 'value': values[0]},
-                    {'timestamp': _iso(self.t1), 'value': values[1]}])
-        for metric_id in metric_ids.values():
-            wait_for_points(client, metric_id, 2)
+                metric_id = metric_ids[name, metric] = created['metrics'][metric]
+                client.metric.add_measures(metric_id, [
+                    {'timestamp': _iso(self.t0 + datetime.timedelta(minutes=k)), 'value': v}
+                    for k, v in enumerate(values)])
+                counts[metric_id] = len(values)
+        for metric_id, count in counts.items():
+            wait_for_points(client, metric_id, count)
         return metric_ids
 
     def remove(self, store):
@@ -159,42 +164,42 @@ class Scenario:
             store.admin.resource_type.delete(self.resource_type)
 
     def alarms(self, metric_ids):
-        """The alarms (Aodh's POST bodies) by name, and the state each must reach."""
-        def rule(kind, **fields):
-            return {'type': kind, kind + '_rule': dict(THRESHOLD, **fields)}
-
-        def heat_query(group):  # as Heat's OS::Aodh::GnocchiAggregationByResourcesAlarm
-            return json.dumps({'and': [{'=': {'server_group': group}},
-                                       {'=': {'ended_at': None}}]})
-
+        """The alarms (Aodh's POST bodies) by name, the state each must reach and the value
+        it must see (or None)."""
         web1, web2 = metric_ids['web1', 'cpu_util'], metric_ids['web2', 'cpu_util']
         return {
-            'one_resource': (rule(
+            'one_resource': (_rule(
                 'gnocchi_resources_threshold', metric='cpu_util', threshold=50,
                 resource_id=self.ids['web1'], resource_type=self.resource_type,
                 aggregation_method='mean'), 'ok', 10.0),
-            'one_metric': (rule(
+            'one_metric': (_rule(
                 'gnocchi_aggregation_by_metrics_threshold', metrics=[web2], threshold=50,
                 aggregation_method='mean'), 'alarm', 80.0),
-            'server_group_rate': (rule(
-                'gnocchi_aggregation_by_resources_threshold', metric='cpu',
-                threshold=250, aggregation_method='rate:mean',
-                resource_type=self.resource_type, query=heat_query(self.group)),
-                'alarm', 300.0),
+            'server_group_rate': (self._group_rate(self.group), 'alarm', 300.0),
             # Aodh puts both metrics under one `aggregate`, which Gnocchi refuses (400).
-            'two_metrics': (rule(
+            'two_metrics': (_rule(
                 'gnocchi_aggregation_by_metrics_threshold', metrics=[web1, web2],
                 threshold=50, aggregation_method='mean'), 'insufficient data', None),
-            'no_such_granularity': (rule(
+            'no_such_granularity': (_rule(
                 'gnocchi_resources_threshold', metric='cpu_util', threshold=50,
                 resource_id=self.ids['web2'], resource_type=self.resource_type,
                 aggregation_method='mean', granularity=300), 'insufficient data', None),
-            'empty_server_group': (rule(
-                'gnocchi_aggregation_by_resources_threshold', metric='cpu',
-                threshold=250, aggregation_method='rate:mean',
-                resource_type=self.resource_type, query=heat_query(str(uuid.uuid4()))),
-                'insufficient data', None),
+            'empty_server_group': (self._group_rate(str(uuid.uuid4())),
+                                   'insufficient data', None),
         }
+
+    def _group_rate(self, group):
+        """Heat's autoscaling alarm (OS::Aodh::GnocchiAggregationByResourcesAlarm) over the
+        instances of ``group``."""
+        return _rule('gnocchi_aggregation_by_resources_threshold', metric='cpu',
+                     threshold=250, aggregation_method='rate:mean',
+                     resource_type=self.resource_type, query=json.dumps(
+                         {'and': [{'=': {'server_group': group}},
+                                  {'=': {'ended_at': None}}]}))
+
+
+def _rule(kind, **fields):
+    return {'type': kind, kind + '_rule': dict(THRESHOLD, **fields)}
 
 
 def wait_for_points(client, metric_id, count):
@@ -203,8 +208,8 @@ def wait_for_points(client, metric_id, count):
     while True:
         points = [p for p in client.metric.get_measures(metric_id, refresh=True)
                   if p[1] == GRANULARITY]
-        if len(points) >= count or time.monotonic() > deadline:
-            assert len(points) >= count, points
+        if len(points) == count or time.monotonic() > deadline:
+            assert len(points) == count, points
             return
         time.sleep(0.2)
 
@@ -263,8 +268,35 @@ def test_the_same_alarms_reach_the_same_states(aodhs, scenario, stores):
     now = datetime.datetime.now(datetime.timezone.utc)
     for store, clients in stores.items():
         metric_id = metric_ids[store]['web1', 'cpu_util']
-        clients.publisher.metric.add_measures(metric_id, [{'timestamp': _iso(now), 'value': 1000}])
+        clients.publisher.metric.add_measures(metric_id, [{'timestamp': _iso(now),
+                                                           'value': 1000}])
     after = {store: evaluated(aodhs[store], created[store, 'one_resource'], ('ok',))
              for store in aodhs}
     assert after['gnocchi']['state'] == after['telewatch']['state'] == 'alarm'
     assert after['telewatch']['state_reason'] == after['gnocchi']['state_reason']
+
+
+def test_a_project_members_alarm_sees_its_projects_instances_only(aodhs, scenario, keystone):
+    """Heat creates its alarm with its user's token: Aodh then limits the query to the
+    resources that user's project created, or that the ``service`` project (Ceilometer's)
+    created for it. Against telewatch-api only: the reference Gnocchi authenticates with
+    basic auth, where no resource has a creator's project to match."""
+    scenario, _ = scenario
+    aodh = aodhs['telewatch']
+    states = {}
+    for user in (keystone.alice, keystone.bob):
+        project = keystone.token(user).project_id
+        alarm = aodh.create_alarm(dict(scenario._group_rate(scenario.group), name=user.name),
+                                  project)
+        query = json.loads(alarm[alarm['type'] + '_rule']['query'])
+        assert query['and'][0] == {'or': [
+            {'=': {'created_by_project_id': project}},
+            {'and': [{'=': {'created_by_project_id': keystone.token(
+                keystone.service).project_id}}, {'=': {'project_id': project}}]}]}
+        if user is keystone.bob:
+            aodh.set_state(alarm['alarm_id'], 'ok')
+        states[user.name] = evaluated(aodh, alarm['alarm_id'], INITIAL_REASONS)
+    assert states['alice']['state'] == 'alarm', states['alice']
+    assert states['alice']['state_reason'].endswith('most recent: 300.0')
+    assert states['bob']['state'] == 'insufficient data', states['bob']
+    assert states['bob']['state_reason'] == 'metric cpu does not exists'
