@@ -9,6 +9,7 @@ X-User-Id, X-Project-Id and X-Roles), and ``aodh-evaluator`` with a short
 oslo.messaging's in-memory transport: no notifier runs, and no broker is touched.
 """
 
+import concurrent.futures
 import contextlib
 import os
 import pathlib
@@ -178,6 +179,21 @@ def running_aodhs(venv, setups, evaluation_interval=2):
         _stop([process for aodh in aodhs for process in aodh.processes])
 
 
+@contextlib.contextmanager
+def together(*managers):
+    """Enter context managers at once, each in a thread (each mostly waits for daemons to
+    start); yields what they give, in order. Each one entered is exited at the end, also
+    when another failed to start (whose error is then raised)."""
+    with concurrent.futures.ThreadPoolExecutor(len(managers)) as pool:
+        futures = [pool.submit(manager.__enter__) for manager in managers]
+        concurrent.futures.wait(futures)
+    with contextlib.ExitStack() as stack:
+        for manager, future in zip(managers, futures):
+            if future.exception() is None:
+                stack.push(manager.__exit__)
+        yield [future.result() for future in futures]  # raises the first failure
+
+
 def _keystone_call(keystone, token, method, path, **kwargs):
     response = requests.request(method, keystone.auth_url + path, timeout=30,
                                 headers={'X-Auth-Token': token}, **kwargs)
@@ -186,15 +202,14 @@ def _keystone_call(keystone, token, method, path, **kwargs):
 
 
 @contextlib.contextmanager
-def catalog_region(keystone, url):
-    """A region of its own in the test Keystone's catalog, whose ``internal`` endpoint of
-    the ``metric`` service is ``url``; yields its id, and removes both at the end. (Only a
-    client asking for that region and interface finds it: the public one stays the only
-    one the other tests can get.)"""
+def catalog_region(keystone, region, url):
+    """The region ``region`` in the test Keystone's catalog, whose ``internal`` endpoint of
+    the ``metric`` service is ``url``; both removed at the end. (Only a client asking for
+    that region and interface finds it: the public one stays the only one the other tests
+    can get.)"""
     token = keystone.token(keystone.admin).id
     service_id = _keystone_call(keystone, token, 'GET', '/services',
                                 params={'type': 'metric'})['services'][0]['id']
-    region = services.unique('aodh')
     _keystone_call(keystone, token, 'POST', '/regions', json={'region': {
         'id': region, 'description': 'a test of real Aodh against telewatch-api'}})
     try:

@@ -37,12 +37,43 @@ WAIT = 60
 
 
 @pytest.fixture(scope='module')
-def telewatch_api(keystone, tmp_path_factory):
-    """A telewatch-api behind the real Keystone (keystonemiddleware), as deployed."""
+def deployment(keystone, gnocchi_endpoint, tmp_path_factory):
+    """telewatch-api behind the real Keystone (keystonemiddleware, as deployed) and the two
+    Aodh, one reading the real Gnocchi, the other finding telewatch-api in the catalog: all
+    started at once. Yields telewatch-api's URL and the Aodh by store."""
+    venv = aodh_helpers.aodh_venv()
+    admin = keystone.admin
+    project_id = keystone.token(admin).project_id
+    region = services.unique('aodh')
     config = '[api]\nauth_strategy = keystone\n[keystone_authtoken]\n' + ''.join(
         '%s = %s\n' % item for item in keystone.authtoken_options().items())
-    with api_helpers.running_api(tmp_path_factory.mktemp('aodh-telewatch'), config) as url:
-        yield url
+    setups = [
+        (tmp_path_factory.mktemp('aodh-gnocchi'), {
+            'auth_type': 'gnocchi-basic', 'user': 'admin', 'endpoint': gnocchi_endpoint},
+         project_id),
+        (tmp_path_factory.mktemp('aodh-telewatch'), {
+            'auth_type': 'password', 'auth_url': keystone.auth_url, 'username': admin.name,
+            'password': admin.password, 'project_name': admin.project,
+            'user_domain_name': 'Default', 'project_domain_name': 'Default',
+            'interface': 'internal', 'region_name': region}, project_id)]
+    # Aodh asks Keystone for a token (and the catalog) only when it first reads Gnocchi:
+    # once alarms exist, after the endpoint is in the catalog.
+    with aodh_helpers.together(
+            api_helpers.running_api(tmp_path_factory.mktemp('telewatch-api'), config),
+            aodh_helpers.running_aodhs(venv, setups)) as (url, (on_gnocchi, on_telewatch)), \
+            aodh_helpers.catalog_region(keystone, region, url):
+        yield url, {'gnocchi': on_gnocchi, 'telewatch': on_telewatch}
+
+
+@pytest.fixture(scope='module')
+def telewatch_api(deployment):
+    return deployment[0]
+
+
+@pytest.fixture(scope='module')
+def aodhs(deployment):
+    """The Aodh reading the real Gnocchi and the one reading telewatch-api, by store."""
+    return deployment[1]
 
 
 def _keystone_session(keystone, user):
@@ -73,26 +104,6 @@ def stores(gnocchi_endpoint, telewatch_api, keystone):
                                      adapter_options={'endpoint_override': telewatch_api})
     return {'gnocchi': Store(gnocchi, gnocchi),
             'telewatch': Store(telewatch(keystone.admin), telewatch(keystone.service))}
-
-
-@pytest.fixture(scope='module')
-def aodhs(tmp_path_factory, gnocchi_endpoint, telewatch_api, keystone):
-    """The Aodh reading the real Gnocchi and the one reading telewatch-api."""
-    venv = aodh_helpers.aodh_venv()
-    admin = keystone.admin
-    project_id = keystone.token(admin).project_id
-    with aodh_helpers.catalog_region(keystone, telewatch_api) as region, \
-            aodh_helpers.running_aodhs(venv, [
-                (tmp_path_factory.mktemp('aodh-gnocchi'), {
-                    'auth_type': 'gnocchi-basic', 'user': 'admin',
-                    'endpoint': gnocchi_endpoint}, project_id),
-                (tmp_path_factory.mktemp('aodh-telewatch'), {
-                    'auth_type': 'password', 'auth_url': keystone.auth_url,
-                    'username': admin.name, 'password': admin.password,
-                    'project_name': admin.project, 'user_domain_name': 'Default',
-                    'project_domain_name': 'Default', 'interface': 'internal',
-                    'region_name': region}, project_id)]) as (on_gnocchi, on_telewatch):
-        yield {'gnocchi': on_gnocchi, 'telewatch': on_telewatch}
 
 
 def _iso(moment):
