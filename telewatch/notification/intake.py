@@ -8,6 +8,11 @@ together. When that raises, each message is tried alone, and one that still rais
 ``attempts`` times is dead-lettered (written to a file under the data directory, counted)
 and acknowledged: never requeued forever. A message read again (a Kafka poll rewound, a
 RabbitMQ message requeued with the others of its batch) is counted only the first time.
+
+A message that has a key (where the transport read it) is counted, and logged, only once
+its transport will not deliver it again: ``settle(keys)`` once its Kafka offset is committed
+or its RabbitMQ delivery acknowledged. An agent killed before that counted nothing of it,
+and the agent that reads it again counts it: once in all, across restarts.
 """
 
 import collections
@@ -46,7 +51,7 @@ def describe(message, key=None):
     message_id = metadata.get('message_id') if isinstance(metadata, dict) else None
     text = 'publisher %s, event type %s, message id %s' % (
         message.get('publisher_id'), message.get('event_type'), message_id)
-    return text if key is None or key == message.get('publisher_id') else (
+    return text if not isinstance(key, str) or key == message.get('publisher_id') else (
         '%s, at %s' % (text, key))
 
 
@@ -63,7 +68,7 @@ class DeadLetters:
     def add(self, reason, message, key, error):
         entry = {'time': datetime.datetime.now(datetime.timezone.utc).isoformat(),
                  'reason': reason, 'error': '%s: %s' % (type(error).__name__, error),
-                 'where': key, 'message': message}
+                 'where': key if isinstance(key, str) else None, 'message': message}
         try:
             line = messages.dumps(entry) + b'\n'
         except (TypeError, ValueError):
@@ -105,6 +110,7 @@ class Intake:
         self.rejected_samples = collections.Counter()  # samples left out, by reason
         self.dead_lettered = collections.Counter()     # messages, by reason
         self._settled = collections.OrderedDict()      # key -> what became of it
+        self._pending = collections.OrderedDict()      # key -> counts waiting for settle
         self._lock = threading.Lock()
 
     @property
@@ -147,9 +153,9 @@ class Intake:
     def reject(self, reason, message, key, error):
         """Count and log a message that is not processed at all (once per key)."""
         if self._settle(key, 'rejected'):
-            loops.count(self.rejected, reason)
-            LOG.warning('rejected a message (%s) from %s: %s; message: %s', reason,
-                        describe(message, key), error, short_repr(message))
+            self._count(key, self.rejected, reason, lambda: LOG.warning(
+                'rejected a message (%s) from %s: %s; message: %s', reason,
+                describe(message, key), error, short_repr(message)))
 
     def dead_letter(self, reason, message, key, error):
         """Dead-letter a message (once per key); False when it could not be written."""
@@ -158,11 +164,21 @@ class Intake:
         if not self.dead_letters.add(reason, message, key, error):
             return False
         self._settle(key, 'dead-lettered')
-        loops.count(self.dead_lettered, reason)
-        LOG.error('dead-lettered a message (%s) from %s into %s: %s: %s; message: %s',
-                  reason, describe(message, key), self.dead_letters.path,
-                  type(error).__name__, error, short_repr(message))
+        self._count(key, self.dead_lettered, reason, lambda: LOG.error(
+            'dead-lettered a message (%s) from %s into %s: %s: %s; message: %s', reason,
+            describe(message, key), self.dead_letters.path, type(error).__name__, error,
+            short_repr(message)))
         return True
+
+    def settle(self, keys):
+        """Count (and log) what became of the messages of ``keys``: their transport will
+        not deliver them again (Kafka: their offsets are committed; RabbitMQ: they are
+        being acknowledged)."""
+        with self._lock:
+            counts = [entry for key in keys for entry in self._pending.pop(key, ())]
+        for counter, reason, log in counts:
+            loops.count(counter, reason)
+            log()
 
     def counters(self):
         return {'rejected': dict(self.rejected),
@@ -170,6 +186,18 @@ class Intake:
                 'dead_lettered': dict(self.dead_lettered)}
 
     # -- inside ----------------------------------------------------------------------------
+
+    def _count(self, key, counter, reason, log):
+        """Count ``reason`` in ``counter`` and ``log()``: now without a key, else at
+        ``settle`` (a message read again was not settled: it waits under the same key)."""
+        if key is None:
+            loops.count(counter, reason)
+            log()
+            return
+        with self._lock:
+            self._pending.setdefault(key, []).append((counter, reason, log))
+            if len(self._pending) > _SETTLED_LIMIT:  # a partition taken by another agent
+                self._pending.popitem(last=False)
 
     def _settle(self, key, outcome):
         """Record what became of ``key``; False when it was already settled so."""
@@ -207,9 +235,9 @@ class Intake:
         if not self._settle(key, 'samples refused'):
             return
         for reason, index, exc in refused:
-            loops.count(self.rejected_samples, reason)
-            LOG.warning('rejected sample %d (%s) of a message from %s: %s', index, reason,
-                        describe(message, key), exc)
+            self._count(key, self.rejected_samples, reason, lambda index=index, reason=reason,
+                        exc=exc: LOG.warning('rejected sample %d (%s) of a message from %s: %s',
+                                             index, reason, describe(message, key), exc))
 
     def _one_by_one(self, batch, decoded, keys):
         requeue = set()

@@ -149,8 +149,30 @@ def test_handed_back_messages_come_again_but_rejections_are_counted_once(tmp_pat
     pipeline.accept = True
     for _ in range(2):  # taken; then read again, as when another part of the poll failed
         assert kafka.handle('sample', batch, keys) == set()
+    # Counted once the offsets are committed (settled), and only then.
+    assert kafka.counters() == {'rejected': {}, 'rejected_samples': {}, 'dead_lettered': {}}
+    kafka.settle(keys)
+    kafka.settle(keys)
     assert kafka.counters() == {'rejected': {'sample': 1}, 'rejected_samples': {'sample': 1},
                                 'dead_lettered': {}}
+
+
+def test_a_message_is_counted_only_once_its_transport_lets_it_go(tmp_path, caplog):
+    """An agent killed between a rejection and its commit (or acknowledgement) counted and
+    logged nothing of it: the agent that reads it again counts it, once in all."""
+    batch = [POISON[0][0], envelope(make_samples(1))]
+    killed = make_intake(tmp_path, Pipeline())
+    with caplog.at_level(logging.WARNING):
+        assert killed.handle('sample', batch, ['k@1', 'k@2']) == set()
+    assert killed.counters()['rejected'] == {} and 'rejected a message' not in caplog.text
+    again = make_intake(tmp_path, Pipeline())  # the next agent reads the records again
+    with caplog.at_level(logging.WARNING):
+        assert again.handle('sample', batch, ['k@1', 'k@2']) == set()
+        again.settle(['k@2'])
+        assert again.counters()['rejected'] == {}  # k@1's offset is not committed yet
+        again.settle(['k@1', 'k@2'])
+    assert again.counters()['rejected'] == {'sample': 1}
+    assert caplog.text.count('rejected a message (sample)') == 1
 
 
 def test_a_message_the_pipeline_keeps_failing_on_is_dead_lettered(tmp_path, caplog):
@@ -187,6 +209,7 @@ def test_a_dead_lettered_kafka_record_read_again_is_skipped(tmp_path):
     assert intake.handle('sample', batch, ['t:0@5']) == set()
     calls = pipeline.calls
     assert intake.handle('sample', batch, ['t:0@5']) == set()
+    intake.settle(['t:0@5'])
     assert pipeline.calls == calls and intake.dead_lettered == {'processing': 1}
 
 
