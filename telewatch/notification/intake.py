@@ -6,8 +6,13 @@ rejects that message, or only that sample of it, counted by reason and logged on
 where it came from; the rest of the batch goes on. The good messages' samples are processed
 together. When that raises, each message is tried alone, and one that still raises
 ``attempts`` times is dead-lettered (written to a file under the data directory, counted)
-and acknowledged: never requeued forever. A message read again (a Kafka poll rewound, a
-RabbitMQ message requeued with the others of its batch) is counted only the first time.
+and acknowledged: never requeued forever. When the pipeline hands a batch back (a
+publisher cannot take it now), each message is tried alone: those taken are acknowledged;
+one handed back alone while others are taken is the publisher's poison, not an outage, and
+after ``attempts`` such deliveries it is dead-lettered too (two handed back alone before any
+is taken is an outage: all come again, nothing is held against them). A message read
+again (a Kafka poll rewound, a RabbitMQ message requeued with the others of its batch) is
+counted only the first time, and one taken already is not taken again (Kafka).
 
 A message that has a key (where the transport read it) is counted, and logged, only once
 its transport will not deliver it again: ``settle(keys)`` once its Kafka offset is committed
@@ -89,6 +94,10 @@ class DeadLetters:
         return True
 
 
+class HandedBack(Exception):
+    """What a dead-lettered message handed back again and again says."""
+
+
 class Intake:
     """Handles the batches of one agent: ``handle(priority, messages, keys)``.
 
@@ -111,6 +120,7 @@ class Intake:
         self.dead_lettered = collections.Counter()     # messages, by reason
         self._settled = collections.OrderedDict()      # key -> what became of it
         self._pending = collections.OrderedDict()      # key -> counts waiting for settle
+        self._strikes = collections.OrderedDict()      # message -> deliveries handed back
         self._lock = threading.Lock()
 
     @property
@@ -139,6 +149,9 @@ class Intake:
         for index, refused in refusals:
             if index not in requeue:
                 self._refuse_samples(batch[index], keys[index], refused)
+        for index, _ in decoded:  # a rewound poll reads them again: they are not redone
+            if index not in requeue and keys[index] is not None:
+                self._settle(keys[index], 'taken')
         return requeue
 
     def _process_batch(self, batch, decoded, keys):
@@ -148,7 +161,55 @@ class Intake:
             LOG.exception('processing a batch of %d messages failed; each is tried alone',
                           len(decoded))
             return self._one_by_one(batch, decoded, keys)
-        return set() if accepted else {index for index, _ in decoded}
+        if accepted:
+            return set()
+        return self._handed_back(batch, decoded, keys) if len(decoded) > 1 else {
+            decoded[0][0]}
+
+    def _handed_back(self, batch, decoded, keys):
+        """A batch the pipeline handed back: each message alone (``_one_by_one`` for one
+        that raises). Until one is taken, two handed back mean an outage: the rest come
+        again untried. Once some are taken, each one handed back alone gets a strike."""
+        requeue, taken = set(), 0
+        for number, (index, samples) in enumerate(decoded):
+            if not taken and len(requeue) == 2:
+                return requeue | {i for i, _ in decoded[number:]}
+            try:
+                accepted = self._process(samples)
+            except Exception:
+                accepted = not self._one_by_one(batch, [(index, samples)], keys)
+            if accepted:
+                taken += 1
+            else:
+                requeue.add(index)
+        if taken:
+            requeue = {i for i in requeue if not self._strike(batch[i], keys[i])}
+        return requeue
+
+    def _strike(self, message, key):
+        """One more delivery of ``message`` handed back alone while others were taken;
+        True once dead-lettered (at ``attempts``)."""
+        metadata = message.get('metadata') if isinstance(message, dict) else None
+        ident = key if isinstance(key, str) else (
+            metadata.get('message_id') if isinstance(metadata, dict) else None)
+        if ident is None:  # nothing tells its deliveries apart: it comes again
+            return False
+        with self._lock:
+            strikes = self._strikes[ident] = self._strikes.pop(ident, 0) + 1
+            if len(self._strikes) > _SETTLED_LIMIT:
+                self._strikes.popitem(last=False)
+        LOG.warning('a publisher handed back the samples of a message from %s, alone, while '
+                    'others were taken (%d of %d)', describe(message, key), strikes,
+                    self._attempts)
+        if strikes < self._attempts:
+            return False
+        error = HandedBack('a publisher handed its samples back %d times, alone, while other '
+                           'messages were taken' % strikes)
+        if not self.dead_letter('handed back', message, key, error):
+            return False
+        with self._lock:
+            self._strikes.pop(ident, None)
+        return True
 
     def reject(self, reason, message, key, error):
         """Count and log a message that is not processed at all (once per key)."""
@@ -213,7 +274,7 @@ class Intake:
 
     def _decode(self, priority, message, key):
         """(samples, refused) of one message; ([], []) when it is rejected."""
-        if self._settled.get(key) in ('rejected', 'dead-lettered'):
+        if self._settled.get(key) in ('rejected', 'dead-lettered', 'taken'):
             return [], []  # read again (a rewound Kafka poll)
         try:
             decode = self._decoders.get(priority) if isinstance(priority, str) else None

@@ -194,6 +194,69 @@ def test_a_message_the_pipeline_keeps_failing_on_is_dead_lettered(tmp_path, capl
     assert caplog.text.count('dead-lettered a message (processing)') == 1
 
 
+class Publisher(Pipeline):
+    """Hands back every batch holding a sample of ``poison`` resource ids (or all, in an
+    outage), takes the others."""
+
+    def __init__(self, poison='poison'):
+        super().__init__()
+        self.poison = poison
+
+    def __call__(self, samples):
+        self.calls += 1
+        if self.poison is None or any(s.resource_id.startswith(self.poison)
+                                      for s in samples):
+            return False
+        self.taken.extend(s.id for s in samples)
+        return True
+
+
+def test_a_message_a_publisher_keeps_handing_back_alone_is_dead_lettered(tmp_path):
+    good = make_samples(4)
+    publisher = Publisher()
+    intake = make_intake(tmp_path, publisher, attempts=3)
+    batch = [envelope(good[:1]), envelope(make_samples(1, 'poison'), message_id='the-poison'),
+             envelope(good[1:])]
+    # RabbitMQ: the others are taken at once, the poison comes again, alone or not.
+    assert intake.handle('sample', batch) == {1}
+    assert sorted(publisher.taken) == sorted(s.id for s in good)
+    assert intake.handle('sample', [batch[1], envelope(make_samples(1, 'x'))]) == {0}
+    assert intake.handle('sample', [batch[1]]) == {0}  # alone: nothing to compare with
+    assert intake.dead_lettered == {}
+    assert intake.handle('sample', [envelope(make_samples(1, 'y')), batch[1]]) == set()
+    assert intake.dead_lettered == {'handed back': 1}
+    [line] = (tmp_path / 'dead-letter' / 'notification.jsonl').read_text().splitlines()
+    assert json.loads(line)['message']['metadata']['message_id'] == 'the-poison'
+    assert json.loads(line)['error'].startswith('HandedBack: a publisher handed its')
+
+
+def test_in_an_outage_nothing_is_held_against_a_message(tmp_path):
+    publisher = Publisher(poison=None)
+    intake = make_intake(tmp_path, publisher, attempts=1)
+    batch = [envelope(make_samples(1, 'vm%d' % n), message_id='m%d' % n) for n in range(20)]
+    for _ in range(3):
+        assert intake.handle('sample', batch, ['k@%d' % n for n in range(20)]) == set(
+            range(20))
+    assert publisher.calls == 3 * (1 + 2)  # the batch, then two alone: an outage
+    assert intake.dead_lettered == {}
+
+
+def test_a_kafka_record_taken_is_not_redone_when_its_poll_is_read_again(tmp_path):
+    publisher = Publisher()
+    intake = make_intake(tmp_path, publisher, attempts=2)
+    good = make_samples(3)
+    batch = [envelope(good[:1]), envelope(make_samples(1, 'poison')), envelope(good[1:2])]
+    keys = ['t:0@1', 't:0@2', 't:0@3']
+    assert intake.handle('sample', batch, keys) == {1}
+    # The rewound poll, with a record written since: the poison is struck again.
+    batch.append(envelope(good[2:]))
+    keys.append('t:0@4')
+    assert intake.handle('sample', batch, keys) == set()
+    intake.settle(keys)
+    assert sorted(publisher.taken) == sorted(s.id for s in good)  # once each
+    assert intake.dead_lettered == {'handed back': 1}
+
+
 def test_a_dead_letter_that_cannot_be_written_is_delivered_again(tmp_path):
     (tmp_path / 'dead-letter').write_text('a file where the directory should be')
     pipeline = Pipeline(raises=lambda samples: True)
