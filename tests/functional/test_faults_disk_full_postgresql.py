@@ -41,8 +41,9 @@ POLICY = fault_helpers.archive_policy('pg-disk-full')
 
 
 @pytest.fixture(params=['tables', 'wal'])
-def filled_cluster(request):
-    """(what is on the tmpfs, the Cluster, the tmpfs' path)."""
+def filled_cluster(request, postgresql_url):
+    """(what is on the tmpfs, the Cluster, the tmpfs' path). ``postgresql_url`` only makes
+    sure that tools/services/postgresql installed the binaries: its cluster is not used."""
     base = own_postgresql.scratch_base('tw-pg-full')
     try:
         with mounted_tmpfs(base / 'disk', '24m') as disk:
