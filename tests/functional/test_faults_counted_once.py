@@ -82,16 +82,20 @@ def test_over_rabbitmq_a_rejection_is_counted_once_across_a_kill(
         tmp_path, monkeypatch, rabbitmq_url):
     deployment = deployment_with_plugin(tmp_path, monkeypatch, rabbitmq_url)
     try:
-        agent = start_agent(deployment)
+        # An agent declares the queue and goes: the two messages wait there, and the next
+        # agent's first batch holds both (sent while it consumes, they might not).
+        declaring = start_agent(deployment)
+        declaring.send_signal(signal.SIGTERM)
+        assert declaring.wait(30) == 0
         transport = bus.get_transport(deployment.conf)
         notifier = oslo_messaging.Notifier(transport, 'tests.counted-once',
                                            driver='messagingv2',
                                            topics=bus.topics(deployment.conf))
         samples, held = held_message()
-        # Back to back: one batch (batch_timeout 0.2 s), the forged one first.
         notifier.sample({}, messages.SAMPLES_EVENT_TYPE, forged())
         notifier.sample({}, messages.SAMPLES_EVENT_TYPE, held)
         transport.cleanup()
+        agent = start_agent(deployment)
         before = kill_while_held(deployment, agent)
         assert before == NOTHING, before  # in hand, not acknowledged: not counted yet
         again = start_agent(deployment)
