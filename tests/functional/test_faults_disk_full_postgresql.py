@@ -79,7 +79,7 @@ def test_a_full_postgresql_loses_no_acknowledged_measure(filled_cluster, tmp_pat
     api, processor = start_daemons(config, tmp_path)
     try:
         api_helpers._wait_until_up(url, api, tmp_path / 'api.log')
-        counts = fill_then_free(url, cluster, disk)
+        counts = fill_then_free(url, cluster, disk, kind)
         assert processor.poll() is None, 'the processor died'
         assert api.poll() is None, 'telewatch-api died'
     finally:
@@ -106,7 +106,15 @@ def test_a_full_postgresql_loses_no_acknowledged_measure(filled_cluster, tmp_pat
                     if 'PANIC' in line or 'could not extend' in line][:2]))
 
 
-def fill_then_free(url, cluster, disk):
+def storage_state(url):
+    """The storage's state in /v1/status, or the status code of an answer without one."""
+    response = fault_helpers.http_get(url + '/v1/status', timeout=10)
+    if response.status_code != 200:
+        return response.status_code
+    return response.json()['telewatch']['storage']['state']
+
+
+def fill_then_free(url, cluster, disk, kind):
     metric_ids = fault_helpers.new_metrics(url, WRITERS, POLICY)
     space_back = threading.Event()
     weight = ballast(disk, HEADROOM)
@@ -116,6 +124,10 @@ def fill_then_free(url, cluster, disk):
         for m in metric_ids])
     wait_for(lambda: all(w.refused.is_set() or w.error for w in writers), 90,
              'every writer refused')
+    # The processor tells what it meets through the database (a table without WAL); with
+    # the database away, /v1/status is a 503 too.
+    full = {'tables': {'insufficient_storage'}, 'wal': {'error', 503}}[kind]
+    wait_for(lambda: storage_state(url) in full, 30, '/v1/status says %s' % full)
     time.sleep(FULL_FOR)  # writers and processor keep meeting the full disk
     weight.unlink()
     restarted = not cluster.running()
@@ -126,6 +138,7 @@ def fill_then_free(url, cluster, disk):
     fault_helpers.join_writers(writers, 90)
     counts = fault_helpers.counts(url, writers, 60)
     wait_for(lambda: storage_health(url)['state'] == 'ok', 30, 'the processor resumed')
+    assert storage_health(url)['processors'], 'no processor reported'
     statuses = fault_helpers.statuses(writers)
     assert set(statuses) - {'no answer'} <= {202, 503, 507}, statuses
     assert statuses[503] + statuses[507] > 0, statuses
