@@ -124,8 +124,10 @@ class KafkaListener:
     as oslo.messaging's batch listener would: lists of messages shaped like its own, one
     call per priority (``intake.handle(priority, messages, positions)``). When no message
     is to be delivered again the poll's offsets are committed (past the rejected records
-    too); otherwise it rewinds to the poll's first offsets and tries again. A record that is
-    not a notification at all is rejected through ``intake.reject``.
+    too) and what the intake rejected or dead-lettered of it is counted (``intake.settle``:
+    an agent killed before the commit counts nothing, the one that reads the records again
+    does); otherwise it rewinds to the poll's first offsets and tries again. A record that
+    is not a notification at all is rejected through ``intake.reject``.
 
     A new consumer group starts every topic at its earliest retained offset: nothing sent
     before the first agent started is lost (oslo.messaging's consumers start at the latest).
@@ -173,9 +175,11 @@ class KafkaListener:
     def _deliver(self, polled):
         """Hand the poll over; True once committed, False when rewound to come again."""
         batches = collections.defaultdict(lambda: ([], []))
+        read = []
         for tp, records in polled.items():
             for record in records:
                 where = 'kafka:' + consumer_mod.where(tp, record)
+                read.append(where)
                 priority, message = self._message(tp, record, where)
                 if message is not None:
                     batches[priority][0].append(message)
@@ -185,7 +189,8 @@ class KafkaListener:
                 self._consumer.rewind(polled)
                 self._stop.wait(self._retry_delay)
                 return False
-        self._consumer.commit(consumer_mod.next_offsets(polled))
+        if self._consumer.commit(consumer_mod.next_offsets(polled)):
+            self._intake.settle(read)  # counted once committed: never read, or counted, again
         return True
 
     def _deliver_each(self, polled):
@@ -211,8 +216,9 @@ class KafkaListener:
         message = {'publisher_id': where, 'event_type': None, 'payload': value}
         if not self._intake.dead_letter('listener', message, where, error):
             return False
-        self._consumer.commit(consumer_mod.next_offsets({tp: [record]}),
-                              'past the dead-lettered %s' % where)
+        if self._consumer.commit(consumer_mod.next_offsets({tp: [record]}),
+                                 'past the dead-lettered %s' % where):
+            self._intake.settle([where])
         return True
 
     def _message(self, tp, record, where):

@@ -60,7 +60,8 @@ OPTS = [
                     'API\'s status); empty: only log them.'),
     cfg.IntOpt('message_attempts', default=3, min=1,
                help='How many times a message whose processing raises an unexpected error '
-                    'is processed alone before it is dead-lettered (written to '
+                    '(or whose samples a publisher hands back, alone, while the others are '
+                    'taken) is processed alone before it is dead-lettered (written to '
                     '<data_dir>/dead-letter/notification.jsonl and acknowledged).'),
 ]
 

@@ -6,8 +6,18 @@ rejects that message, or only that sample of it, counted by reason and logged on
 where it came from; the rest of the batch goes on. The good messages' samples are processed
 together. When that raises, each message is tried alone, and one that still raises
 ``attempts`` times is dead-lettered (written to a file under the data directory, counted)
-and acknowledged: never requeued forever. A message read again (a Kafka poll rewound, a
-RabbitMQ message requeued with the others of its batch) is counted only the first time.
+and acknowledged: never requeued forever. When the pipeline hands a batch back (a
+publisher cannot take it now), each message is tried alone: those taken are acknowledged;
+one handed back alone while others are taken is the publisher's poison, not an outage, and
+after ``attempts`` such deliveries it is dead-lettered too (two handed back alone before any
+is taken is an outage: all come again, nothing is held against them). A message read
+again (a Kafka poll rewound, a RabbitMQ message requeued with the others of its batch) is
+counted only the first time, and one taken already is not taken again (Kafka).
+
+A message that has a key (where the transport read it) is counted, and logged, only once
+its transport will not deliver it again: ``settle(keys)`` once its Kafka offset is committed
+or its RabbitMQ delivery acknowledged. An agent killed before that counted nothing of it,
+and the agent that reads it again counts it: once in all, across restarts.
 """
 
 import collections
@@ -46,7 +56,7 @@ def describe(message, key=None):
     message_id = metadata.get('message_id') if isinstance(metadata, dict) else None
     text = 'publisher %s, event type %s, message id %s' % (
         message.get('publisher_id'), message.get('event_type'), message_id)
-    return text if key is None or key == message.get('publisher_id') else (
+    return text if not isinstance(key, str) or key == message.get('publisher_id') else (
         '%s, at %s' % (text, key))
 
 
@@ -63,7 +73,7 @@ class DeadLetters:
     def add(self, reason, message, key, error):
         entry = {'time': datetime.datetime.now(datetime.timezone.utc).isoformat(),
                  'reason': reason, 'error': '%s: %s' % (type(error).__name__, error),
-                 'where': key, 'message': message}
+                 'where': key if isinstance(key, str) else None, 'message': message}
         try:
             line = messages.dumps(entry) + b'\n'
         except (TypeError, ValueError):
@@ -82,6 +92,10 @@ class DeadLetters:
                       'again', reason, self.path, exc)
             return False
         return True
+
+
+class HandedBack(Exception):
+    """What a dead-lettered message handed back again and again says."""
 
 
 class Intake:
@@ -105,6 +119,8 @@ class Intake:
         self.rejected_samples = collections.Counter()  # samples left out, by reason
         self.dead_lettered = collections.Counter()     # messages, by reason
         self._settled = collections.OrderedDict()      # key -> what became of it
+        self._pending = collections.OrderedDict()      # key -> counts waiting for settle
+        self._strikes = collections.OrderedDict()      # message -> deliveries handed back
         self._lock = threading.Lock()
 
     @property
@@ -133,6 +149,9 @@ class Intake:
         for index, refused in refusals:
             if index not in requeue:
                 self._refuse_samples(batch[index], keys[index], refused)
+        for index, _ in decoded:  # a rewound poll reads them again: they are not redone
+            if index not in requeue and keys[index] is not None:
+                self._settle(keys[index], 'taken')
         return requeue
 
     def _process_batch(self, batch, decoded, keys):
@@ -142,14 +161,62 @@ class Intake:
             LOG.exception('processing a batch of %d messages failed; each is tried alone',
                           len(decoded))
             return self._one_by_one(batch, decoded, keys)
-        return set() if accepted else {index for index, _ in decoded}
+        if accepted:
+            return set()
+        return self._handed_back(batch, decoded, keys) if len(decoded) > 1 else {
+            decoded[0][0]}
+
+    def _handed_back(self, batch, decoded, keys):
+        """A batch the pipeline handed back: each message alone (``_one_by_one`` for one
+        that raises). Until one is taken, two handed back mean an outage: the rest come
+        again untried. Once some are taken, each one handed back alone gets a strike."""
+        requeue, taken = set(), 0
+        for number, (index, samples) in enumerate(decoded):
+            if not taken and len(requeue) == 2:
+                return requeue | {i for i, _ in decoded[number:]}
+            try:
+                accepted = self._process(samples)
+            except Exception:
+                accepted = not self._one_by_one(batch, [(index, samples)], keys)
+            if accepted:
+                taken += 1
+            else:
+                requeue.add(index)
+        if taken:
+            requeue = {i for i in requeue if not self._strike(batch[i], keys[i])}
+        return requeue
+
+    def _strike(self, message, key):
+        """One more delivery of ``message`` handed back alone while others were taken;
+        True once dead-lettered (at ``attempts``)."""
+        metadata = message.get('metadata') if isinstance(message, dict) else None
+        ident = key if isinstance(key, str) else (
+            metadata.get('message_id') if isinstance(metadata, dict) else None)
+        if ident is None:  # nothing tells its deliveries apart: it comes again
+            return False
+        with self._lock:
+            strikes = self._strikes[ident] = self._strikes.pop(ident, 0) + 1
+            if len(self._strikes) > _SETTLED_LIMIT:
+                self._strikes.popitem(last=False)
+        LOG.warning('a publisher handed back the samples of a message from %s, alone, while '
+                    'others were taken (%d of %d)', describe(message, key), strikes,
+                    self._attempts)
+        if strikes < self._attempts:
+            return False
+        error = HandedBack('a publisher handed its samples back %d times, alone, while other '
+                           'messages were taken' % strikes)
+        if not self.dead_letter('handed back', message, key, error):
+            return False
+        with self._lock:
+            self._strikes.pop(ident, None)
+        return True
 
     def reject(self, reason, message, key, error):
         """Count and log a message that is not processed at all (once per key)."""
         if self._settle(key, 'rejected'):
-            loops.count(self.rejected, reason)
-            LOG.warning('rejected a message (%s) from %s: %s; message: %s', reason,
-                        describe(message, key), error, short_repr(message))
+            self._count(key, self.rejected, reason, lambda: LOG.warning(
+                'rejected a message (%s) from %s: %s; message: %s', reason,
+                describe(message, key), error, short_repr(message)))
 
     def dead_letter(self, reason, message, key, error):
         """Dead-letter a message (once per key); False when it could not be written."""
@@ -158,11 +225,21 @@ class Intake:
         if not self.dead_letters.add(reason, message, key, error):
             return False
         self._settle(key, 'dead-lettered')
-        loops.count(self.dead_lettered, reason)
-        LOG.error('dead-lettered a message (%s) from %s into %s: %s: %s; message: %s',
-                  reason, describe(message, key), self.dead_letters.path,
-                  type(error).__name__, error, short_repr(message))
+        self._count(key, self.dead_lettered, reason, lambda: LOG.error(
+            'dead-lettered a message (%s) from %s into %s: %s: %s; message: %s', reason,
+            describe(message, key), self.dead_letters.path, type(error).__name__, error,
+            short_repr(message)))
         return True
+
+    def settle(self, keys):
+        """Count (and log) what became of the messages of ``keys``: their transport will
+        not deliver them again (Kafka: their offsets are committed; RabbitMQ: they are
+        being acknowledged)."""
+        with self._lock:
+            counts = [entry for key in keys for entry in self._pending.pop(key, ())]
+        for counter, reason, log in counts:
+            loops.count(counter, reason)
+            log()
 
     def counters(self):
         return {'rejected': dict(self.rejected),
@@ -170,6 +247,18 @@ class Intake:
                 'dead_lettered': dict(self.dead_lettered)}
 
     # -- inside ----------------------------------------------------------------------------
+
+    def _count(self, key, counter, reason, log):
+        """Count ``reason`` in ``counter`` and ``log()``: now without a key, else at
+        ``settle`` (a message read again was not settled: it waits under the same key)."""
+        if key is None:
+            loops.count(counter, reason)
+            log()
+            return
+        with self._lock:
+            self._pending.setdefault(key, []).append((counter, reason, log))
+            if len(self._pending) > _SETTLED_LIMIT:  # a partition taken by another agent
+                self._pending.popitem(last=False)
 
     def _settle(self, key, outcome):
         """Record what became of ``key``; False when it was already settled so."""
@@ -185,7 +274,7 @@ class Intake:
 
     def _decode(self, priority, message, key):
         """(samples, refused) of one message; ([], []) when it is rejected."""
-        if self._settled.get(key) in ('rejected', 'dead-lettered'):
+        if self._settled.get(key) in ('rejected', 'dead-lettered', 'taken'):
             return [], []  # read again (a rewound Kafka poll)
         try:
             decode = self._decoders.get(priority) if isinstance(priority, str) else None
@@ -207,9 +296,9 @@ class Intake:
         if not self._settle(key, 'samples refused'):
             return
         for reason, index, exc in refused:
-            loops.count(self.rejected_samples, reason)
-            LOG.warning('rejected sample %d (%s) of a message from %s: %s', index, reason,
-                        describe(message, key), exc)
+            self._count(key, self.rejected_samples, reason, lambda index=index, reason=reason,
+                        exc=exc: LOG.warning('rejected sample %d (%s) of a message from %s: %s',
+                                             index, reason, describe(message, key), exc))
 
     def _one_by_one(self, batch, decoded, keys):
         requeue = set()

@@ -5,7 +5,8 @@ oslo.messaging's own dispatcher requeues the whole batch of a priority when its 
 asks for it or raises, and acknowledges a message of an unknown priority with a log line
 only. telewatch's dispatcher hands each priority's messages to the intake
 (telewatch.notification.intake) and requeues only the messages whose samples were not
-taken: a rejected message is acknowledged at once, so it is never read (or counted) again.
+taken: a rejected message is acknowledged with the batch, so it is never read (or counted)
+again; what became of each message is counted as the batch is acknowledged.
 
 A message its rabbit driver cannot read at all (not JSON, JSON that is no message, an empty
 body) never reaches a dispatcher: the driver logs "Failed to process message ... skipping
@@ -17,6 +18,7 @@ observes: delivery stays the driver's. The alternative, wrapping the driver's pr
 """
 
 import collections
+import itertools
 import logging
 
 from oslo_messaging import dispatcher as oslo_dispatcher
@@ -38,23 +40,30 @@ class Dispatcher(oslo_dispatcher.DispatcherBase):
 
     def __init__(self, intake):
         self._intake = intake
+        self._deliveries = itertools.count()  # a key per delivery, for intake.settle
 
     @property
     def supported_priorities(self):
         return self._intake.priorities
 
     def dispatch(self, incoming):
+        keys = [next(self._deliveries) for _ in incoming]
         groups = collections.defaultdict(list)
-        for raw in incoming:
+        for raw, key in zip(incoming, keys):
             try:
                 priority, message = _message(raw)
-                groups[priority].append((raw, message))
+                groups[priority].append((raw, message, key))
             except Exception as exc:  # a message no dict can describe
-                self._intake.reject('malformed', {}, None, exc)
+                self._intake.reject('malformed', {}, key, exc)
         requeue = set()
-        for priority, pairs in groups.items():
-            again = self._intake.handle(priority, [message for _, message in pairs])
-            requeue.update(pairs[index][0] for index in again)
+        for priority, triples in groups.items():
+            again = self._intake.handle(priority, [message for _, message, _ in triples],
+                                        [key for _, _, key in triples])
+            requeue.update(triples[index][0] for index in again)
+        # oslo.messaging acknowledges the others as this returns: what became of them is
+        # counted now, not while the batch was in hand (an agent killed meanwhile has them
+        # delivered again to the next one, which counts them).
+        self._intake.settle([key for raw, key in zip(incoming, keys) if raw not in requeue])
         return requeue
 
 

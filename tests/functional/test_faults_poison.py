@@ -23,6 +23,7 @@ from telewatch.kafka import bus as kafka_bus
 from telewatch.pipeline import delivery
 from telewatch.publishers import archive as archive_publisher
 from telewatch.publishers import base as publisher_base
+from tests.functional import faulty_publisher
 from tests.functional import services
 from tests.functional.bus_helpers import (
     REPO, SECRET, Deployment, make_samples, send, wait_for)
@@ -293,3 +294,81 @@ def test_the_archive_publisher_splits_a_batch_postgresql_refuses_and_drops_only_
             publisher.stop()
         assert dict(runner.counters) == {'published': 49, 'dropped': 1}
         assert stored(index_url, tmp_path) == (49, 49)
+
+
+# -- a message a publisher keeps handing back: dead-lettered, the others go on ---------------
+
+REFUSING = ('sources: [{name: all, meters: ["*"], sinks: [out]}]\n'
+            'sinks: [{name: out, publishers: ["faulty://%(dir)s/samples.jsonl'
+            '?refuse=poison"]}]\n')
+ATTEMPTS = 3
+
+
+def refusing_deployment(tmp_path, monkeypatch, rabbitmq_url, kafka_bootstrap=None):
+    """A deployment whose publisher (a real plugin, tests.functional.faulty_publisher)
+    hands back, every time, a batch holding a sample of resource ``poison-*``."""
+    monkeypatch.setenv('PYTHONPATH', faulty_publisher.install(tmp_path / 'plugin'))
+    return Deployment(tmp_path, rabbitmq_url, pipeline=REFUSING, kafka_bootstrap=kafka_bootstrap,
+                      extra='[pipeline]\npublish_retries = 0\n')
+
+
+def check_dead_lettered_among_good_ones(deployment, started):
+    """The poison among rounds of good samples (sent until it is dead-lettered): every good
+    one arrives once, the poison is tried ATTEMPTS times, then dead-lettered and let go."""
+    agent = deployment.start('telewatch-agent-notification', conf_text=(
+        '[DEFAULT]\ndata_dir = %s\n[notification]\nmessage_attempts = %d\n'
+        % (deployment.dir, ATTEMPTS)))
+    assert wait_for(lambda: started in agent.log.read_text()), agent.log.read_text()
+    poison = make_samples(1)[0]._replace(resource_id='poison-1')
+    good = []
+    deadline = time.monotonic() + 90
+    while counts(deployment)['dead_lettered'] != {'handed back': 1}:
+        assert time.monotonic() < deadline, (counts(deployment), agent.log.read_text()[-3000:])
+        more = make_samples(50)
+        send(deployment, more[:25])
+        if not good:  # a message of its own, between good ones
+            send(deployment, [poison])
+        send(deployment, more[25:])
+        good += [s.id for s in more]
+        time.sleep(0.5)
+    assert wait_for(lambda: len(deployment.received()) >= len(good)), \
+        agent.log.read_text()[-3000:]
+    time.sleep(2)  # nothing comes again
+    assert sorted(deployment.received()) == sorted(good)
+    assert counts(deployment) == {'rejected': {}, 'rejected_samples': {},
+                                  'dead_lettered': {'handed back': 1}}
+    log = agent.log.read_text()
+    assert log.count('handed back the samples of a message') == ATTEMPTS, log[-3000:]
+    [line] = (deployment.dir / 'dead-letter' / 'notification.jsonl').read_text().splitlines()
+    letter = json.loads(line)
+    assert letter['reason'] == 'handed back'
+    assert messages.decode_batch(letter['message']['payload'], SECRET) == [poison]
+    assert agent.poll() is None and 'Traceback' not in log
+    print('%d good samples arrived once each; the poison tried %d times, dead-lettered: %s'
+          % (len(good), ATTEMPTS, counts(deployment)))
+    return agent
+
+
+def test_over_rabbitmq_a_message_a_publisher_keeps_handing_back_is_dead_lettered(
+        tmp_path, monkeypatch, rabbitmq_url):
+    deployment = refusing_deployment(tmp_path, monkeypatch, rabbitmq_url)
+    try:
+        check_dead_lettered_among_good_ones(deployment, 'consuming')
+        queue = '%s.sample' % deployment.conf.bus.samples_topic
+        url = urllib.parse.urlsplit(rabbitmq_url)._replace(scheme='amqp').geturl()
+        with kombu.Connection(url, connect_timeout=10) as connection:
+            _, ready, _ = connection.channel().queue_declare(queue, passive=True)
+        assert ready == 0  # acknowledged, not requeued
+    finally:
+        deployment.stop_all()
+
+
+def test_over_kafka_a_message_a_publisher_keeps_handing_back_is_dead_lettered(
+        tmp_path, monkeypatch, rabbitmq_url, kafka_bootstrap):
+    deployment = refusing_deployment(tmp_path, monkeypatch, rabbitmq_url, kafka_bootstrap)
+    try:
+        check_dead_lettered_among_good_ones(deployment, 'consuming Kafka topics')
+        topic = deployment.conf.bus.samples_topic
+        assert wait_for(lambda: committed_everything(deployment, kafka_bootstrap, [topic])[0])
+    finally:
+        deployment.stop_all()

@@ -5,10 +5,12 @@ A claim is one transaction holding the sack's advisory lock: it reads the sack's
 writes the series and deletes exactly the records it read, then commits; a processor that
 dies inside it changes nothing, and records written meanwhile wait for the next claim.
 A full database (PostgreSQL's disk_full) rolls the transaction back: InsufficientStorage,
-nothing acknowledged. A damaged series is moved to ``telewatch_corrupt_series``.
+nothing acknowledged. A damaged series is moved to ``telewatch_corrupt_series``. Each
+processor's report for /v1/status is a row of ``telewatch_processors``.
 """
 
 import contextlib
+import json
 import time
 
 import sqlalchemy as sa
@@ -33,6 +35,14 @@ series_table = sa.Table(
     'telewatch_series', metadata,
     sa.Column('metric_id', sa.String(36), primary_key=True),
     sa.Column('data', sa.LargeBinary, nullable=False),
+)
+# What each processor last reported, for /v1/status on every host. UNLOGGED: no WAL to
+# write (a status must be told when the WAL's disk is full), and a crash may empty it.
+processors_table = sa.Table(
+    'telewatch_processors', metadata,
+    sa.Column('name', sa.String(255), primary_key=True),
+    sa.Column('status', sa.Text, nullable=False),
+    prefixes=['UNLOGGED'],
 )
 corrupt_table = sa.Table(
     'telewatch_corrupt_series', metadata,
@@ -112,6 +122,26 @@ class PostgreSQLSeriesStorage(base.SeriesStorage):
         with self._connection() as conn:
             corrupt = conn.execute(sa.select(sa.func.count()).select_from(corrupt_table))
             return {'free_bytes': None, 'corrupt_series': corrupt.scalar()}
+
+    def report_processor(self, name, status):
+        insert = pg.insert(processors_table).values(name=name, status=json.dumps(status))
+        with self._connection() as conn:
+            conn.execute(insert.on_conflict_do_update(index_elements=['name'],
+                                                      set_={'status': insert.excluded.status}))
+            conn.commit()
+
+    def processors(self):
+        try:
+            with self._connection() as conn:
+                rows = conn.execute(sa.select(processors_table)).all()
+        except sa.exc.ProgrammingError:  # a database telewatch-upgrade did not update yet
+            return {}
+        return {name: json.loads(status) for name, status in rows}
+
+    def forget_processor(self, name):
+        with self._connection() as conn:
+            conn.execute(processors_table.delete().where(processors_table.c.name == name))
+            conn.commit()
 
     def close(self):
         self.engine.dispose()

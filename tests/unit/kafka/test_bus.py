@@ -97,7 +97,10 @@ class FakeIntake:
 
     def __init__(self, requeue=lambda batch: set()):
         self.requeue = requeue
-        self.batches, self.rejected, self.dead = [], [], []
+        self.batches, self.rejected, self.dead, self.settled = [], [], [], []
+
+    def settle(self, keys):
+        self.settled.append(list(keys))
 
     def handle(self, priority, batch, keys=None):
         self.batches.append([m['payload'] for m in batch])
@@ -157,6 +160,8 @@ def test_rejected_records_are_committed_past_with_the_others(monkeypatch):
     assert intake.rejected == [('format', 'kafka:n.info:0@7')]
     assert intake.batches == [[NOTIFICATION['payload']]]
     assert consumer.commits == [{'n.info': 9}]
+    # Counted once committed, not before: an agent killed in between counts nothing.
+    assert intake.settled == [['kafka:n.info:0@7', 'kafka:n.info:0@8']]
 
 
 def test_a_record_that_keeps_failing_is_dead_lettered_and_committed_past(monkeypatch):
@@ -174,6 +179,7 @@ def test_a_record_that_keeps_failing_is_dead_lettered_and_committed_past(monkeyp
     assert intake.dead == [('listener', 'kafka:s:0@2', '["poison"]',
                             'fails for this record')]
     assert consumer.commits == [{'s': 2}, {'s': 3}, {'s': 4}]
+    assert intake.settled == [['kafka:s:0@1'], ['kafka:s:0@2'], ['kafka:s:0@3']]
     assert listener.loop_errors == {'kafka-listener': 2}
 
 

@@ -149,8 +149,30 @@ def test_handed_back_messages_come_again_but_rejections_are_counted_once(tmp_pat
     pipeline.accept = True
     for _ in range(2):  # taken; then read again, as when another part of the poll failed
         assert kafka.handle('sample', batch, keys) == set()
+    # Counted once the offsets are committed (settled), and only then.
+    assert kafka.counters() == {'rejected': {}, 'rejected_samples': {}, 'dead_lettered': {}}
+    kafka.settle(keys)
+    kafka.settle(keys)
     assert kafka.counters() == {'rejected': {'sample': 1}, 'rejected_samples': {'sample': 1},
                                 'dead_lettered': {}}
+
+
+def test_a_message_is_counted_only_once_its_transport_lets_it_go(tmp_path, caplog):
+    """An agent killed between a rejection and its commit (or acknowledgement) counted and
+    logged nothing of it: the agent that reads it again counts it, once in all."""
+    batch = [POISON[0][0], envelope(make_samples(1))]
+    killed = make_intake(tmp_path, Pipeline())
+    with caplog.at_level(logging.WARNING):
+        assert killed.handle('sample', batch, ['k@1', 'k@2']) == set()
+    assert killed.counters()['rejected'] == {} and 'rejected a message' not in caplog.text
+    again = make_intake(tmp_path, Pipeline())  # the next agent reads the records again
+    with caplog.at_level(logging.WARNING):
+        assert again.handle('sample', batch, ['k@1', 'k@2']) == set()
+        again.settle(['k@2'])
+        assert again.counters()['rejected'] == {}  # k@1's offset is not committed yet
+        again.settle(['k@1', 'k@2'])
+    assert again.counters()['rejected'] == {'sample': 1}
+    assert caplog.text.count('rejected a message (sample)') == 1
 
 
 def test_a_message_the_pipeline_keeps_failing_on_is_dead_lettered(tmp_path, caplog):
@@ -172,6 +194,69 @@ def test_a_message_the_pipeline_keeps_failing_on_is_dead_lettered(tmp_path, capl
     assert caplog.text.count('dead-lettered a message (processing)') == 1
 
 
+class Publisher(Pipeline):
+    """Hands back every batch holding a sample of ``poison`` resource ids (or all, in an
+    outage), takes the others."""
+
+    def __init__(self, poison='poison'):
+        super().__init__()
+        self.poison = poison
+
+    def __call__(self, samples):
+        self.calls += 1
+        if self.poison is None or any(s.resource_id.startswith(self.poison)
+                                      for s in samples):
+            return False
+        self.taken.extend(s.id for s in samples)
+        return True
+
+
+def test_a_message_a_publisher_keeps_handing_back_alone_is_dead_lettered(tmp_path):
+    good = make_samples(4)
+    publisher = Publisher()
+    intake = make_intake(tmp_path, publisher, attempts=3)
+    batch = [envelope(good[:1]), envelope(make_samples(1, 'poison'), message_id='the-poison'),
+             envelope(good[1:])]
+    # RabbitMQ: the others are taken at once, the poison comes again, alone or not.
+    assert intake.handle('sample', batch) == {1}
+    assert sorted(publisher.taken) == sorted(s.id for s in good)
+    assert intake.handle('sample', [batch[1], envelope(make_samples(1, 'x'))]) == {0}
+    assert intake.handle('sample', [batch[1]]) == {0}  # alone: nothing to compare with
+    assert intake.dead_lettered == {}
+    assert intake.handle('sample', [envelope(make_samples(1, 'y')), batch[1]]) == set()
+    assert intake.dead_lettered == {'handed back': 1}
+    [line] = (tmp_path / 'dead-letter' / 'notification.jsonl').read_text().splitlines()
+    assert json.loads(line)['message']['metadata']['message_id'] == 'the-poison'
+    assert json.loads(line)['error'].startswith('HandedBack: a publisher handed its')
+
+
+def test_in_an_outage_nothing_is_held_against_a_message(tmp_path):
+    publisher = Publisher(poison=None)
+    intake = make_intake(tmp_path, publisher, attempts=1)
+    batch = [envelope(make_samples(1, 'vm%d' % n), message_id='m%d' % n) for n in range(20)]
+    for _ in range(3):
+        assert intake.handle('sample', batch, ['k@%d' % n for n in range(20)]) == set(
+            range(20))
+    assert publisher.calls == 3 * (1 + 2)  # the batch, then two alone: an outage
+    assert intake.dead_lettered == {}
+
+
+def test_a_kafka_record_taken_is_not_redone_when_its_poll_is_read_again(tmp_path):
+    publisher = Publisher()
+    intake = make_intake(tmp_path, publisher, attempts=2)
+    good = make_samples(3)
+    batch = [envelope(good[:1]), envelope(make_samples(1, 'poison')), envelope(good[1:2])]
+    keys = ['t:0@1', 't:0@2', 't:0@3']
+    assert intake.handle('sample', batch, keys) == {1}
+    # The rewound poll, with a record written since: the poison is struck again.
+    batch.append(envelope(good[2:]))
+    keys.append('t:0@4')
+    assert intake.handle('sample', batch, keys) == set()
+    intake.settle(keys)
+    assert sorted(publisher.taken) == sorted(s.id for s in good)  # once each
+    assert intake.dead_lettered == {'handed back': 1}
+
+
 def test_a_dead_letter_that_cannot_be_written_is_delivered_again(tmp_path):
     (tmp_path / 'dead-letter').write_text('a file where the directory should be')
     pipeline = Pipeline(raises=lambda samples: True)
@@ -187,6 +272,7 @@ def test_a_dead_lettered_kafka_record_read_again_is_skipped(tmp_path):
     assert intake.handle('sample', batch, ['t:0@5']) == set()
     calls = pipeline.calls
     assert intake.handle('sample', batch, ['t:0@5']) == set()
+    intake.settle(['t:0@5'])
     assert pipeline.calls == calls and intake.dead_lettered == {'processing': 1}
 
 

@@ -14,14 +14,20 @@ class FakeIntake:
 
     def __init__(self, requeue=lambda priority, batch: set()):
         self.requeue = requeue
-        self.handled, self.rejected = [], []
+        self.handled, self.rejected, self.settled = [], [], []
+        self.keys = {}  # payload -> key
 
     def handle(self, priority, batch, keys=None):
         self.handled.append((priority, [m['payload'] for m in batch]))
+        self.keys.update((m['payload'], key) for m, key in zip(batch, keys))
         return self.requeue(priority, batch)
 
     def reject(self, reason, message, key, error):
         self.rejected.append((reason, message, str(error)))
+        self.keys['rejected'] = key
+
+    def settle(self, keys):
+        self.settled.extend(keys)
 
 
 class Incoming:
@@ -43,6 +49,9 @@ def test_only_the_messages_handed_back_are_requeued():
     requeue = rabbit.Dispatcher(intake).dispatch(messages)
     assert requeue == {messages[2]}
     assert intake.handled == [('sample', [1, 3, 4]), ('info', [2])]
+    # What is acknowledged is counted as it is, each delivery under a key of its own.
+    assert sorted(intake.settled) == sorted(intake.keys[p] for p in (1, 2, 4))
+    assert len(set(intake.keys.values())) == 4
 
 
 def test_a_message_of_an_unknown_priority_goes_to_the_intake_to_be_rejected():
@@ -59,6 +68,7 @@ def test_a_message_no_dict_can_describe_is_rejected_not_requeued():
     assert rabbit.Dispatcher(intake).dispatch([broken, incoming('sample', 1)]) == set()
     assert [reason for reason, _, _ in intake.rejected] == ['malformed']
     assert intake.handled == [('sample', [1])]
+    assert sorted(intake.settled) == sorted([intake.keys['rejected'], intake.keys[1]])
 
 
 class UnreadableKombuMessage:
