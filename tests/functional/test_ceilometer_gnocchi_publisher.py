@@ -269,8 +269,8 @@ def send_polled(ceilometer, config, samples):
 def test_ceilometer_creates_updates_and_ends_resources_with_their_measures(
         ceilometer, api, keystone, bus, catalog, tmp_path):
     config = write_config(tmp_path, keystone, bus, catalog.region)
-    alice = keystone.token(keystone.alice)
-    admin = Telewatch(api, keystone.token(keystone.admin))
+    readers = {name: Telewatch(api, keystone.token(getattr(keystone, name)))
+               for name in ('admin', 'alice', 'bob')}
     log_path = tmp_path / 'agent.log'
     with open(log_path, 'w') as log:
         # Started while ceilometer-upgrade runs, as a deployment starts its services
@@ -279,11 +279,14 @@ def test_ceilometer_creates_updates_and_ends_resources_with_their_measures(
                                   '--config-file', str(config)], stdout=log, stderr=log,
                                  start_new_session=True, env=ENV)
         try:
-            check_upgrade(ceilometer, config, admin)
+            check_upgrade(ceilometer, config, readers['admin'])
             assert wait_for(lambda: bus.listening() or agent.poll() is not None)
             assert agent.poll() is None, log_path.read_text()[-3000:]
-            check_story(ceilometer, config, bus, Cloud(alice.project_id), admin, alice, api,
-                        log_path)
+            story = Story(ceilometer, config, bus, Cloud(readers['alice'].token.project_id),
+                          readers, log_path)
+            story.policies(story.created())
+            story.updated()
+            story.ended()
         finally:
             stop(agent)
     # (stevedore lists oslo.cache's backends at start: memcache's client is not installed.)
@@ -315,54 +318,77 @@ def check_upgrade(ceilometer, config, admin):
             'loadbalancer', 'dns_zone'} <= kinds
 
 
-def check_story(ceilometer, config, bus, cloud, admin, alice, api, log):
-    def tail():
-        return log.read_text()[-4000:]
-    # Nova says the instance is there; a polling cycle follows (same metadata).
-    cloud.notify(bus, 'compute.instance.create.end')
-    first = cloud.metadata('web-01', ('2', 'm1.small'))
-    send_polled(ceilometer, config, cloud.polled(10, 1e9, first, 4096.0))
-    assert wait_for(lambda: all(admin.resource(*r) for r in (
-        ('instance', cloud.instance), ('instance_disk', cloud.disk),
-        ('instance_network_interface', cloud.nic)))), tail()
-    instance = admin.resource('instance', cloud.instance)
-    assert {key: instance[key] for key in (
-        'flavor_id', 'flavor_name', 'host', 'display_name', 'image_ref', 'server_group',
-        'project_id', 'ended_at')} == {
-        'flavor_id': '2', 'flavor_name': 'm1.small', 'host': 'cmp-07',
-        'display_name': 'web-01', 'image_ref': first['image_ref'],
-        'server_group': SERVER_GROUP, 'project_id': cloud.project_id, 'ended_at': None}
-    assert instance['created_by_user_id'] == admin.token.user_id
-    disk = admin.resource('instance_disk', cloud.disk)
-    assert (disk['name'], disk['instance_id']) == ('vda', cloud.instance)
-    # Ceilometer's archive policies, made by the publisher, and the metrics' policies.
-    rate = admin.get('/v1/archive_policy/ceilometer-low-rate')
-    assert sorted(rate['aggregation_methods']) == ['mean', 'rate:mean']
-    assert [(d['granularity'], d['timespan']) for d in rate['definition']] == [
-        ('0:05:00', '30 days, 0:00:00')]
-    policies = {name: admin.get('/v1/metric/%s' % metric_id)['archive_policy']['name']
-                for name, metric_id in instance['metrics'].items()}
-    assert policies['cpu'] == 'ceilometer-low-rate'
-    assert policies['memory'] == policies['vcpus'] == 'ceilometer-low'
+class Story:
+    """Nova's and the polling agent's messages, and what telewatch then holds."""
 
-    # A second cycle: the instance was renamed and resized (Ceilometer PATCHes it).
-    second = cloud.metadata('web-01-renamed', ('3', 'm1.medium'))
-    send_polled(ceilometer, config, cloud.polled(70, 3e9, second, 8192.0))
-    assert wait_for(lambda: admin.resource('instance', cloud.instance)['display_name']
-                    == 'web-01-renamed'), tail()
-    instance = admin.resource('instance', cloud.instance)
-    assert (instance['flavor_id'], instance['flavor_name']) == ('3', 'm1.medium')
-    bucket = cloud.bucket.isoformat()
-    cpu = instance['metrics']['cpu']
-    assert wait_for(lambda: admin.measures(cpu, granularity=300) == [
-        [bucket, 300.0, 2e9]]), (admin.measures(cpu, granularity=300), tail())
-    memory = admin.measures(instance['metrics']['memory'])
-    assert [point[1:] for point in memory] == [[300.0, 2048.0]]  # Nova's, at its time
-    # alice sees her instance; it is hers.
-    assert Telewatch(api, alice).resource('instance', cloud.instance)['id'] == instance['id']
+    def __init__(self, ceilometer, config, bus, cloud, readers, log):
+        self.ceilometer, self.config, self.bus, self.cloud = ceilometer, config, bus, cloud
+        self.readers, self.admin, self.log = readers, readers['admin'], log
+        self.resources = (('instance', cloud.instance), ('instance_disk', cloud.disk),
+                          ('instance_network_interface', cloud.nic))
 
-    # Nova deletes it: the instance and its disk and interface end.
-    cloud.notify(bus, 'compute.instance.delete.start')
-    assert wait_for(lambda: all(admin.resource(*r)['ended_at'] for r in (
-        ('instance', cloud.instance), ('instance_disk', cloud.disk),
-        ('instance_network_interface', cloud.nic)))), tail()
+    def tail(self):
+        return self.log.read_text()[-4000:]
+
+    def poll(self, seconds, cpu, metadata, volume):
+        send_polled(self.ceilometer, self.config,
+                    self.cloud.polled(seconds, cpu, metadata, volume))
+
+    def created(self):
+        """Nova says the instance is there; a polling cycle follows (same metadata)."""
+        cloud, admin = self.cloud, self.admin
+        cloud.notify(self.bus, 'compute.instance.create.end')
+        first = cloud.metadata('web-01', ('2', 'm1.small'))
+        self.poll(10, 1e9, first, 4096.0)
+        assert wait_for(lambda: all(admin.resource(*r) for r in self.resources)), self.tail()
+        instance = admin.resource('instance', cloud.instance)
+        assert {key: instance[key] for key in (
+            'flavor_id', 'flavor_name', 'host', 'display_name', 'image_ref', 'server_group',
+            'project_id', 'ended_at', 'created_by_user_id')} == {
+            'flavor_id': '2', 'flavor_name': 'm1.small', 'host': 'cmp-07',
+            'display_name': 'web-01', 'image_ref': first['image_ref'],
+            'server_group': SERVER_GROUP, 'project_id': cloud.project_id, 'ended_at': None,
+            'created_by_user_id': admin.token.user_id}
+        # Nova's times (datetime attributes since ceilometer-upgrade); the availability zone
+        # comes only from the event path (event_create: compute.instance.create.end).
+        assert (instance['launched_at'], instance['created_at'], instance['deleted_at'],
+                instance['availability_zone']) == (
+            '2026-12-07T09:31:06+00:00', '2026-12-07T09:30:41+00:00', None, 'nova')
+        disk = admin.resource('instance_disk', cloud.disk)
+        assert (disk['name'], disk['instance_id']) == ('vda', cloud.instance)
+        return instance
+
+    def policies(self, instance):
+        """Ceilometer's archive policies (the publisher makes those missing), per metric."""
+        rate = self.admin.get('/v1/archive_policy/ceilometer-low-rate')
+        assert sorted(rate['aggregation_methods']) == ['mean', 'rate:mean']
+        assert [(d['granularity'], d['timespan']) for d in rate['definition']] == [
+            ('0:05:00', '30 days, 0:00:00')]
+        policies = {name: self.admin.get('/v1/metric/%s' % metric)['archive_policy']['name']
+                    for name, metric in instance['metrics'].items()}
+        assert policies['cpu'] == 'ceilometer-low-rate'
+        assert policies['memory'] == policies['vcpus'] == 'ceilometer-low'
+
+    def updated(self):
+        """A second cycle: the instance was renamed and resized (Ceilometer PATCHes it)."""
+        cloud, admin = self.cloud, self.admin
+        self.poll(70, 3e9, cloud.metadata('web-01-renamed', ('3', 'm1.medium')), 8192.0)
+        assert wait_for(lambda: admin.resource('instance', cloud.instance)['display_name']
+                        == 'web-01-renamed'), self.tail()
+        instance = admin.resource('instance', cloud.instance)
+        assert (instance['flavor_id'], instance['flavor_name']) == ('3', 'm1.medium')
+        cpu, bucket = instance['metrics']['cpu'], cloud.bucket.isoformat()
+        assert wait_for(lambda: admin.measures(cpu, granularity=300) == [
+            [bucket, 300.0, 2e9]]), (admin.measures(cpu, granularity=300), self.tail())
+        memory = admin.measures(instance['metrics']['memory'])
+        assert [point[1:] for point in memory] == [[300.0, 2048.0]]  # Nova's, at its time
+        # The instance is alice's project's: she sees it, bob does not.
+        assert self.readers['alice'].resource('instance', cloud.instance)['id'] == \
+            instance['id']
+        assert self.readers['bob'].resource('instance', cloud.instance) is None
+
+    def ended(self):
+        """Nova deletes it: the instance and its disk and interface end."""
+        self.cloud.notify(self.bus, 'compute.instance.delete.start')
+        assert wait_for(lambda: all(self.admin.resource(*r)['ended_at']
+                                    for r in self.resources)), self.tail()
