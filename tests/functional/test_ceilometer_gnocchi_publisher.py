@@ -10,13 +10,15 @@ password (``[service_credentials]``, which also looks up the project ``service``
 samples the publisher leaves out); telewatch-api authenticates with keystonemiddleware.
 The catalog entry is this test's own (an ``internal`` endpoint in a region of its own,
 ``[gnocchi] auth_section`` selecting it), so that clients of the shared Keystone asking for
-the public metric endpoint never see it. The bus is the shared RabbitMQ, in a virtual host
-of the test's own, deleted at its end.
+the public metric endpoint never see it. The bus is the shared RabbitMQ, with a
+notifications topic and a control exchange of the test's own, deleted at its end.
 
 Nova's legacy notifications (tests/functional/data/nova-instance-lifecycle.json, sent with
 oslo.messaging as Nova does) and Ceilometer's own ``telemetry.polling`` messages (made by
 Ceilometer's code, as its polling agent sends them) feed the agent; the test then reads
-telewatch as a user would.
+telewatch as users would: Ceilometer's resource types, archive policies, resources with
+their attributes (updated by a second polling cycle), measures, and the end of the instance
+with its disk and interface when Nova deletes it. An error in the agent's log fails it.
 """
 
 import datetime
