@@ -1,6 +1,8 @@
 """``/`` and ``/v1``: the version documents (``gnocchi server version`` prints ``build``),
 and ``/v1/openapi.json``, the API's description; ``/v2`` is Aodh's (alarm_query)."""
 
+import re
+
 import pecan
 
 import telewatch
@@ -32,6 +34,20 @@ def build_version():
         return version.VersionInfo('telewatch').version_string()
     except Exception:  # not installed as a distribution (a bare checkout on sys.path)
         return getattr(telewatch, '__version__', '0')
+
+
+# The Gnocchi release whose API /v1 speaks (its functional suite runs against it).
+GNOCCHI_API_VERSION = '4.7.1'
+
+
+def gnocchi_build():
+    """``build`` of the root document: Gnocchi's version, telewatch's as its local part.
+
+    Gnocchi's clients read it as Gnocchi's: ceilometer-upgrade refuses a major other than 4
+    or anything below 4.2.0 (oslo.utils is_compatible, PEP 440, which allows the local part).
+    """
+    return '%s+telewatch.%s' % (GNOCCHI_API_VERSION,
+                                re.sub('[^0-9A-Za-z]+', '.', build_version()).strip('.'))
 
 
 def _get_only():
@@ -85,7 +101,7 @@ class RootController:
     @index.when(method='GET', template='json')
     def index_get(self):
         # Gnocchi's document (its clients read ``build``), Aodh's v2 listed beside v1.
-        return {'build': build_version(), 'versions': [{
+        return {'build': gnocchi_build(), 'versions': [{
             'id': 'v1.0', 'status': 'CURRENT', 'updated': '2015-03-19',
             'links': [{'rel': 'self', 'href': rest.url('v1') + '/'}]}, {
             'id': 'v2', 'status': 'stable', 'updated': '2013-02-13T00:00:00Z',
