@@ -14,7 +14,12 @@ at a time, a new connection per request unless said otherwise):
   connection, and kept alive), of ``/v1/aggregates`` over 10 such metrics, and reads/s
   with 2 client processes;
 - ``resources``: 1,000 resources of a new type created, then the latency of listing all
-  of them and of a search matching 50.
+  of them and of a search matching 50;
+- ``ingest``: measures/s written through InfluxDB's line protocol (``/v1/influxdb/write``:
+  1,000 lines of 5 fields a request, 20 hosts) and Prometheus' remote write
+  (``/v1/prometheus/write``: 100 series of 50 samples, snappy-compressed protobuf), 5,000
+  measures a request, the first request (it makes the resources and metrics) timed apart;
+  then the seconds until the status shows nothing left to process.
 
     python benchmarks/api.py [--quick] [--baseline gnocchi] [--workers N]
 """
@@ -30,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 
 try:
@@ -41,10 +47,13 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 # Full run, and --quick: a smoke test of every scenario in well under a minute.
 SIZES = {
     'full': {'crud': 200, 'batches': {1: 500, 100: 200, 5000: 40}, 'read_samples': 200,
-             'concurrent_seconds': 5, 'resources': 1000, 'list_samples': 20},
+             'concurrent_seconds': 5, 'resources': 1000, 'list_samples': 20,
+             'ingest_requests': 21},
     'quick': {'crud': 20, 'batches': {1: 50, 100: 20, 5000: 4}, 'read_samples': 20,
-              'concurrent_seconds': 1, 'resources': 100, 'list_samples': 5},
+              'concurrent_seconds': 1, 'resources': 100, 'list_samples': 5,
+              'ingest_requests': 3},
 }
+INGEST_HOSTS, INGEST_STAMPS = 20, 50  # x 5 fields: 5,000 measures a request
 READ_POINTS = 1000
 READ_METRICS = 10
 PROCESS_TIMEOUT = 600
@@ -154,8 +163,36 @@ def run_resources(target, size):
     return result
 
 
+def run_ingest(target, size):
+    database = 'bench_influx_%s' % target.run
+    prefix = 'bench-api-%s' % target.run
+    shape = (INGEST_HOSTS, INGEST_STAMPS)
+    per_request = INGEST_HOSTS * INGEST_STAMPS * len(scenarios.FIELDS)
+    starts = [i * INGEST_STAMPS for i in range(size['ingest_requests'])]
+    target.client.request('POST', '/v1/influxdb/query?q=' + urllib.parse.quote(
+        'CREATE DATABASE %s' % database))
+    try:
+        result = {
+            'influxdb_write': scenarios.ingest(
+                target.client, '/v1/influxdb/write?db=%s' % database,
+                [scenarios.influxdb_body(prefix, *shape, first) for first in starts],
+                scenarios.INFLUXDB_HEADERS, per_request),
+            'prometheus_write': scenarios.ingest(
+                target.client, '/v1/prometheus/write',
+                [scenarios.prometheus_body(prefix, *shape, first) for first in starts],
+                scenarios.PROMETHEUS_HEADERS, per_request)}
+        result['seconds_until_processed'] = scenarios.wait_processed(
+            target.client, PROCESS_TIMEOUT)
+    finally:
+        left = scenarios.delete_resources(target.client, database, prefix)
+        target.client.request('DELETE', '/v1/resource/prometheus',
+                              {'like': {'original_resource_id': prefix + '@%'}})
+    result['left_by_batch_delete'] = left
+    return result
+
+
 SCENARIOS = {'metric_crud': run_crud, 'measures_post': run_measures_post,
-             'reads': run_reads, 'resources': run_resources}
+             'reads': run_reads, 'resources': run_resources, 'ingest': run_ingest}
 
 
 def run_all(targets, size):
@@ -186,6 +223,9 @@ def summary(results):
         'aggregate_10_median_ms': reads['aggregate_new_connection']['median_ms'],
         'concurrent_reads_per_s': reads['concurrent_reads']['reads_per_s'],
         'post_5000_measures_per_s': posts[max(posts)]['measures_per_s'],
+        'influxdb_write_measures_per_s': results['ingest']['influxdb_write']['measures_per_s'],
+        'prometheus_write_measures_per_s':
+            results['ingest']['prometheus_write']['measures_per_s'],
     }
     figures['meets_targets'] = all(figures[k] <= v for k, v in TARGETS.items())
     return figures

@@ -1,6 +1,7 @@
 """The HTTP scenarios of benchmarks/api.py, run unchanged against telewatch-api and a real
 Gnocchi: metric create/show/delete, measures POSTed in batches, reads of 1,000 aggregated
-points and an aggregate of 10 metrics, resource list and search over 1,000 resources.
+points and an aggregate of 10 metrics, resource list and search over 1,000 resources,
+measures written through InfluxDB's line protocol and Prometheus' remote write.
 
 One client, one request at a time, over ``http.client`` (lighter than requests, so the
 client adds little to the latencies), authenticated as gnocchi-basic ``admin`` (Gnocchi's
@@ -15,6 +16,10 @@ import multiprocessing
 import statistics
 import time
 import urllib.parse
+
+import cramjam
+
+from telewatch.api.controllers import prometheus
 
 HEADERS = {'Authorization': 'basic YWRtaW46', 'Content-Type': 'application/json'}
 START = 1_700_000_040  # epoch seconds, on a minute
@@ -32,8 +37,9 @@ class Client:
         self.kept_alive = 0
         self._connection = None
 
-    def request(self, method, path, body=None):
-        """``(status, body bytes)``; raises RuntimeError on a status >= 400."""
+    def request(self, method, path, body=None, headers=None):
+        """``(status, body bytes)``; raises RuntimeError on a status >= 400. ``headers``
+        replace the default ones of the same names."""
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
         connection = self._connection
@@ -41,7 +47,7 @@ class Client:
             connection = http.client.HTTPConnection(self.host, self.port, timeout=300)
         elif self.keep_alive:
             self.kept_alive += 1
-        connection.request(method, path, body=body, headers=HEADERS)
+        connection.request(method, path, body=body, headers=dict(HEADERS, **(headers or {})))
         response = connection.getresponse()
         payload = response.read()
         if self.keep_alive and not response.will_close:
@@ -249,3 +255,53 @@ def delete_resources(client, resource_type, prefix):
     left = client.json('DELETE', '/v1/resource/generic', query)['deleted']
     client.request('DELETE', '/v1/resource_type/%s' % resource_type)
     return left
+
+
+# What Telegraf's influxdb output and Prometheus' remote_write send.
+INFLUXDB_HEADERS = {'Content-Type': 'text/plain; charset=utf-8'}
+PROMETHEUS_HEADERS = {'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy',
+                      'X-Prometheus-Remote-Write-Version': '0.1.0'}
+FIELDS = ('usage_user', 'usage_system', 'usage_idle', 'usage_iowait', 'usage_steal')
+
+
+def influxdb_body(prefix, hosts, stamps, first):
+    """Line protocol: ``stamps`` points a second apart from ``START + first`` s for each of
+    ``hosts`` hosts, each line with the 5 fields of Telegraf's cpu input."""
+    lines = []
+    for i in range(stamps):
+        stamp = (START + first + i) * 10**9
+        for host in range(hosts):
+            fields = ','.join('%s=%d.5' % (f, (i + n) % 100) for n, f in enumerate(FIELDS))
+            lines.append('cpu,cpu=cpu-total,host=%s-%d %s %d' % (prefix, host, fields, stamp))
+    return '\n'.join(lines).encode()
+
+
+def prometheus_body(job, instances, stamps, first):
+    """A snappy-compressed WriteRequest: for each of ``instances`` instances, 5 series of
+    ``stamps`` samples a second apart from ``START + first`` s."""
+    request = prometheus.WriteRequest()
+    for instance in range(instances):
+        for n, name in enumerate(FIELDS):
+            series = request.timeseries.add()
+            for label, value in (('__name__', 'node_cpu_' + name), ('job', job),
+                                 ('instance', 'host-%d:9100' % instance)):
+                series.labels.add(name=label, value=value)
+            for i in range(stamps):
+                series.samples.add(value=float((i + n) % 100),
+                                   timestamp=(START + first + i) * 1000)
+    return bytes(cramjam.snappy.compress_raw(request.SerializeToString()))
+
+
+def ingest(client, path, bodies, headers, per_request):
+    """Measures per second through an ingest endpoint: the first body (it makes the
+    resources and metrics) apart, then the others one at a time."""
+    begin = time.perf_counter()
+    client.request('POST', path, bodies[0], headers)
+    first = time.perf_counter() - begin
+    begin = time.perf_counter()
+    for body in bodies[1:]:
+        client.request('POST', path, body, headers)
+    elapsed = time.perf_counter() - begin
+    return {'measures_per_request': per_request, 'requests': len(bodies) - 1,
+            'first_request_s': round(first, 3),
+            'measures_per_s': round((len(bodies) - 1) * per_request / elapsed)}

@@ -106,13 +106,50 @@ def _search(body, groupby=()):
     return _resources(body['resource_type'], query or None, groupby)
 
 
-def _resources(resource_type, query, sort=()):
-    """Every resource of ``resource_type`` the query finds that the caller may search."""
+def _resources(resource_type, query, sort=(), history=False):
+    """Every resource of ``resource_type`` the query finds that the caller may search (with
+    ``history``, every revision of them that it finds)."""
     index = rest.store().index
     return index.search_resources(
-        resource_type, query, sort=sort,
+        resource_type, query, sort=sort, history=history,
         attribute_filter=resource_api.project_filter('search'), creator=rest.context().creator,
         max_limit=index.MAX_LIMIT * 1000, limit=index.MAX_LIMIT * 1000)
+
+
+def _revisions(body, groupby, params):
+    """The revisions of the searched resources that overlap [start, stop] (every one
+    without both), as ``aggregates.history.Revision``s keyed by their groupby values."""
+    text = body.get('search')
+    query = rest.store().index.parse_filter(text) if isinstance(text, str) else text
+    bounds = [aggregates.format_timestamps([params[n]])[0] if n in params else None
+              for n in ('start', 'stop')]
+    period = aggregates.history.revision_filter(*bounds)
+    if period is not None:
+        query = {'and': [period, query]} if query else period
+    revisions = []
+    for revision in _resources(body['resource_type'], query or None, groupby, history=True):
+        shown = resource_api.show(revision)
+        revisions.append(aggregates.history.Revision(
+            revision.id, revision.revision_start, revision.revision_end,
+            tuple((attr, shown.get(attr)) for attr in groupby), revision))
+    return revisions
+
+
+def _history_groups(tree, refs, revisions, refresh, params, details):
+    """Gnocchi's ``use_history`` groups (``aggregates.history.grouped``); 404 when no group
+    has any row."""
+    unique = {r.resource_id: r.item for r in revisions}
+    try:
+        series = _search_series(refs, list(unique.values()), refresh)
+    except _NoMetricFound:
+        _no_metric(refs)
+    results = []
+    for group in aggregates.history.grouped(tree, revisions, series, **params):
+        measures = {'measures': {'aggregated': group.rows}}
+        if details:
+            measures['references'] = [resource_api.show(group.last)]
+        results.append({'group': dict(group.key), 'measures': measures})
+    return results or _no_metric(refs)
 
 
 def _groups(resources, groupby):
@@ -134,6 +171,7 @@ class AggregatesController(framework.RestController):
         refs = aggregates.references(tree)
         refresh = rest.query_bool('refresh')
         details = rest.query_bool('details')
+        use_history = rest.query_bool('use_history')
         if 'search' not in body:
             series = _metric_series(refs, refresh)
             result = {'measures': aggregates.evaluate(tree, series, **params)}
@@ -144,6 +182,10 @@ class AggregatesController(framework.RestController):
                     for m in index.get_metrics({r for r, _ in refs}).values()]
             return result
         groupby = pecan.request.GET.getall('groupby')
+        if groupby and use_history:
+            groupby = sorted(set(groupby))
+            return _history_groups(tree, refs, _revisions(body, groupby, params), refresh,
+                                   params, details)
         resources = _search(body, groupby)
         if not groupby:
             try:

@@ -4,8 +4,11 @@ cross-metric aggregation, over series the caller has loaded. Pure numpy: no I/O,
     tree = parse_operations('(aggregate mean (metric (cpu mean) (mem max)))')
     refs = references(tree)          # [('cpu', 'mean'), ('mem', 'max')]: load these
     measures = evaluate(tree, {ref: {granularity_ns: (timestamps, values)} ...})
+
+``history``: the ``use_history`` groupby (revisions grouped, each over its own span).
 """
 
+from telewatch.archive.aggregates import history
 from telewatch.archive.aggregates.engine import evaluate
 from telewatch.archive.aggregates.engine import format_timestamps
 from telewatch.archive.aggregates.engine import legacy_aggregation
@@ -30,6 +33,6 @@ __all__ = [
     'AggregatesError', 'GranularitiesMissing', 'InvalidOperations', 'InvalidOperationsInput',
     'InvalidParameter', 'Match', 'MetricsCannotBeAggregated', 'NoGranularityMatch',
     'NoMetricInOperations', 'NoOverlap', 'NoSuchAggregationGranularity', 'NotEnoughOverlap',
-    'OperandsMismatch', 'RollingWindowTooLarge', 'evaluate', 'format_timestamps',
+    'OperandsMismatch', 'RollingWindowTooLarge', 'evaluate', 'format_timestamps', 'history',
     'legacy_aggregation', 'parse_operations', 'references',
 ]
