@@ -35,6 +35,14 @@ MAX_BACKOFF = 30.0
 CHUNK = 500
 # Seconds between two removals of the history older than [alarms] history_time_to_live.
 HISTORY_EXPIRY_INTERVAL = 3600.0
+# Every this many ticks one starts afresh: every alarm read from the store and planned
+# again (a resource or metric deleted or replaced), every series read again (a row of the
+# "metrics aggregated" stream lost); in between a tick reads the alarms that changed and
+# the series of the metrics aggregated since they were last read.
+AFRESH_EVERY = 6
+# Reads of the stream a tick makes to learn what changed before it gives up and reads
+# every series (a stream far ahead: READ_ROWS rows a read).
+DRAIN_READS = 10
 
 
 def utc(seconds):
@@ -78,7 +86,10 @@ class AlarmEvaluator:
         self.partition = (partition if partition is not None
                           else partition_mod.from_url(options.coordination_url))
         self.watch = watch_mod.WatchMap()
+        self.recent = reading.Recent()
         self.cursor = None
+        self._versions = {}  # alarm id -> its version when last read (AlarmStore's)
+        self._ticks = 0
         self.counters = collections.Counter()
         self.loop_errors = collections.Counter()
         self._next_tick = 0.0  # time.monotonic()
@@ -117,7 +128,8 @@ class AlarmEvaluator:
                           if isinstance(thread, loops.LoopThread)]
 
     def reload(self):
-        """SIGHUP: nothing to re-read; alarms come from the store on every tick."""
+        """SIGHUP: nothing to re-read; what changed of the alarms comes from the store on
+        every tick."""
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -130,13 +142,20 @@ class AlarmEvaluator:
             return 0
         return max(0.0, min(self.feed_interval, self._next_tick - time.monotonic()))
 
-    def tick(self):
-        """Take the alarms this evaluator owns afresh and evaluate every one."""
+    def tick(self, afresh=None):
+        """Take what changed of the alarms this evaluator owns (all of them ``afresh``, by
+        default every ``AFRESH_EVERY`` ticks) and evaluate every one."""
+        if afresh is None:
+            afresh = self._ticks % AFRESH_EVERY == 0
+        self._ticks += 1
         if self.cursor is None:  # before reading the alarms: no aggregation goes unseen
             self.cursor, _ = self.archive.aggregated_since(None)
-        alarms = self.store.evaluable(types=sources.TYPES)
-        owned = self.partition.owned([alarm['alarm_id'] for alarm in alarms])
-        self.watch.refresh([a for a in alarms if a['alarm_id'] in owned], self.archive.index)
+            afresh = True
+        elif not self._drain():
+            afresh = True
+        if afresh:
+            self.recent.clear()
+        self._refresh(afresh)
         self.counters['ticks'] += 1
         now = self.clock()
         for alarm, error in list(self.watch.invalid.values()):
@@ -146,6 +165,33 @@ class AlarmEvaluator:
         # would cost as much as the push's evaluations).
         self.store.set_evaluated(list(self.watch.plans), utc(now))
         self._expire_history(now)
+
+    def _drain(self):
+        """Forget the series of the metrics aggregated since the stream was last read (the
+        tick evaluates their alarms); whether the stream was read to its end."""
+        for _ in range(DRAIN_READS):
+            self.cursor, metric_ids = self.archive.aggregated_since(self.cursor)
+            if not metric_ids:
+                return True
+            self.recent.forget(metric_ids)
+        return False
+
+    def _refresh(self, afresh):
+        """The watch map of the alarms this evaluator owns now: the versions of all read,
+        then only the alarms whose version changed (every alarm ``afresh``)."""
+        versions = self.store.evaluable_versions(types=sources.TYPES)
+        owned = self.partition.owned(list(versions))
+        if afresh:
+            changed = owned
+            alarms = [alarm for alarm in self.store.evaluable(types=sources.TYPES)
+                      if alarm['alarm_id'] in owned]
+        else:
+            changed = {alarm_id for alarm_id in owned
+                       if self._versions.get(alarm_id) != versions[alarm_id]}
+            alarms = (self.store.evaluable(types=sources.TYPES, ids=changed)
+                      if changed else [])
+        self._versions = {alarm_id: versions[alarm_id] for alarm_id in owned}
+        self.watch.refresh(alarms, self.archive.index, owned - changed, replan=afresh)
 
     def _expire_history(self, now):
         """Once an hour (every evaluator: the deletion is idempotent), the history older
@@ -162,6 +208,7 @@ class AlarmEvaluator:
         """Evaluate the alarms watching the metrics aggregated since the last read;
         whether the stream had anything."""
         self.cursor, metric_ids = self.archive.aggregated_since(self.cursor)
+        self.recent.forget(metric_ids)
         plans = self.watch.watching(metric_ids)
         if plans:
             self.counters['pushed'] += len(plans)
@@ -175,7 +222,7 @@ class AlarmEvaluator:
             self._evaluate_chunk(plans[start:start + CHUNK], now)
 
     def _evaluate_chunk(self, plans, now):
-        found = reading.read(plans, self.archive, now, self.lag)
+        found = reading.read(plans, self.archive, now, self.lag, self.recent)
         for plan in plans:
             try:
                 self._evaluate(plan, found[plan.alarm_id], now)
