@@ -266,12 +266,12 @@ class AlarmEvaluator:
         if stored is None:  # another writer (the API, another evaluator) was first
             self.counters['conflicts'] += 1
             try:
-                self.watch.update(self.store.get(alarm['alarm_id']))
+                self._update(self.store.get(alarm['alarm_id']))
             except LookupError:  # deleted meanwhile (NoSuchAlarm)
                 self.watch.forget(alarm['alarm_id'])
             return None
         self.counters['transitions'] += 1
-        self.watch.update(stored)
+        self._update(stored)
         return stored
 
     def _keep_state(self, alarm, reason, kind, now):
@@ -283,7 +283,14 @@ class AlarmEvaluator:
         stored = self.store.transition(alarm['alarm_id'], alarm['state'], alarm['state'],
                                        reason, {'type': kind, 'error': reason}, utc(now))
         if stored is not None:
-            self.watch.update(stored)
+            self._update(stored)
+
+    def _update(self, alarm):
+        """The alarm as the store has it after a write here: the next tick reads it again
+        whatever its version (what this process knows of it came after the version it
+        read, which another writer may bring back)."""
+        self.watch.update(alarm)
+        self._versions.pop(alarm['alarm_id'], None)
 
     def record_action(self, alarm, kind, detail):
         """The notifiers' ``record``: an ``action`` entry in the alarm's history."""
