@@ -7,6 +7,10 @@ the engine (telewatch.alarms.evaluation / composite) decide, stores a change wit
 store's compare-and-set ``transition`` and hands the actions to the notifiers. An alarm
 whose datapoints cannot be read, or whose rule cannot be evaluated, keeps its state and
 says why in its state reason.
+
+The alarms and their recent series stay in memory between passes: a tick reads the
+alarms whose version changed, and the series of the metrics the stream named since they
+were read (reading.Recent); one tick in ``AFRESH_EVERY`` reads everything again.
 """
 
 import collections
