@@ -194,8 +194,9 @@ class AlarmEvaluator:
                        if self._versions.get(alarm_id) != versions[alarm_id]}
             alarms = (self.store.evaluable(types=sources.TYPES, ids=changed)
                       if changed else [])
-        self._versions = {alarm_id: versions[alarm_id] for alarm_id in owned}
         self.watch.refresh(alarms, self.archive.index, owned - changed, replan=afresh)
+        # Once the map holds them: a refresh that failed leaves them to read again.
+        self._versions = {alarm_id: versions[alarm_id] for alarm_id in owned}
 
     def _expire_history(self, now):
         """Once an hour (every evaluator: the deletion is idempotent), the history older

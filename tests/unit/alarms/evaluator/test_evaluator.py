@@ -381,3 +381,25 @@ def test_a_state_set_by_another_writer_is_taken_at_the_next_tick(conf, archive):
     evaluator.tick()
     assert store.alarms[alarm['alarm_id']]['state'] == 'alarm'
     assert [call[1:3] for call in notifiers.calls] == [('ok', 'alarm'), ('ok', 'alarm')]
+
+
+def test_a_change_the_index_could_not_plan_is_read_again(conf, archive, monkeypatch):
+    rid, metric = resource(archive)
+    write(archive, metric, 60.0)
+    alarm = fakes.alarm('gnocchi_resources_threshold', threshold(
+        metric='cpu', resource_id=rid), state='ok')
+    evaluator, store, _ = make(conf, archive, alarm)
+    evaluator.tick()
+    store.alarms[alarm['alarm_id']].update(
+        rule=threshold(metric='cpu', resource_id=rid, threshold=70.0),
+        timestamp=fakes.T0 + datetime.timedelta(seconds=1))
+
+    def unreachable(ids):
+        raise archive_errors.StorageUnavailable('archive index: gone')
+
+    monkeypatch.setattr(archive.index, 'get_resources', unreachable)
+    with pytest.raises(archive_errors.StorageUnavailable):
+        evaluator.tick()
+    monkeypatch.undo()
+    evaluator.tick()
+    assert store.alarms[alarm['alarm_id']]['state'] == 'ok'
