@@ -7,6 +7,10 @@ the engine (telewatch.alarms.evaluation / composite) decide, stores a change wit
 store's compare-and-set ``transition`` and hands the actions to the notifiers. An alarm
 whose datapoints cannot be read, or whose rule cannot be evaluated, keeps its state and
 says why in its state reason.
+
+The alarms and their recent series stay in memory between passes: a tick reads the
+alarms whose version changed, and the series of the metrics the stream named since they
+were read (reading.Recent); one tick in ``AFRESH_EVERY`` reads everything again.
 """
 
 import collections
@@ -35,6 +39,14 @@ MAX_BACKOFF = 30.0
 CHUNK = 500
 # Seconds between two removals of the history older than [alarms] history_time_to_live.
 HISTORY_EXPIRY_INTERVAL = 3600.0
+# Every this many ticks one starts afresh: every alarm read from the store and planned
+# again (a resource or metric deleted or replaced), every series read again (a row of the
+# "metrics aggregated" stream lost); in between a tick reads the alarms that changed and
+# the series of the metrics aggregated since they were last read.
+AFRESH_EVERY = 6
+# Reads of the stream a tick makes to learn what changed before it gives up and reads
+# every series (a stream far ahead: READ_ROWS rows a read).
+DRAIN_READS = 10
 
 
 def utc(seconds):
@@ -78,7 +90,10 @@ class AlarmEvaluator:
         self.partition = (partition if partition is not None
                           else partition_mod.from_url(options.coordination_url))
         self.watch = watch_mod.WatchMap()
+        self.recent = reading.Recent()
         self.cursor = None
+        self._versions = {}  # alarm id -> its version when last read (AlarmStore's)
+        self._ticks = 0
         self.counters = collections.Counter()
         self.loop_errors = collections.Counter()
         self._next_tick = 0.0  # time.monotonic()
@@ -117,7 +132,8 @@ class AlarmEvaluator:
                           if isinstance(thread, loops.LoopThread)]
 
     def reload(self):
-        """SIGHUP: nothing to re-read; alarms come from the store on every tick."""
+        """SIGHUP: nothing to re-read; what changed of the alarms comes from the store on
+        every tick."""
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -130,13 +146,20 @@ class AlarmEvaluator:
             return 0
         return max(0.0, min(self.feed_interval, self._next_tick - time.monotonic()))
 
-    def tick(self):
-        """Take the alarms this evaluator owns afresh and evaluate every one."""
+    def tick(self, afresh=None):
+        """Take what changed of the alarms this evaluator owns (all of them ``afresh``, by
+        default every ``AFRESH_EVERY`` ticks) and evaluate every one."""
+        if afresh is None:
+            afresh = self._ticks % AFRESH_EVERY == 0
+        self._ticks += 1
         if self.cursor is None:  # before reading the alarms: no aggregation goes unseen
             self.cursor, _ = self.archive.aggregated_since(None)
-        alarms = self.store.evaluable(types=sources.TYPES)
-        owned = self.partition.owned([alarm['alarm_id'] for alarm in alarms])
-        self.watch.refresh([a for a in alarms if a['alarm_id'] in owned], self.archive.index)
+            afresh = True
+        elif not self._drain():
+            afresh = True
+        if afresh:
+            self.recent.clear()
+        self._refresh(afresh)
         self.counters['ticks'] += 1
         now = self.clock()
         for alarm, error in list(self.watch.invalid.values()):
@@ -146,6 +169,34 @@ class AlarmEvaluator:
         # would cost as much as the push's evaluations).
         self.store.set_evaluated(list(self.watch.plans), utc(now))
         self._expire_history(now)
+
+    def _drain(self):
+        """Forget the series of the metrics aggregated since the stream was last read (the
+        tick evaluates their alarms); whether the stream was read to its end."""
+        for _ in range(DRAIN_READS):
+            self.cursor, metric_ids = self.archive.aggregated_since(self.cursor)
+            if not metric_ids:
+                return True
+            self.recent.forget(metric_ids)
+        return False
+
+    def _refresh(self, afresh):
+        """The watch map of the alarms this evaluator owns now: the versions of all read,
+        then only the alarms whose version changed (every alarm ``afresh``)."""
+        versions = self.store.evaluable_versions(types=sources.TYPES)
+        owned = self.partition.owned(list(versions))
+        if afresh:
+            changed = owned
+            alarms = [alarm for alarm in self.store.evaluable(types=sources.TYPES)
+                      if alarm['alarm_id'] in owned]
+        else:
+            changed = {alarm_id for alarm_id in owned
+                       if self._versions.get(alarm_id) != versions[alarm_id]}
+            alarms = (self.store.evaluable(types=sources.TYPES, ids=changed)
+                      if changed else [])
+        self.watch.refresh(alarms, self.archive.index, owned - changed, replan=afresh)
+        # Once the map holds them: a refresh that failed leaves them to read again.
+        self._versions = {alarm_id: versions[alarm_id] for alarm_id in owned}
 
     def _expire_history(self, now):
         """Once an hour (every evaluator: the deletion is idempotent), the history older
@@ -162,6 +213,7 @@ class AlarmEvaluator:
         """Evaluate the alarms watching the metrics aggregated since the last read;
         whether the stream had anything."""
         self.cursor, metric_ids = self.archive.aggregated_since(self.cursor)
+        self.recent.forget(metric_ids)
         plans = self.watch.watching(metric_ids)
         if plans:
             self.counters['pushed'] += len(plans)
@@ -175,7 +227,7 @@ class AlarmEvaluator:
             self._evaluate_chunk(plans[start:start + CHUNK], now)
 
     def _evaluate_chunk(self, plans, now):
-        found = reading.read(plans, self.archive, now, self.lag)
+        found = reading.read(plans, self.archive, now, self.lag, self.recent)
         for plan in plans:
             try:
                 self._evaluate(plan, found[plan.alarm_id], now)
@@ -219,12 +271,12 @@ class AlarmEvaluator:
         if stored is None:  # another writer (the API, another evaluator) was first
             self.counters['conflicts'] += 1
             try:
-                self.watch.update(self.store.get(alarm['alarm_id']))
+                self._update(self.store.get(alarm['alarm_id']))
             except LookupError:  # deleted meanwhile (NoSuchAlarm)
                 self.watch.forget(alarm['alarm_id'])
             return None
         self.counters['transitions'] += 1
-        self.watch.update(stored)
+        self._update(stored)
         return stored
 
     def _keep_state(self, alarm, reason, kind, now):
@@ -236,7 +288,14 @@ class AlarmEvaluator:
         stored = self.store.transition(alarm['alarm_id'], alarm['state'], alarm['state'],
                                        reason, {'type': kind, 'error': reason}, utc(now))
         if stored is not None:
-            self.watch.update(stored)
+            self._update(stored)
+
+    def _update(self, alarm):
+        """The alarm as the store has it after a write here: the next tick reads it again
+        whatever its version (what this process knows of it came after the version it
+        read, which another writer may bring back)."""
+        self.watch.update(alarm)
+        self._versions.pop(alarm['alarm_id'], None)
 
     def record_action(self, alarm, kind, detail):
         """The notifiers' ``record``: an ``action`` entry in the alarm's history."""

@@ -4,9 +4,8 @@ granularity s, value)``. Metrics aggregated across (Aodh's aggregation rules) go
 the archive's operations language, as Aodh asks Gnocchi's ``/v1/aggregates``.
 """
 
+import bisect
 import datetime
-
-import numpy
 
 from telewatch.archive import aggregates
 from telewatch.archive import errors as archive_errors
@@ -15,24 +14,85 @@ from telewatch.alarms.evaluator import sources
 _NS = 1e9
 
 
-def read(plans, archive, now, lag=0):
+def series(stamps, values, granularity):
+    """One series as read, ``(stamps, values, points)``: the datetime64[ns] and float
+    arrays, and the engine's datapoints of them (``(timestamp s, granularity s, value)``).
+    Tuples all through: the collector stops looking at them once it saw they hold no
+    container, and thousands are kept for long."""
+    return stamps, values, tuple([(stamp / _NS, granularity, value) for stamp, value in zip(
+        stamps.view('int64').tolist(), values.tolist())])
+
+
+def _since(found, first):
+    """A series from the bucket starting at ``first`` (ns) on."""
+    stamps, values, points = found
+    # (t,) sorts before (t, granularity, value), and t / 1e9 keeps the order of the stamps
+    # (whole buckets apart): the cut is the one the archive makes.
+    cut = bisect.bisect_left(points, (first / _NS,))
+    return (stamps[cut:], values[cut:], points[cut:]) if cut else found
+
+
+class Recent:
+    """The series last read of each (metric id, granularity s, method), from the first
+    bucket read on: an evaluation reads again only what was aggregated since (``forget``,
+    fed by the archive's "metrics aggregated" stream) or a window starting earlier."""
+
+    def __init__(self):
+        self._series = {}  # (metric id, granularity, method) -> (first bucket ns, series)
+        self._keys = {}  # metric id -> (its keys in _series)
+
+    def get(self, metric_id, granularity, method, first):
+        kept = self._series.get((metric_id, granularity, method))
+        if kept is None or kept[0] > first:
+            return None
+        return _since(kept[1], first)
+
+    def keep(self, metric_id, granularity, method, first, found):
+        key = (metric_id, granularity, method)
+        if key not in self._series:
+            self._keys[metric_id] = self._keys.get(metric_id, ()) + (key,)
+        self._series[key] = (first, found)
+
+    def forget(self, metric_ids):
+        for metric_id in metric_ids:
+            for key in self._keys.pop(metric_id, ()):
+                del self._series[key]
+
+    def clear(self):
+        self._series.clear()
+        self._keys.clear()
+
+    def __len__(self):
+        return len(self._series)
+
+
+def read(plans, archive, now, lag=0, recent=None):
     """``{alarm id: [datapoints of each leaf] or sources.Unreadable}`` of ``plans`` at
-    ``now`` (seconds since the epoch); StorageUnavailable when the archive cannot be
-    reached at all (nothing can be said of any alarm then)."""
-    wanted, keys = {}, {}
+    ``now`` (seconds since the epoch), what ``recent`` (a Recent) holds taken from it and
+    what was read kept in it; StorageUnavailable when the archive cannot be reached at all
+    (nothing can be said of any alarm then)."""
+    recent = Recent() if recent is None else recent
+    found, wanted, keys = {}, {}, {}
     for plan in plans:
         for leaf in plan.leaves:
             if id(leaf) in keys:  # (hashing a leaf would hash its rule and metrics)
                 continue
             rule = leaf.rule
-            since = now - rule.query_window(lag)
+            start = int((now - rule.query_window(lag)) * _NS)
+            first = start - start % int(rule.granularity * _NS)
             # Alarms reading the same series share one read.
-            keys[id(leaf)] = leaf_keys = [(metric.id, rule.granularity, leaf.method, since)
+            keys[id(leaf)] = leaf_keys = [(metric.id, rule.granularity, leaf.method, first)
                                           for metric in leaf.metrics]
-            start = int(since * _NS)
             for metric, key in zip(leaf.metrics, leaf_keys):
-                wanted[key] = (metric, rule.granularity, leaf.method, start)
-    found = archive.many_series(wanted) if wanted else {}
+                if key not in found and key not in wanted:
+                    found[key] = recent.get(*key)
+                    if found[key] is None:
+                        wanted[key] = (metric, rule.granularity, leaf.method, first)
+    for key, got in (archive.many_series(wanted) if wanted else {}).items():
+        if not isinstance(got, archive_errors.ArchiveError):
+            got = series(got[0], got[1], key[1])
+            recent.keep(*key, got)
+        found[key] = got
     out = {}
     for plan in plans:
         try:
@@ -46,29 +106,28 @@ def read(plans, archive, now, lag=0):
 def _datapoints(leaf, keys, found):
     if leaf.error:
         raise sources.Unreadable(leaf.error)
-    series = {}
+    found_series = {}
     for key in keys:
         got = found[key]
         if isinstance(got, archive_errors.ArchiveError):
             raise sources.Unreadable('metric %s: %s' % (key[0], got))
-        series[key[0]] = got
+        found_series[key[0]] = got
     if leaf.across is None:
-        (stamps, values), = series.values()
-        granularity = leaf.rule.granularity
-        return [(stamp, granularity, value) for stamp, value in zip(
-            (stamps.view(numpy.int64) / _NS).tolist(), values.tolist())]
-    return _aggregated(leaf, series)
+        (_, _, points), = found_series.values()
+        return points
+    return _aggregated(leaf, {metric_id: (stamps, values)
+                              for metric_id, (stamps, values, _) in found_series.items()})
 
 
-def _aggregated(leaf, series):
+def _aggregated(leaf, pairs):
     """Aodh's ``(aggregate M (metric (X M') ...))`` with ``needed_overlap`` 0."""
-    if not series:
+    if not pairs:
         return []
     granularity_ns = int(leaf.rule.granularity * _NS)
     operations = '(aggregate %s (metric %s))' % (leaf.across, ' '.join(
-        '(%s %s)' % (metric_id, leaf.method) for metric_id in series))
+        '(%s %s)' % (metric_id, leaf.method) for metric_id in pairs))
     given = {(metric_id, leaf.method): {granularity_ns: pair}
-             for metric_id, pair in series.items()}
+             for metric_id, pair in pairs.items()}
     try:
         result = aggregates.evaluate(operations, given, granularity=granularity_ns,
                                      needed_overlap=0)

@@ -5,10 +5,6 @@ import dataclasses
 
 from telewatch.alarms.evaluator import sources
 
-# Every this many refreshes every alarm is planned again (a resource or metric deleted or
-# replaced); in between only new, changed, unresolved and resource-searching ones.
-REPLAN_EVERY = 6
-
 
 class WatchMap:
     """Plans by alarm id (``plans``), the alarms whose rule cannot be evaluated
@@ -17,35 +13,66 @@ class WatchMap:
     def __init__(self):
         self.plans = {}
         self.invalid = {}
-        self._by_metric = {}
-        self._refreshes = 0
+        self._by_metric = {}  # metric id -> {alarm id: None} (ordered, each once)
+        self._watched = {}  # alarm id -> the metric ids it is in _by_metric under
+        # Alarms planned again at every refresh: those that cannot be resolved or be
+        # evaluated, and those searching for resources.
+        self._unsettled = set()
 
-    def refresh(self, alarms, index):
-        """Take ``alarms`` (those this evaluator owns, as the store gives them now) and
-        plan those that need it through the archive's ``index``."""
-        everything = self._refreshes % REPLAN_EVERY == 0
-        self._refreshes += 1
-        stale = [alarm for alarm in alarms if everything or self._stale(alarm)]
+    def refresh(self, alarms, index, unchanged=(), replan=False):
+        """Take ``alarms`` (new or changed alarms this evaluator owns, as the store gives
+        them now), keep those of the ids ``unchanged`` (a set) as they are and forget any
+        other; plan through the archive's ``index`` the new ones, those whose definition
+        changed, those that cannot be resolved or search for resources, and with
+        ``replan`` all."""
+        current = {alarm['alarm_id']: alarm for alarm in alarms}
+        for alarm_id in list(self.plans) + list(self.invalid):
+            if alarm_id not in current and alarm_id not in unchanged:
+                self.forget(alarm_id)
+        stale = [alarm for alarm in current.values() if replan or self._stale(alarm)]
+        for alarm_id in list(self.plans) + list(self.invalid) if replan else self._unsettled:
+            if alarm_id not in current:
+                stale.append(self.alarm(alarm_id))
         planned = sources.plan_all(stale, index)
-        plans, invalid = {}, {}
-        for alarm in alarms:
-            alarm_id = alarm['alarm_id']
-            found = planned.get(alarm_id) or self.plans.get(alarm_id)
-            if isinstance(found, sources.Plan):
-                plans[alarm_id] = dataclasses.replace(found, alarm=alarm)
-            else:
-                invalid[alarm_id] = (alarm, found)
-        self.plans, self.invalid = plans, invalid
-        by_metric = {}
-        for alarm_id, plan in plans.items():
-            for metric_id in plan.metric_ids:
-                by_metric.setdefault(metric_id, []).append(alarm_id)
-        self._by_metric = by_metric
+        for alarm_id, alarm in current.items():  # its state alone changed: the plan stands
+            if alarm_id not in planned:
+                self.plans[alarm_id] = dataclasses.replace(self.plans[alarm_id], alarm=alarm)
+        for alarm in stale:
+            self._set(alarm, planned[alarm['alarm_id']])
+
+    def alarm(self, alarm_id):
+        """The alarm as this map has it (KeyError)."""
+        plan = self.plans.get(alarm_id)
+        return plan.alarm if plan is not None else self.invalid[alarm_id][0]
 
     def _stale(self, alarm):
         plan = self.plans.get(alarm['alarm_id'])
-        return (plan is None or plan.stale
+        return (plan is None or alarm['alarm_id'] in self._unsettled
                 or plan.alarm.get('timestamp') != alarm.get('timestamp'))
+
+    def _set(self, alarm, found):
+        alarm_id = alarm['alarm_id']
+        self._unindex(alarm_id)
+        if not isinstance(found, sources.Plan):
+            self.plans.pop(alarm_id, None)
+            self.invalid[alarm_id] = (alarm, found)
+            self._unsettled.add(alarm_id)
+            return
+        self.invalid.pop(alarm_id, None)
+        self.plans[alarm_id] = found
+        if found.stale:
+            self._unsettled.add(alarm_id)
+        self._watched[alarm_id] = metric_ids = found.metric_ids
+        for metric_id in metric_ids:
+            self._by_metric.setdefault(metric_id, {})[alarm_id] = None
+
+    def _unindex(self, alarm_id):
+        self._unsettled.discard(alarm_id)
+        for metric_id in self._watched.pop(alarm_id, ()):
+            watching = self._by_metric.get(metric_id, {})
+            watching.pop(alarm_id, None)
+            if not watching:
+                self._by_metric.pop(metric_id, None)
 
     def watching(self, metric_ids):
         """The plans of the alarms watching any of ``metric_ids``, each once."""
@@ -58,6 +85,10 @@ class WatchMap:
         plan = self.plans.get(alarm['alarm_id'])
         if plan is not None:
             self.plans[alarm['alarm_id']] = dataclasses.replace(plan, alarm=alarm)
+        elif alarm['alarm_id'] in self.invalid:
+            self.invalid[alarm['alarm_id']] = (alarm, self.invalid[alarm['alarm_id']][1])
 
     def forget(self, alarm_id):
+        self._unindex(alarm_id)
         self.plans.pop(alarm_id, None)
+        self.invalid.pop(alarm_id, None)

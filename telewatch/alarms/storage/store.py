@@ -57,6 +57,8 @@ _DEFAULTS = {'description': None, 'enabled': True, 'severity': 'low',
              'time_constraints': [], 'project_id': None, 'user_id': None}
 # Changes that are no "rule change" of their own (Aodh leaves them out of its detail).
 _NOT_CHANGES = ('timestamp', 'state_timestamp', 'evaluate_timestamp')
+# Alarm ids in one IN (...) (SQLite's default limit of bound parameters is 32,766).
+_IDS_PER_QUERY = 500
 
 
 def list_opts():
@@ -77,6 +79,14 @@ class NoSuchEvent(LookupError):
     def __init__(self, event_id):
         super().__init__('History entry %s not found' % event_id)
         self.event_id = event_id
+
+
+def _enabled(statement, types):
+    table = schema.alarm
+    statement = statement.where(table.c.enabled.is_(True))
+    if types is not None:
+        statement = statement.where(table.c.type.in_(list(types)))
+    return statement
 
 
 def utcnow():
@@ -235,14 +245,34 @@ class AlarmStore:
 
     # -- the evaluator's ---------------------------------------------------------------------
 
-    def evaluable(self, types=None):
-        """The enabled alarms (of ``types`` when given), every project's."""
+    def evaluable(self, types=None, ids=None):
+        """The enabled alarms (of ``types`` when given; of those ``ids`` when given), every
+        project's."""
         table = schema.alarm
-        statement = table.select().where(table.c.enabled.is_(True))
-        if types is not None:
-            statement = statement.where(table.c.type.in_(list(types)))
         with sql.retryable_errors('alarm store'), self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(statement).mappings()]
+            if ids is None:
+                statement = _enabled(table.select(), types)
+                return [dict(row) for row in conn.execute(statement).mappings()]
+            # By primary key alone, the rest checked here: given the columns of the
+            # (enabled, type) index too, SQLite prefers that index and reads every row.
+            ids, found = sorted(ids), []
+            for start in range(0, len(ids), _IDS_PER_QUERY):
+                found += [dict(row) for row in conn.execute(table.select().where(
+                    table.c.alarm_id.in_(ids[start:start + _IDS_PER_QUERY]))).mappings()
+                    if row['enabled'] and (types is None or row['type'] in types)]
+            return found
+
+    def evaluable_versions(self, types=None):
+        """``{alarm id: version}`` of the enabled alarms (of ``types`` when given): what an
+        evaluator keeping the alarms in memory asks every pass, instead of every alarm. A
+        version is an opaque value that changes with the alarm's definition (``timestamp``)
+        or its state (``state``, ``state_timestamp``); no JSON column is read."""
+        table = schema.alarm
+        statement = _enabled(sa.select(
+            table.c.alarm_id, sa.cast(table.c.timestamp, sa.String),
+            sa.cast(table.c.state_timestamp, sa.String), table.c.state), types)
+        with sql.retryable_errors('alarm store'), self.engine.connect() as conn:
+            return {row[0]: row[1:] for row in conn.execute(statement)}
 
     def transition(self, alarm_id, previous, state, reason, reason_data, now=None,
                    actor=None, detail=None):
@@ -266,14 +296,16 @@ class AlarmStore:
         return alarm
 
     def set_evaluated(self, alarm_ids, now=None):
-        """Set ``evaluate_timestamp`` of these alarms (one statement)."""
-        alarm_ids = list(alarm_ids)
+        """Set ``evaluate_timestamp`` of these alarms (one transaction)."""
+        alarm_ids, now = list(alarm_ids), now or utcnow()
         if not alarm_ids:
             return
         table = schema.alarm
         with self._begin() as conn:
-            conn.execute(table.update().where(table.c.alarm_id.in_(alarm_ids)).values(
-                evaluate_timestamp=now or utcnow()))
+            # In chunks: an IN of 10,000 ids costs more to build than to run.
+            for start in range(0, len(alarm_ids), _IDS_PER_QUERY):
+                conn.execute(table.update().where(table.c.alarm_id.in_(
+                    alarm_ids[start:start + _IDS_PER_QUERY])).values(evaluate_timestamp=now))
 
     # -- history -----------------------------------------------------------------------------
 

@@ -29,12 +29,22 @@ class AlarmStore:
         self.evaluated = []
         self.expired = []
         self.fail = None  # an exception evaluable() raises
+        self.reads = []  # the ids evaluable() was asked for (None: all)
 
-    def evaluable(self, types=None):
+    def evaluable(self, types=None, ids=None):
         if self.fail is not None:
             raise self.fail
+        self.reads.append(None if ids is None else sorted(ids))
         return [copy.deepcopy(a) for a in self.alarms.values()
-                if a['enabled'] and (types is None or a['type'] in types)]
+                if a['enabled'] and (types is None or a['type'] in types)
+                and (ids is None or a['alarm_id'] in ids)]
+
+    def evaluable_versions(self, types=None):
+        if self.fail is not None:
+            raise self.fail
+        return {a['alarm_id']: (a['timestamp'], a['state_timestamp'], a['state'])
+                for a in self.alarms.values()
+                if a['enabled'] and (types is None or a['type'] in types)}
 
     def get(self, alarm_id):
         return copy.deepcopy(self.alarms[alarm_id])

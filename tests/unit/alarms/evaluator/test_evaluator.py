@@ -2,6 +2,7 @@
 notifiers faked: what it reads for each alarm type, what it decides and tells, push and
 tick, partitioning, and an alarm or a store that fails."""
 
+import datetime
 import json
 import uuid
 
@@ -285,3 +286,120 @@ def test_actions_are_recorded_on_behalf_of_the_alarms_project(conf, archive, tmp
     assert [entry['type'] for entry in seen] == ['action', 'creation']
     assert store.history(alarm['alarm_id'], on_behalf_of='pb') == []
     store.close()
+
+
+class CountingArchive:
+    """The archive store, counting the series many_series is asked for."""
+
+    def __init__(self, archive):
+        self._archive = archive
+        self.asked = []
+
+    def many_series(self, wanted):
+        self.asked.append(len(wanted))
+        return self._archive.many_series(wanted)
+
+    def __getattr__(self, name):
+        return getattr(self._archive, name)
+
+
+def test_a_tick_reads_again_only_the_series_aggregated_since(conf, archive):
+    (rid1, m1), (rid2, m2) = resource(archive), resource(archive)
+    write(archive, m1, 10.0)
+    write(archive, m2, 10.0)
+    alarms = [fakes.alarm('gnocchi_resources_threshold', threshold(
+        metric='cpu', resource_id=rid), state='ok') for rid in (rid1, rid2)]
+    counting = CountingArchive(archive)
+    evaluator, store, notifiers = make(conf, counting, *alarms)
+    evaluator.tick()
+    assert counting.asked == [2]
+    evaluator.tick()  # nothing aggregated: what was read stands
+    assert counting.asked == [2] and evaluator.counters['evaluations'] == 4
+    write(archive, m1, 95.0)  # aggregated: the stream names it, the next read sees it
+    evaluator.tick()
+    assert counting.asked == [2, 1]
+    assert store.alarms[alarms[0]['alarm_id']]['state'] == 'alarm'
+    assert store.alarms[alarms[1]['alarm_id']]['state'] == 'ok'
+    write(archive, m2, 96.0)
+    assert evaluator.feed()  # a push reads it again too
+    assert counting.asked == [2, 1, 1]
+    assert store.alarms[alarms[1]['alarm_id']]['state'] == 'alarm'
+    evaluator.tick()
+    assert counting.asked == [2, 1, 1] and len(notifiers.calls) == 2
+
+
+def test_every_few_ticks_one_reads_every_series_again(conf, archive):
+    rid, metric = resource(archive)
+    write(archive, metric, 10.0)
+    alarm = fakes.alarm('gnocchi_resources_threshold', threshold(
+        metric='cpu', resource_id=rid), state='ok')
+    counting = CountingArchive(archive)
+    evaluator, store, _ = make(conf, counting, alarm)
+    for _ in range(evaluator_mod.AFRESH_EVERY + 1):
+        evaluator.tick()
+    assert counting.asked == [1, 1]
+    assert store.reads == [None, None], 'every alarm read when afresh, none else'
+    evaluator.tick(afresh=True)
+    assert counting.asked == [1, 1, 1]
+
+
+def test_a_changed_definition_is_taken_at_the_next_tick(conf, archive):
+    rid, metric = resource(archive)
+    write(archive, metric, 60.0)
+    alarm = fakes.alarm('gnocchi_resources_threshold', threshold(
+        metric='cpu', resource_id=rid), state='ok')
+    other = fakes.alarm('gnocchi_resources_threshold', threshold(
+        metric='cpu', resource_id=rid, threshold=10.0))
+    evaluator, store, _ = make(conf, archive, alarm, other,
+                               partition=fakes.Partition([alarm['alarm_id']]))
+    evaluator.tick()
+    assert store.alarms[alarm['alarm_id']]['state'] == 'alarm'  # 60 > 50
+    store.alarms[alarm['alarm_id']].update(  # PUT /v2/alarms/{id}
+        rule=threshold(metric='cpu', resource_id=rid, threshold=70.0),
+        timestamp=fakes.T0 + datetime.timedelta(seconds=1))
+    evaluator.tick()
+    assert store.reads[-1] == [alarm['alarm_id']], 'only the changed alarm is read'
+    assert store.alarms[alarm['alarm_id']]['state'] == 'ok'  # 60 <= 70
+    assert store.alarms[other['alarm_id']]['state'] == 'insufficient data'  # not owned
+    store.alarms[alarm['alarm_id']]['enabled'] = False
+    evaluator.tick()
+    assert evaluator.watch.plans == {} and evaluator.watch._by_metric == {}
+    write(archive, metric, 99.0)
+    evaluator.feed()
+    assert evaluator.counters['pushed'] == 0
+
+
+def test_a_state_set_by_another_writer_is_taken_at_the_next_tick(conf, archive):
+    rid, metric = resource(archive)
+    write(archive, metric, 60.0)
+    alarm = fakes.alarm('gnocchi_resources_threshold', threshold(
+        metric='cpu', resource_id=rid), state='ok')
+    evaluator, store, notifiers = make(conf, archive, alarm)
+    evaluator.tick()
+    store.transition(alarm['alarm_id'], 'alarm', 'ok', 'Manually set via API', None,
+                     fakes.T0)
+    evaluator.tick()
+    assert store.alarms[alarm['alarm_id']]['state'] == 'alarm'
+    assert [call[1:3] for call in notifiers.calls] == [('ok', 'alarm'), ('ok', 'alarm')]
+
+
+def test_a_change_the_index_could_not_plan_is_read_again(conf, archive, monkeypatch):
+    rid, metric = resource(archive)
+    write(archive, metric, 60.0)
+    alarm = fakes.alarm('gnocchi_resources_threshold', threshold(
+        metric='cpu', resource_id=rid), state='ok')
+    evaluator, store, _ = make(conf, archive, alarm)
+    evaluator.tick()
+    store.alarms[alarm['alarm_id']].update(
+        rule=threshold(metric='cpu', resource_id=rid, threshold=70.0),
+        timestamp=fakes.T0 + datetime.timedelta(seconds=1))
+
+    def unreachable(ids):
+        raise archive_errors.StorageUnavailable('archive index: gone')
+
+    monkeypatch.setattr(archive.index, 'get_resources', unreachable)
+    with pytest.raises(archive_errors.StorageUnavailable):
+        evaluator.tick()
+    monkeypatch.undo()
+    evaluator.tick()
+    assert store.alarms[alarm['alarm_id']]['state'] == 'ok'

@@ -168,6 +168,43 @@ def test_evaluable_and_set_evaluated(store):
     assert store.get(one['alarm_id'])['evaluate_timestamp'] == T0
 
 
+def test_versions_change_with_the_definition_and_the_state_alone(store):
+    one = store.create(_alarm('one'))
+    two = store.create(_alarm('two'))
+    store.create(_alarm('off', enabled=False))
+    store.create(_alarm('event', type='event'))
+    versions = store.evaluable_versions(['gnocchi_resources_threshold'])
+    assert set(versions) == {one['alarm_id'], two['alarm_id']}
+    assert set(store.evaluable_versions()) == set(versions) | {
+        a['alarm_id'] for a in store.evaluable(['event'])}
+    store.set_evaluated([one['alarm_id'], two['alarm_id']], T0)
+    assert store.evaluable_versions(['gnocchi_resources_threshold']) == versions
+    store.update({'alarm_id': one['alarm_id'], 'description': 'changed'})
+    store.transition(two['alarm_id'], 'insufficient data', 'ok', 'low', None, T0)
+    after = store.evaluable_versions(['gnocchi_resources_threshold'])
+    assert after[one['alarm_id']] != versions[one['alarm_id']]
+    assert after[two['alarm_id']] != versions[two['alarm_id']]
+    store.transition(two['alarm_id'], 'ok', 'alarm', 'high', None, T0)  # same time
+    assert store.evaluable_versions()[two['alarm_id']] != after[two['alarm_id']]
+    store.update({'alarm_id': one['alarm_id'], 'enabled': False})
+    assert one['alarm_id'] not in store.evaluable_versions()
+
+
+def test_evaluable_of_some_ids_only_the_enabled_of_those_types(store):
+    ids = [store.create(_alarm('a%d' % n))['alarm_id'] for n in range(3)]
+    off = store.create(_alarm('off', enabled=False))['alarm_id']
+    event = store.create(_alarm('event', type='event'))['alarm_id']
+    found = store.evaluable(['gnocchi_resources_threshold'], ids=ids[:2] + [off, event, 'x'])
+    assert sorted(a['alarm_id'] for a in found) == sorted(ids[:2])
+    assert found[0]['rule'] == {'metric': 'cpu', 'threshold': 1.0}
+    assert store.evaluable(ids=[]) == []
+    assert {a['alarm_id'] for a in store.evaluable(ids=ids + [event])} == set(ids + [event])
+    many = ['no-such-alarm-%d' % n for n in range(1200)] + ids  # several statements
+    assert {a['alarm_id'] for a in store.evaluable(ids=many)} == set(ids)
+    store.set_evaluated(many, T0)
+    assert {a['evaluate_timestamp'] for a in store.evaluable(ids=ids)} == {T0}
+
+
 def test_record_search_and_expire_history(store):
     old = T0 - datetime.timedelta(days=31)
     store.record_history('x', 'action', {'url': 'http://h/', 'outcome': 'delivered'},
