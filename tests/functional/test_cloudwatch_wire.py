@@ -12,6 +12,7 @@ from botocore import awsrequest
 from botocore import credentials as botocore_credentials
 
 from tests.functional import cloudwatch_clients
+from tests.functional import services
 from tests.unit.cloudwatch import wsgi_client
 
 # An operation of the model that telewatch does not implement (nor plans to).
@@ -129,3 +130,39 @@ def test_keys_file_mode(allinone_keys_file, cbor_models):
     expect_error(client, UNIMPLEMENTED, {}, 'UnknownOperationException', 400)
     wrong = cloudwatch_clients.Key(allinone_keys_file.alice.access, 'wrong')
     expect_error(client, UNIMPLEMENTED, {}, 'SignatureDoesNotMatch', 403, key=wrong)
+
+
+def test_put_and_list_metrics_scoped_to_the_project(client, cloudwatch):
+    """Every client puts a metric as alice and lists it; bob, in another project, does not
+    see it."""
+    namespace = services.unique('Wire')
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    dimensions = [{'Name': 'Client', 'Value': client.name}]
+    assert client.call('PutMetricData', {'Namespace': namespace, 'MetricData': [{
+        'MetricName': 'Calls', 'Dimensions': dimensions, 'Timestamp': now, 'Value': 2.5,
+        'Unit': 'Count'}]}) == {}
+    listed = client.call('ListMetrics', {'Namespace': namespace})
+    assert listed['Metrics'] == [{'Namespace': namespace, 'MetricName': 'Calls',
+                                  'Dimensions': dimensions}]
+    assert client.call('ListMetrics', {'Namespace': namespace},
+                       key=cloudwatch.bob)['Metrics'] == []
+
+
+@pytest.mark.parametrize('name', ['boto3-json', 'boto3-cbor', 'botocore-query'])
+def test_gzip_bodies_of_botocore(name, cloudwatch, cbor_models, cloudwatch_clients_installed):
+    """botocore gzips PutMetricData bodies of 10 KB or more; all 1,000 data arrive."""
+    client = cloudwatch_clients.Client(name, cloudwatch, cbor_models)
+    namespace = services.unique('Zipped')
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    data = [{'MetricName': 'M%04d' % index, 'Value': float(index), 'Timestamp': now}
+            for index in range(1000)]
+    client.call('PutMetricData', {'Namespace': namespace, 'MetricData': data})
+    names, token = [], None
+    while True:
+        page = client.call('ListMetrics', dict({'Namespace': namespace},
+                                               **({'NextToken': token} if token else {})))
+        names += [metric['MetricName'] for metric in page['Metrics']]
+        token = page.get('NextToken')
+        if not token:
+            break
+    assert sorted(names) == ['M%04d' % index for index in range(1000)]
