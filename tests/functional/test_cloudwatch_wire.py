@@ -11,6 +11,8 @@ from botocore import auth as botocore_auth
 from botocore import awsrequest
 from botocore import credentials as botocore_credentials
 
+from telewatch.cloudwatch import credentials
+
 from tests.functional import cloudwatch_clients
 from tests.functional import services
 from tests.unit.cloudwatch import wsgi_client
@@ -166,3 +168,23 @@ def test_gzip_bodies_of_botocore(name, cloudwatch, cbor_models, cloudwatch_clien
         if not token:
             break
     assert sorted(names) == ['M%04d' % index for index in range(1000)]
+
+
+def test_the_all_in_one_serves_it_with_the_key_it_printed(tmp_path, cbor_models):
+    from tests.functional import test_allinone
+    chain = test_allinone.AllInOne(tmp_path, '--no-polling')
+    try:
+        assert chain.wait_for(chain.started)
+        line = next(line for line in chain.output() if 'CloudWatch API:' in line)
+        url = line.split()[2].rstrip('/')
+        access = line.split('access key ')[1].split(',')[0]
+        keys = credentials.load_keys_file(chain.data / 'cloudwatch-credentials')
+        server = cloudwatch_clients.Server(url, alice=cloudwatch_clients.Key(
+            access, keys[access].secret))
+        client = cloudwatch_clients.Client('boto3-json', server, cbor_models)
+        client.call('PutMetricData', {'Namespace': 'AllInOne', 'MetricData': [
+            {'MetricName': 'Started', 'Value': 1.0}]})
+        assert client.call('ListMetrics', {'Namespace': 'AllInOne'})['Metrics'] == [
+            {'Namespace': 'AllInOne', 'MetricName': 'Started', 'Dimensions': []}]
+    finally:
+        assert chain.stop() == 0
