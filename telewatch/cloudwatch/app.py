@@ -110,11 +110,11 @@ class CloudWatchApp:
         try:
             response = self._handle(environ, protocol, request_id, now)
         except errors.CloudWatchError as exc:
-            response = protocol.error(exc, request_id)
+            response = protocol.error(exc, request_id, headers)
         except Exception:  # an operation's bug: the client gets AWS's 500, the log the rest
             LOG.exception('request %s failed', request_id)
             response = protocol.error(errors.InternalServiceError(
-                'Internal error (request %s).' % request_id), request_id)
+                'Internal error (request %s).' % request_id), request_id, headers)
         start_response(_STATUS.get(response.status, '%d Error' % response.status),
                        response.headers + [('Content-Length', str(len(response.body)))])
         return [response.body]
