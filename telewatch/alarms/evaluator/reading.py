@@ -19,6 +19,10 @@ def read(plans, archive, now, lag=0):
     """``{alarm id: [datapoints of each leaf] or sources.Unreadable}`` of ``plans`` at
     ``now`` (seconds since the epoch); StorageUnavailable when the archive cannot be
     reached at all (nothing can be said of any alarm then)."""
+    out = {}
+    for reader in {plan.reader for plan in plans if plan.reader is not None}:
+        out.update(reader([plan for plan in plans if plan.reader is reader], archive, now, lag))
+    plans = [plan for plan in plans if plan.reader is None]
     wanted, keys = {}, {}
     for plan in plans:
         for leaf in plan.leaves:
@@ -33,7 +37,6 @@ def read(plans, archive, now, lag=0):
             for metric, key in zip(leaf.metrics, leaf_keys):
                 wanted[key] = (metric, rule.granularity, leaf.method, start)
     found = archive.many_series(wanted) if wanted else {}
-    out = {}
     for plan in plans:
         try:
             out[plan.alarm_id] = [_datapoints(leaf, keys[id(leaf)], found)
