@@ -1,0 +1,119 @@
+"""awsJson 1.0: ``X-Amz-Target: GraniteServiceVersion20100801.<Op>``, JSON bodies with epoch
+second timestamps; errors as ``__type`` plus, for query-compatible clients, the
+``x-amzn-query-error: <Code>;Sender`` header."""
+
+import base64
+import datetime
+import json
+
+from telewatch.cloudwatch import errors
+from telewatch.cloudwatch import model
+from telewatch.cloudwatch import protocols
+
+SHAPE_NAMESPACE = 'com.amazonaws.cloudwatch#'
+CONTENT_TYPE = 'application/x-amz-json-1.0'
+
+
+def decode(shape, raw):
+    """A scalar of a JSON (or CBOR) body as the model's type says."""
+    kind = shape.type_name
+    if kind == 'string':
+        if not isinstance(raw, str):
+            raise TypeError(raw)
+        return raw
+    if kind in ('integer', 'long'):
+        return protocols.strict_int(raw)
+    if kind in ('double', 'float'):
+        return protocols.json_double(raw)
+    if kind == 'boolean':
+        if not isinstance(raw, bool):
+            raise TypeError(raw)
+        return raw
+    if kind == 'timestamp':
+        return protocols.parse_timestamp(raw)
+    if kind == 'blob':
+        return protocols.decode_blob(raw)
+    raise ValueError(raw)
+
+
+def _default(value):
+    if isinstance(value, datetime.datetime):
+        return protocols.epoch_seconds(value)
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode('ascii')
+    raise TypeError('%r is not JSON serialisable' % (value,))
+
+
+def _wire(value):
+    """``value`` with the floats JSON cannot carry spelled as strings."""
+    if isinstance(value, float):
+        return protocols.special_float(value)
+    if isinstance(value, dict):
+        return {key: _wire(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_wire(item) for item in value]
+    return value
+
+
+def error_document(exc):
+    """The body of an error (json and CBOR share it)."""
+    type_name = exc.type_name
+    if exc.shape:
+        type_name = SHAPE_NAMESPACE + type_name
+    document = {'__type': type_name, 'message': exc.message}
+    document.update(exc.extra)
+    return document
+
+
+def error_headers(exc, request):
+    """The query-compatible headers of an error: the status as query's and
+    x-amzn-query-error, when the client asks in query mode (or speaks CBOR)."""
+    if isinstance(exc, errors.UnknownOperationException):
+        return exc.status, []
+    return exc.status, [('x-amzn-query-error', '%s;%s' % (
+        exc.code, 'Sender' if exc.sender else 'Receiver'))]
+
+
+class Protocol:
+    name = 'json'
+    content_type = CONTENT_TYPE
+
+    def operation_name(self, request):
+        target = request.headers.get('x-amz-target', '')
+        prefix, _, name = target.partition('.')
+        if prefix != model.TARGET_PREFIX or not name:
+            raise errors.UnknownOperationException(
+                'Unknown target %s.' % target)
+        return name
+
+    def unknown_operation(self, name):
+        return errors.UnknownOperationException('')
+
+    def load(self, body):
+        try:
+            return json.loads(body) if body.strip() else {}
+        except (ValueError, UnicodeDecodeError):
+            raise errors.MalformedInput('The request body is not valid JSON.') from None
+
+    def read(self, request, operation_model):
+        tree = self.load(request.body)
+        if not isinstance(tree, dict):
+            raise errors.MalformedInput('The request body is not a JSON object.')
+        return model.parse_input(operation_model, tree, decode)
+
+    def dumps(self, document):
+        return json.dumps(_wire(document), default=_default, separators=(',', ':')).encode()
+
+    def respond(self, operation_model, result, request_id):
+        return protocols.Response(200, self._headers(request_id), self.dumps(result or {}))
+
+    def error(self, exc, request_id, request=None):
+        status, headers = error_headers(exc, request)
+        return protocols.Response(status, self._headers(request_id) + headers,
+                                  self.dumps(error_document(exc)))
+
+    def _headers(self, request_id):
+        return [('Content-Type', self.content_type), ('x-amzn-RequestId', request_id)]
+
+
+PROTOCOL = Protocol()
