@@ -213,7 +213,8 @@ def stored(kind, params, rule, ctx, urls):
              'name': params['AlarmName'], 'type': kind,
              'description': params.get('AlarmDescription'), 'enabled': True,
              'project_id': ctx.project_id, 'user_id': ctx.user_id, 'severity': 'low',
-             'repeat_actions': False, 'time_constraints': [], 'rule': rule}
+             'repeat_actions': False, 'time_constraints': [], 'rule': rule,
+             'timestamp': naive(ctx.now)}
     for member, column in ACTION_LISTS:
         rule[member] = list(dict.fromkeys(params.get(member, [])))
         if len(rule[member]) > MAX_ACTIONS:
@@ -253,6 +254,11 @@ def decode_token(token):
 
 
 # -- what DescribeAlarms shows ----------------------------------------------------------------
+
+def naive(moment):
+    """The store's naive UTC time of an aware datetime."""
+    return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
 
 def aware(moment):
     if moment is None:

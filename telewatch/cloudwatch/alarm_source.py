@@ -157,15 +157,21 @@ def decide_composite(plan, datapoints, now, store):
     if state == previous:
         return evaluation.Evaluation(state, previous, False, alarm['state_reason'],
                                      alarm.get('reason_data'))
-    triggering = [child for child in found if alarm_rule.evaluate(
+    # The children whose state decides the outcome (flipped, it would change), the most
+    # recently changed first: CloudWatch's reason names that one.
+    triggering = sorted((child for child in found if alarm_rule.evaluate(
         tree, dict(states, **{child['name']: 'OK' if child['state'] == rules.ALARM
-                              else 'ALARM'})) != (state == rules.ALARM)]
+                              else 'ALARM'})) != (state == rules.ALARM)),
+        key=lambda child: (child['state_timestamp'], child['name']), reverse=True)
     region = 'RegionOne'
-    reason = ', '.join('%s transitioned to %s at %s' % (
-        shapes.arn(region, alarm['project_id'], child['name']),
-        shapes.CLOUDWATCH_STATES[child['state']], _when(child['state_timestamp']))
-        for child in triggering) or 'The alarm rule %s evaluated to %s' % (
-        alarm['rule']['AlarmRule'][:200], 'TRUE' if state == rules.ALARM else 'FALSE')
+    if triggering:
+        reason = '%s transitioned to %s at %s' % (
+            shapes.arn(region, alarm['project_id'], triggering[0]['name']),
+            shapes.CLOUDWATCH_STATES[triggering[0]['state']],
+            _when(triggering[0]['state_timestamp']))
+    else:
+        reason = 'The alarm rule evaluated to %s' % ('TRUE' if state == rules.ALARM
+                                                     else 'FALSE')
     data = {'type': 'composite', 'triggeringAlarms': [
         {'arn': shapes.arn(region, alarm['project_id'], child['name']),
          'state': {'value': shapes.CLOUDWATCH_STATES[child['state']],

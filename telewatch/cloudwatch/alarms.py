@@ -158,18 +158,34 @@ def _put(ctx, params, kind, rule):
     alarm = shapes.stored(kind, params, rule, ctx, urls)
     actor = (ctx.user_id, ctx.project_id)
     if old is None:
+        _check_quotas(ctx)
         alarm.update(state=rules.INSUFFICIENT_DATA, state_reason=shapes.INITIAL_REASON,
-                     reason_data=None)
+                     reason_data=None, state_timestamp=alarm['timestamp'])
         try:
             ctx.alarms.create(alarm, actor=actor)
         except sa.exc.IntegrityError:  # a put of the same name was first: replace it
             old = find(ctx, params['AlarmName'])
         else:
+            # Tags an alarm of that name left (deleted through /v2) are not the new one's.
+            tags.delete_all(ctx, [_arn(ctx, alarm['name'])])
             tags.set_tags(ctx, _arn(ctx, alarm['name']), params.get('Tags', []))
             return
     alarm.pop('user_id')
     ctx.alarms.update(alarm, actor=actor)
     _release(ctx, existing, keep=_stored_urls(alarm))
+
+
+def _check_quotas(ctx):
+    """LimitExceeded when the caller or its project has as many alarms (CloudWatch's and
+    Aodh's: one store) as ``[alarms] user_alarm_quota`` or the project's quota allows (the
+    one set through /v2/quotas, else ``project_alarm_quota``), as the Aodh API counts."""
+    store, options = ctx.alarms, ctx.conf.alarms
+    project_quota = store.quotas(ctx.project_id).get('alarms', options.project_alarm_quota)
+    for quota, count in ((options.user_alarm_quota, lambda: store.count(user_id=ctx.user_id)),
+                         (project_quota, lambda: store.count(project_id=ctx.project_id))):
+        if quota is not None and quota >= 0 and count() >= quota:
+            raise errors.LimitExceeded('The maximum number of alarms (%d) is reached.'
+                                       % quota)
 
 
 def _arn(ctx, name):
@@ -287,7 +303,8 @@ def _set_actions_enabled(ctx, params, enabled):
             continue
         old_urls = _stored_urls(alarm)
         urls = resolve_actions(ctx, shapes.actions_of(alarm)) if enabled else {}
-        ctx.alarms.update(shapes.with_actions_enabled(alarm, enabled, urls),
+        ctx.alarms.update(dict(shapes.with_actions_enabled(alarm, enabled, urls),
+                               timestamp=shapes.naive(ctx.now)),
                           actor=(ctx.user_id, ctx.project_id))
         _release(ctx, old_urls, keep=list(urls.values()))
     return {}
@@ -321,7 +338,7 @@ def set_alarm_state(ctx, params):
             raise errors.ResourceNotFound('Alarm %s not found' % params['AlarmName'])
         changed = ctx.alarms.transition(
             alarm['alarm_id'], alarm['state'], state, params['StateReason'], data,
-            actor=(ctx.user_id, ctx.project_id),
+            now=shapes.naive(ctx.now), actor=(ctx.user_id, ctx.project_id),
             detail={'state': state, 'transition_reason': params['StateReason']})
         if changed is not None:
             if alarm['state'] != state:

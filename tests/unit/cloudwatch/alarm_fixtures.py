@@ -17,9 +17,9 @@ def alarm_store(tmp_path):
     store.close()
 
 
-def make_context(conf, alarm_store, project_id, archive=None):
+def make_context(conf, alarm_store, project_id, archive=None, now=None):
     return Context(project_id=project_id, user_id='user-' + project_id, access_key='AKIA',
-                   request_id='req-1', now=datetime.datetime.now(datetime.timezone.utc),
+                   request_id='req-1', now=now or datetime.datetime.now(datetime.timezone.utc),
                    conf=conf, store=archive, alarms=alarm_store, region='RegionOne')
 
 

@@ -1,5 +1,7 @@
 """CloudWatch's alarm operations on a real AlarmStore (SQLite in the test's directory)."""
 
+import dataclasses
+import datetime
 import json
 
 import pytest
@@ -89,6 +91,18 @@ def test_put_metric_alarm_refuses(ctx, fields, error, text):
     with pytest.raises(error, match=text):
         alarms.put_metric_alarm(ctx, metric_alarm(**fields))
     assert ctx.alarms.search() == []
+
+
+def test_quotas(ctx, bob):
+    ctx.conf.set_override('project_alarm_quota', 2, group='alarms')
+    alarms.put_metric_alarm(ctx, metric_alarm('a'))
+    alarms.put_metric_alarm(ctx, metric_alarm('b'))
+    alarms.put_metric_alarm(ctx, metric_alarm('b', Threshold=1.0))  # a replacement
+    with pytest.raises(errors.LimitExceeded, match=r'\(2\)'):
+        alarms.put_metric_alarm(ctx, metric_alarm('c'))
+    alarms.put_metric_alarm(bob, metric_alarm('c'))
+    ctx.alarms.set_quotas('alice', {'alarms': 3})
+    alarms.put_metric_alarm(ctx, metric_alarm('c'))
 
 
 def test_percentile_alarms(ctx):
@@ -273,7 +287,8 @@ def test_set_alarm_state_fires_the_actions_of_a_new_state(ctx, monkeypatch):
 
 
 def test_alarm_history(ctx, bob):
-    alarms.put_metric_alarm(ctx, metric_alarm('a'))
+    alarms.put_metric_alarm(dataclasses.replace(ctx, now=ctx.now - datetime.timedelta(
+        seconds=1)), metric_alarm('a'))
     alarms.put_metric_alarm(ctx, metric_alarm('a', Threshold=60.0))
     alarm_id = alarm_shapes.alarm_id('alice', 'a')
     ctx.alarms.transition(alarm_id, 'insufficient data', 'ok', 'Threshold Crossed: fine',
