@@ -110,11 +110,11 @@ class CloudWatchApp:
         try:
             response = self._handle(environ, protocol, request_id, now)
         except errors.CloudWatchError as exc:
-            response = protocol.error(exc, request_id)
+            response = protocol.error(exc, request_id, headers)
         except Exception:  # an operation's bug: the client gets AWS's 500, the log the rest
             LOG.exception('request %s failed', request_id)
             response = protocol.error(errors.InternalServiceError(
-                'Internal error (request %s).' % request_id), request_id)
+                'Internal error (request %s).' % request_id), request_id, headers)
         start_response(_STATUS.get(response.status, '%d Error' % response.status),
                        response.headers + [('Content-Length', str(len(response.body)))])
         return [response.body]
@@ -131,10 +131,12 @@ class CloudWatchApp:
             request.params = query.form_params(request)
         name = protocol.operation_name(request)
         operation_model = model.operation(name)
-        function = self.operations.get(name)
-        if operation_model is None or function is None:
+        if operation_model is None:
             raise protocol.unknown_operation(name)
         params = protocol.read(request, operation_model)
+        function = self.operations.get(name)
+        if function is None:  # in the model, not implemented here (yet)
+            raise protocol.unknown_operation(name)
         ctx = Context(project_id=credential.project_id, user_id=credential.user_id,
                       access_key=credential.access, request_id=request_id, now=now,
                       conf=self.conf, store=self.store, alarms=self.alarms,
