@@ -20,6 +20,8 @@ from telewatch.alarms.evaluator import evaluator as alarm_evaluator
 from telewatch.api import app as api_app
 from telewatch.api import auth
 from telewatch.archive import policy as policy_mod
+from telewatch.cloudwatch import app as cloudwatch_app
+from telewatch.cloudwatch import credentials as cloudwatch_credentials
 from telewatch.archive import processor as processor_mod
 from telewatch.archive import store as archive_store
 from telewatch.pipeline import config as pipeline_config
@@ -163,6 +165,11 @@ class AllInOne:
         self.api = _listen(api_app.make_app(conf, self.archive, self._processor_counters,
                                             anonymous=ANONYMOUS), conf.host, conf.port)
         self._api_thread = loops.LoopThread('api', self.api.run, self._stopping)
+        conf.set_override('auth_strategy', 'keys_file', group='cloudwatch')
+        self.cloudwatch = _listen(cloudwatch_app.make_app(conf, self.archive),
+                                  conf.host, conf.cloudwatch_port)
+        self._cloudwatch_thread = loops.LoopThread('cloudwatch', self.cloudwatch.run,
+                                                   self._stopping)
         self.pipeline_file = pipeline_config.find_pipeline_file(conf)
         self.definition = pipeline_config.load_pipeline(self.pipeline_file, conf)
         self.pipeline = engine.PipelineManager(self.definition, conf)
@@ -186,6 +193,7 @@ class AllInOne:
         self.processor.start()
         self.evaluator.start()
         self._api_thread.start()
+        self._cloudwatch_thread.start()
         self.pipeline.start()
         if self.agent is not None:
             self.agent.start()
@@ -200,6 +208,7 @@ class AllInOne:
             self.agent.stop()
         self.pipeline.stop()
         self.api.close()
+        self.cloudwatch.close()
         self.processor.stop()
         self.processor.run_once()  # what the pipeline wrote last
         self.evaluator.stop()
@@ -208,7 +217,7 @@ class AllInOne:
     def threads(self):
         """Every thread that runs until ``stop`` (see telewatch.cmd.all_in_one)."""
         threads = (self.processor.threads() + self.evaluator.threads() + [self._api_thread]
-                   + self.pipeline.threads())
+                   + [self._cloudwatch_thread] + self.pipeline.threads())
         return threads + (self.agent.threads() if self.agent is not None else [])
 
     def loop_errors(self):
@@ -238,10 +247,20 @@ class AllInOne:
         lines += ['  API:            %s/ with no authentication (a request without '
                   'credentials is an admin)' % api,
                   '  try:            curl %s/v1/resource/host' % api,
-                  '                  gnocchi --endpoint %s resource list' % api,
-                  '  progress:       a line in the log every %d s' % self.conf.progress_interval,
+                  '                  gnocchi --endpoint %s resource list' % api]
+        lines += self._describe_cloudwatch()
+        lines += ['  progress:       a line in the log every %d s' % self.conf.progress_interval,
                   'Ctrl-C to stop.']
         return lines
+
+    def _describe_cloudwatch(self):
+        path = cloudwatch_credentials.keys_file_path(self.conf)
+        key = next(iter(cloudwatch_credentials.load_keys_file(path).values()))
+        url = 'http://%s:%s' % (self.conf.host, self.cloudwatch.effective_port)
+        return ['  CloudWatch API: %s/ (SigV4: access key %s, its secret in %s)'
+                % (url, key.access, path),
+                '  try:            AWS_SHARED_CREDENTIALS_FILE=%s aws cloudwatch list-metrics '
+                '--endpoint-url %s --region %s' % (path, url, self.conf.cloudwatch.region)]
 
     def _describe_policies(self):
         coarse = []

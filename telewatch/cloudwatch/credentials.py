@@ -154,10 +154,18 @@ def ensure_keys_file(path, project_id, user_id):
     return created, next(iter(load_keys_file(path).values()))
 
 
+# Whom the key a new keys file holds acts for: the all-in-one's anonymous admin.
+KEYS_FILE_OWNER = ('admin', 'admin')
+
+
 def from_conf(conf):
     """The credentials source ``[cloudwatch] auth_strategy`` names."""
     if conf.cloudwatch.auth_strategy == 'keys_file':
-        return KeysFileCredentials(keys_file_path(conf))
+        path = keys_file_path(conf)
+        created, key = ensure_keys_file(path, *KEYS_FILE_OWNER)
+        if created:
+            LOG.warning('created the access keys file %s: access key %s', path, key.access)
+        return KeysFileCredentials(path)
     return KeystoneCredentials.from_conf(conf)
 
 

@@ -38,94 +38,105 @@ def error_shape(name):
     return service_model().shape_for(name)
 
 
-def _lower_first(name):
-    return name[:1].lower() + name[1:]
+def _query_name(path):
+    """MetricData.member.1.Value: the name MissingParameter and InvalidParameterValue use."""
+    return '.'.join(step if isinstance(step, str) else 'member.%d' % step for step in path)
+
+
+def _coral_name(path):
+    """metricData.1.member.value: the path ValidationError's messages use."""
+    return '.'.join(step[:1].lower() + step[1:] if isinstance(step, str)
+                    else '%d.member' % step for step in path)
 
 
 class _Walk:
-    """One walk of an input tree: the decoder and the violations found so far."""
+    """One walk of an input tree: the decoder and the violations found so far. A path is a
+    tuple of member names and list indexes (from 1), spelled out only for a message."""
 
     def __init__(self, decode):
         self.decode = decode
         self.violations = []
 
-    def violate(self, raw, where, constraint):
+    def violate(self, raw, path, constraint):
         shown = 'null' if raw is None else "'%s'" % (raw,)
         self.violations.append("Value %s at '%s' failed to satisfy constraint: %s"
-                               % (shown, where, constraint))
+                               % (shown, _coral_name(path), constraint))
 
-    def value(self, shape, raw, name, where):
-        """``raw`` checked and decoded; ``name`` is the query-style name (MetricData.member.1)
-        of the messages MissingParameter and InvalidParameterValue use, ``where`` the
-        camelCase path of ValidationError's."""
+    def value(self, shape, raw, path):
+        """``raw`` checked and decoded."""
         kind = shape.type_name
         if kind == 'structure':
-            return self.structure(shape, raw, name, where)
+            return self.structure(shape, raw, path)
         if kind == 'list':
-            return self.list(shape, raw, name, where)
+            return self.list(shape, raw, path)
         if kind == 'map':
-            return self.map(shape, raw, name, where)
+            return self.map(shape, raw, path)
         try:
             value = self.decode(shape, raw)
         except (ValueError, TypeError, OverflowError):
             raise errors.InvalidParameterValue(
-                'The value %s for parameter %s is invalid.' % (raw, name)) from None
-        self.scalar_constraints(shape, value, where)
+                'The value %s for parameter %s is invalid.' % (raw, _query_name(path))) \
+                from None
+        if shape.metadata:
+            self.scalar_constraints(shape, value, path)
         return value
 
-    def structure(self, shape, raw, name, where):
+    def structure(self, shape, raw, path):
         if not isinstance(raw, dict):
             raise errors.InvalidParameterValue(
-                'The value for parameter %s is not a structure.' % name)
-        parsed = {}
-        for member, member_shape in shape.members.items():
-            inner = '%s.%s' % (name, member) if name else member
-            at = '%s.%s' % (where, _lower_first(member)) if where else _lower_first(member)
+                'The value for parameter %s is not a structure.' % _query_name(path))
+        for member in shape.required_members:
             if raw.get(member) is None:
-                if member in shape.required_members:
-                    raise errors.MissingParameter('The parameter %s is required.' % inner)
-                continue
-            parsed[member] = self.value(member_shape, raw[member], inner, at)
+                raise errors.MissingParameter(
+                    'The parameter %s is required.' % _query_name(path + (member,)))
+        parsed = {}
+        members = shape.members
+        for member, item in raw.items():  # members the model lacks are ignored, as AWS does
+            member_shape = members.get(member)
+            if member_shape is not None and item is not None:
+                parsed[member] = self.value(member_shape, item, path + (member,))
         return parsed
 
-    def list(self, shape, raw, name, where):
+    def list(self, shape, raw, path):
         if not isinstance(raw, list):
             raise errors.InvalidParameterValue(
-                'The value for parameter %s is not a list.' % name)
-        self.length(shape, raw, len(raw), where)
-        return [self.value(shape.member, item, '%s.member.%d' % (name, index),
-                           '%s.%d.member' % (where, index))
+                'The value for parameter %s is not a list.' % _query_name(path))
+        self.length(shape, raw, len(raw), path)
+        member = shape.member
+        return [self.value(member, item, path + (index,))
                 for index, item in enumerate(raw, 1)]
 
-    def map(self, shape, raw, name, where):
+    def map(self, shape, raw, path):
         if not isinstance(raw, dict):
-            raise errors.InvalidParameterValue('The value for parameter %s is not a map.' % name)
-        self.length(shape, raw, len(raw), where)
-        return {self.value(shape.key, key, name, where):
-                self.value(shape.value, value, '%s.%s' % (name, key), '%s.%s' % (where, key))
+            raise errors.InvalidParameterValue(
+                'The value for parameter %s is not a map.' % _query_name(path))
+        self.length(shape, raw, len(raw), path)
+        return {self.value(shape.key, key, path): self.value(shape.value, value,
+                                                             path + (str(key),))
                 for key, value in raw.items()}
 
-    def length(self, shape, raw, size, where):
+    def length(self, shape, raw, size, path):
         low, high = shape.metadata.get('min'), shape.metadata.get('max')
         if low is not None and size < low:
-            self.violate(raw, where, 'Member must have length greater than or equal to %d'
+            self.violate(raw, path, 'Member must have length greater than or equal to %d'
                          % low)
         if high is not None and size > high:
-            self.violate(raw, where, 'Member must have length less than or equal to %d' % high)
+            self.violate(raw, path, 'Member must have length less than or equal to %d' % high)
 
-    def scalar_constraints(self, shape, value, where):
+    def scalar_constraints(self, shape, value, path):
         if shape.type_name == 'string':
-            if shape.enum and value not in shape.enum:
-                self.violate(value, where, 'Member must satisfy enum value set: [%s]'
-                             % ', '.join(shape.enum))
-            self.length(shape, value, len(value), where)
+            enum = shape.metadata.get('enum')
+            if enum and value not in enum:
+                self.violate(value, path, 'Member must satisfy enum value set: [%s]'
+                             % ', '.join(enum))
+            self.length(shape, value, len(value), path)
         elif shape.type_name in ('integer', 'long', 'double'):
             low, high = shape.metadata.get('min'), shape.metadata.get('max')
             if low is not None and value < low:
-                self.violate(value, where, 'Member must have value greater than or equal to %s'
+                self.violate(value, path, 'Member must have value greater than or equal to %s'
                              % low)
             if high is not None and value > high:
-                self.violate(value, where, 'Member must have value less than or equal to %s'
+                self.violate(value, path, 'Member must have value less than or equal to %s'
                              % high)
 
 
@@ -140,7 +151,7 @@ def parse_input(operation_model, tree, decode):
     if shape is None:
         return {}
     walk = _Walk(decode)
-    params = walk.structure(shape, tree or {}, '', '')
+    params = walk.structure(shape, tree or {}, ())
     if walk.violations:
         count = len(walk.violations)
         raise errors.ValidationError('%d validation error%s detected: %s' % (

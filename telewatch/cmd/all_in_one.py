@@ -35,6 +35,9 @@ CLI_OPTS = [
                             'without credentials is an admin; Gnocchi\'s x-user-id/'
                             'x-project-id/x-roles headers or gnocchi-basic say who else).'),
     cfg.PortOpt('port', default=8041, help='Port of the API (see --host).'),
+    cfg.PortOpt('cloudwatch-port', default=8043,
+                help='Port of the CloudWatch API (on --host; SigV4 with the access keys of '
+                     '[cloudwatch] keys_file, created on first start).'),
     cfg.BoolOpt('no-polling', default=False,
                 help='Poll nothing: run only the pipeline.'),
     cfg.StrOpt('polling-file', help='polling.yaml to use ([polling] cfg_file otherwise).'),

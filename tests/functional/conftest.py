@@ -18,6 +18,8 @@ from tests.functional.services import (  # noqa: F401
     gnocchi_endpoint, kafka_bootstrap, kafka_topics, keystone, postgresql_indexer,
     postgresql_url, rabbitmq_url, redis_url)
 from tests.functional.bus_helpers import deployment, kafka_deployment  # noqa: F401
+from tests.functional.cloudwatch_clients import (  # noqa: F401
+    allinone_keys_file, cbor_models, client, cloudwatch, cloudwatch_clients_installed)
 
 
 _leak_check = leaks.LeakCheck()

@@ -86,6 +86,51 @@ class Keystone:
         delay = (expires - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
         time.sleep(max(0, delay) + 1)
 
+    def ec2_credential(self, user):
+        """A new EC2 credential (``openstack ec2 credentials create``) of ``user`` in its
+        project: (access, secret). ``delete_ec2_credential`` revokes it."""
+        owner = self.token(user)
+        response = requests.post(
+            '%s/users/%s/credentials/OS-EC2' % (self.auth_url, owner.user_id), timeout=30,
+            headers={'X-Auth-Token': owner.id}, json={'tenant_id': owner.project_id})
+        response.raise_for_status()
+        credential = response.json()['credential']
+        return credential['access'], credential['secret']
+
+    def delete_ec2_credential(self, user, access):
+        owner = self.token(user)
+        response = requests.delete(
+            '%s/users/%s/credentials/OS-EC2/%s' % (self.auth_url, owner.user_id, access),
+            timeout=30, headers={'X-Auth-Token': owner.id})
+        if response.status_code != 404:
+            response.raise_for_status()
+
+    def ensure_system_reader(self, user):
+        """Make ``user`` (its project is ignored) exist with the role reader on the system
+        (what reads other users' EC2 credentials); idempotent."""
+        admin = {'X-Auth-Token': self.token(self.admin).id}
+        found = requests.get(self.auth_url + '/users', params={'name': user.name},
+                             headers=admin, timeout=30)
+        found.raise_for_status()
+        users = found.json()['users']
+        if users:
+            user_id = users[0]['id']
+        else:
+            created = requests.post(self.auth_url + '/users', headers=admin, timeout=30, json={
+                'user': {'name': user.name, 'password': user.password,
+                         'domain_id': DOMAIN['id']}})
+            created.raise_for_status()
+            user_id = created.json()['user']['id']
+        roles = requests.get(self.auth_url + '/roles', params={'name': 'reader'},
+                             headers=admin, timeout=30)
+        roles.raise_for_status()
+        role_id = roles.json()['roles'][0]['id']
+        granted = requests.put(
+            '%s/system/users/%s/roles/%s' % (self.auth_url, user_id, role_id),
+            headers=admin, timeout=30)
+        granted.raise_for_status()
+        return user_id
+
     def authtoken_options(self):
         """[keystone_authtoken] options for keystonemiddleware against this Keystone, with
         the service user."""

@@ -41,7 +41,7 @@ class AllInOne:
             self.process = subprocess.Popen(
                 [str(BIN / 'telewatch-all-in-one'), '--config-dir', str(REPO / 'etc'),
                  '--config-file', str(conf), '--data-dir', str(self.data),
-                 '--port', str(self.port), *args],
+                 '--port', str(self.port), '--cloudwatch-port', '0', *args],
                 stdout=out, stderr=err, cwd=tmp_path)
 
     def output(self):

@@ -181,3 +181,26 @@ def test_gzip_bomb_refused(conf, app):
     plain = b'Action=ListMetrics&Version=2010-08-01&Namespace=' + b'x' * 5000
     status, _, body = wsgi_client.call(app, _resign('query', plain, gzip.compress(plain)))
     assert status == 413 and b'RequestEntityTooLarge' in body
+
+
+def test_a_value_of_the_wrong_type(app):
+    plain = (b'Action=GetMetricStatistics&Version=2010-08-01&Namespace=A&MetricName=M'
+             b'&StartTime=2026-01-01T00:00:00Z&EndTime=2026-01-02T00:00:00Z&Period=sixty'
+             b'&Statistics.member.1=Sum')
+    prepared = _resign_plain(plain)
+    status, _, body = wsgi_client.call(app, prepared)
+    assert status == 400
+    assert (b'<Code>InvalidParameterValue</Code><Message>The value sixty for parameter '
+            b'Period is invalid.</Message>') in body
+
+
+def _resign_plain(body):
+    from botocore import auth as botocore_auth
+    from botocore import awsrequest
+    from botocore import credentials as botocore_credentials
+    request = awsrequest.AWSRequest(
+        method='POST', url='http://cloudwatch.test/', data=body,
+        headers={'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'})
+    botocore_auth.SigV4Auth(botocore_credentials.Credentials(ACCESS, SECRET), 'monitoring',
+                            'us-east-1').add_auth(request)
+    return request.prepare()

@@ -26,6 +26,7 @@ def signal_handlers():
 def test_a_processor_thread_that_ends_is_found(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(processor_mod.ArchiveProcessor, '_run', lambda self: None)
     conf = all_in_one._prepare(['--data-dir', str(tmp_path), '--no-polling', '--port', '0',
+                                '--cloudwatch-port', '0',
                                 '--pipeline-file', str(conftest.REPO / 'etc' / 'pipeline.yaml')])
     chain = all_in_one._start(conf)
     try:
