@@ -22,6 +22,7 @@ from telewatch.cloudwatch import metric_math
 from telewatch.cloudwatch import statistics
 
 _NS = 1_000_000_000
+SAMPLES = '<samples>'  # the query id of a percentile's sample counts (not a Metrics id)
 
 
 def plan(alarm, lookup):
@@ -35,16 +36,26 @@ def plan(alarm, lookup):
     rule = rules.ThresholdRule.from_cloudwatch(
         dict(definition, Period=shapes.alarm_period(definition)))
     watched = _watched(alarm, lookup)
-    return sources.Plan(alarm, (sources.Leaf(rule, alarm['type'], watched),), reader=read)
+    decide = decide_low_samples if _ignores_low_samples(definition) else None
+    return sources.Plan(alarm, (sources.Leaf(rule, alarm['type'], watched),), reader=read,
+                        decide=decide)
+
+
+def _ignores_low_samples(definition):
+    return (definition.get('EvaluateLowSampleCountPercentile') == 'ignore'
+            and 0 < shapes.percentile(definition.get('ExtendedStatistic', 'p0')) < 100)
 
 
 def _stats(definition):
     """``[(query id, MetricKey, period, statistic)]`` of a metric alarm's metrics."""
     if 'Metrics' not in definition:
         statistic = definition.get('Statistic') or definition.get('ExtendedStatistic')
-        return [(None, mapping.metric_key(definition['Namespace'], definition['MetricName'],
-                                          definition.get('Dimensions', [])),
-                 definition['Period'], statistic)]
+        key = mapping.metric_key(definition['Namespace'], definition['MetricName'],
+                                 definition.get('Dimensions', []))
+        found = [(None, key, definition['Period'], statistic)]
+        if _ignores_low_samples(definition):
+            found.append((SAMPLES, key, definition['Period'], 'SampleCount'))
+        return found
     out = []
     for query in definition['Metrics']:
         if 'MetricStat' in query:
@@ -90,7 +101,8 @@ def _read_project(ctx, plans, now, lag):
     asked = {plan.alarm_id: _stats(plan.alarm['rule']) for plan in plans}
     keys = {key for stats in asked.values() for _, key, _, _ in stats}
     found = mapping.find_many(ctx, list(keys))
-    start = _aware(now - max(p.leaves[0].rule.query_window(lag) for p in plans))
+    since = now - max(p.leaves[0].rule.query_window(lag) for p in plans)
+    start = _aware(since)
     tables = {}
     rounds = {}
     for stats in asked.values():
@@ -98,9 +110,10 @@ def _read_project(ctx, plans, now, lag):
             if found.get(key) is not None:
                 rounds.setdefault(period, {}).setdefault(key, set()).add(stat)
     for period, wanted in rounds.items():
+        # Periods start on multiples of the period, as the engine places points.
         read = mapping.read(ctx, {key: (found[key], period, sorted(stats), 1)
-                                  for key, stats in wanted.items()}, start, _aware(now),
-                            refresh=False)
+                                  for key, stats in wanted.items()},
+                            _aware(since // period * period), _aware(now), refresh=False)
         tables.update({(key, period): table for key, table in read.items()})
     out = {}
     for plan in plans:
@@ -114,7 +127,33 @@ def _read_project(ctx, plans, now, lag):
                           else _math(plan.alarm['rule'], series, rule, start, now))
         out[plan.alarm_id] = [[(int(stamp) / _NS, rule.granularity, float(value))
                                for stamp, value in zip(stamps, values)]]
+        if SAMPLES in series:
+            out[plan.alarm_id].append(_low_samples(plan.alarm['rule'], stamps,
+                                                   series[SAMPLES], rule, now))
     return out
+
+
+def _low_samples(definition, stamps, samples, rule, now):
+    """The sample count of the most recent whole period with data when it is below
+    CloudWatch's significance for the percentile (10 / (1 - p)), else None."""
+    current = int(now // rule.granularity * rule.granularity * _NS)
+    whole = [stamp for stamp in stamps.tolist() if stamp < current]
+    if not whole:
+        return None
+    counts = dict(zip(samples[0].tolist(), samples[1].tolist()))
+    count = counts.get(whole[-1], 0.0)
+    needed = 10 / (1 - shapes.percentile(definition['ExtendedStatistic']) / 100)
+    return count if count < needed else None
+
+
+def decide_low_samples(plan, datapoints, now, store):
+    """EvaluateLowSampleCountPercentile ``ignore``: a percentile over too few samples to
+    mean anything leaves the state as it is; otherwise the engine decides."""
+    alarm = plan.alarm
+    if len(datapoints) > 1 and datapoints[1] is not None:
+        return evaluation.Evaluation(alarm['state'], alarm['state'], False,
+                                     alarm['state_reason'], alarm.get('reason_data'))
+    return evaluation.evaluate(plan.leaves[0].rule, alarm['state'], datapoints[0], now)
 
 
 def _math(definition, series, rule, start, now):

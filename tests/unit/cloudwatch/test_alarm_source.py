@@ -29,9 +29,9 @@ def ctx(store, alarm_store):
 
 
 def put(ctx, name, *values, namespace='App', dimensions=()):
-    """One value a minute, the last in the minute before NOW's end (oldest first)."""
+    """One value a minute, the last in the minute before NOW's (oldest first)."""
     data = [{'MetricName': name, 'Dimensions': list(dimensions), 'Value': value,
-             'Timestamp': NOW - datetime.timedelta(minutes=len(values) - 1 - n)}
+             'Timestamp': NOW - datetime.timedelta(minutes=len(values) - n)}
             for n, value in enumerate(values) if value is not None]
     metrics.OPERATIONS['PutMetricData'](ctx, {'Namespace': namespace, 'MetricData': data})
     ctx.store.process()
@@ -71,7 +71,8 @@ def test_m_of_n_goes_to_alarm_and_calls_the_actions(ctx):
     found = shown(ctx, 'slow')
     assert found['StateValue'] == 'ALARM'
     assert found['StateReason'].startswith(
-        'Threshold Crossed: 2 out of the last 3 datapoints [80.0 (')
+        'Threshold Crossed: 2 out of the last 3 datapoints [80.0 (07/12/26 11:59:00), 70.0 '
+        '(07/12/26 11:58:00), 10.0 (07/12/26 11:57:00)] were greater than the threshold')
     data = json.loads(found['StateReasonData'])
     assert (data['statistic'], data['period'], data['threshold']) == ('Average', 60, 50.0)
     assert data['recentDatapoints'] == [10.0, 70.0, 80.0]
@@ -183,3 +184,24 @@ def test_set_alarm_state_lasts_until_the_next_evaluation(ctx, monkeypatch):
     assert [i['HistorySummary'] for i in history] == [
         'Alarm updated from ALARM to OK', 'Alarm updated from OK to ALARM',
         'Alarm updated from INSUFFICIENT_DATA to OK']
+
+
+def test_percentiles_of_too_few_samples_can_be_ignored(ctx):
+    stamp = NOW - datetime.timedelta(minutes=1)
+    for name, count in (('Few', 3), ('Many', 120)):
+        metrics.OPERATIONS['PutMetricData'](ctx, {'Namespace': 'App', 'MetricData': [
+            {'MetricName': name, 'Values': [95.0], 'Counts': [float(count)],
+             'Timestamp': stamp}]})
+    ctx.store.process()
+    for name in ('Few', 'Many'):
+        for low in ('ignore', 'evaluate'):
+            alarm(ctx, '%s-%s' % (name, low), MetricName=name, Dimensions=None, Statistic=None,
+                  ExtendedStatistic='p90', EvaluationPeriods=1, DatapointsToAlarm=None,
+                  EvaluateLowSampleCountPercentile=low)
+    run, _ = evaluator(ctx)
+    run.tick()
+    # p90 needs 10 / (1 - 0.9) = 100 samples to mean something.
+    assert shown(ctx, 'Few-ignore')['StateValue'] == 'INSUFFICIENT_DATA'
+    assert shown(ctx, 'Few-evaluate')['StateValue'] == 'ALARM'
+    assert shown(ctx, 'Many-ignore')['StateValue'] == 'ALARM'
+    assert shown(ctx, 'Many-evaluate')['StateValue'] == 'ALARM'
