@@ -228,3 +228,16 @@ def _resign_json(prepared):
     botocore_auth.SigV4Auth(botocore_credentials.Credentials(ACCESS, SECRET), 'monitoring',
                             'us-east-1').add_auth(request)
     return request.prepare()
+
+
+def test_a_truncated_gzip_body(app):
+    plain = b'Action=ListMetrics&Version=2010-08-01'
+    status, _, body = wsgi_client.call(app, _resign('query', plain, gzip.compress(plain)[:-8]))
+    assert status == 400 and b'<Code>MalformedInput</Code>' in body
+
+
+def test_a_body_over_the_limit(conf, app):
+    conf.set_override('max_request_size', 100, group='cloudwatch')
+    plain = b'Action=ListMetrics&Version=2010-08-01&Namespace=' + b'x' * 200
+    status, _, body = wsgi_client.call(app, _resign_plain(plain))
+    assert status == 413 and b'<Code>RequestEntityTooLarge</Code>' in body
