@@ -63,12 +63,20 @@ class Table:
 
 
 def _keys(loaded, start, end, period):
-    stamps = [ts for methods in loaded.values() for ts, _ in methods.values()]
-    if not stamps:
+    distinct = []
+    for methods in loaded.values():
+        for ts, _ in methods.values():
+            # the methods of one table share their timestamps: one copy is enough
+            if not any(len(ts) == len(d) and numpy.array_equal(ts, d) for d in distinct):
+                distinct.append(ts)
+    if not distinct:
         return _EMPTY_I8
-    every = numpy.concatenate(stamps)
+    every = distinct[0] if len(distinct) == 1 else numpy.concatenate(distinct)
     every = every[(every >= start) & (every < end)]
-    return numpy.unique(start + (every - start) // period * period)
+    floored = start + (every - start) // period * period
+    if len(distinct) == 1 and (len(floored) < 2 or (numpy.diff(floored) > 0).all()):
+        return floored  # sorted and unique already (a period of the granularity)
+    return numpy.unique(floored)
 
 
 def _scatter(keys, series, start, end, period, ufunc, initial):
