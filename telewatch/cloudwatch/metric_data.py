@@ -154,14 +154,17 @@ def _evaluate(queries, parsed, series, start_ns, end_ns):
 
 
 def _moments(stamps, known):
-    """Aware datetimes of int64 ns, each made once per request (queries share periods)."""
-    out = []
-    for seconds in (stamps // _NS).tolist():
-        moment = known.get(seconds)
-        if moment is None:
-            moment = known[seconds] = datetime.datetime.fromtimestamp(
-                seconds, datetime.timezone.utc)
-        out.append(moment)
+    """Aware datetimes of int64 ns, each made once per request (queries share periods:
+    the list of the previous query is reused when its timestamps are the same)."""
+    last = known.get('last')
+    if last is not None and numpy.array_equal(last[0], stamps):
+        return list(last[1])
+    seconds = (stamps // _NS).tolist()
+    for second in seconds:
+        if second not in known:
+            known[second] = datetime.datetime.fromtimestamp(second, datetime.timezone.utc)
+    out = [known[second] for second in seconds]
+    known['last'] = (stamps, out)
     return out
 
 
