@@ -49,16 +49,7 @@ class Request(auth.SignedRequest):
 
     @classmethod
     def from_environ(cls, environ, max_size):
-        length = environ.get('CONTENT_LENGTH') or '0'
-        try:
-            length = int(length)
-        except ValueError:
-            raise errors.MalformedInput('Content-Length is not a number.') from None
-        if length > max_size:
-            raise errors.CloudWatchError(
-                'RequestEntityTooLarge', 'Request size %d exceeded %d bytes.'
-                % (length, max_size), status=413)
-        body = environ['wsgi.input'].read(length) if length else b''
+        body = _read_body(environ, max_size)
         headers = {key[5:].replace('_', '-').lower(): value
                    for key, value in environ.items() if key.startswith('HTTP_')}
         for key in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
@@ -67,6 +58,31 @@ class Request(auth.SignedRequest):
         path = (environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')) or '/'
         return cls(environ['REQUEST_METHOD'], path, environ.get('QUERY_STRING', ''),
                    headers, body)
+
+
+def _too_large(size, limit):
+    return errors.CloudWatchError('RequestEntityTooLarge', 'Request size %d exceeded %d bytes.'
+                                  % (size, limit), status=413)
+
+
+def _read_body(environ, limit):
+    """The body as sent, at most ``limit`` bytes (Content-Length, or chunked: read to the
+    end, which the server marks)."""
+    length = environ.get('CONTENT_LENGTH')
+    if not length:
+        if 'chunked' not in environ.get('HTTP_TRANSFER_ENCODING', '').lower():
+            return b''
+        body = environ['wsgi.input'].read(limit + 1)
+        if len(body) > limit:
+            raise _too_large(len(body), limit)
+        return body
+    try:
+        length = int(length)
+    except ValueError:
+        raise errors.MalformedInput('Content-Length is not a number.') from None
+    if length > limit:
+        raise _too_large(length, limit)
+    return environ['wsgi.input'].read(length)
 
 
 def gunzip(body, limit):
@@ -80,6 +96,8 @@ def gunzip(body, limit):
         raise errors.CloudWatchError(
             'RequestEntityTooLarge', 'Decompressed request exceeded %d bytes.' % limit,
             status=413)
+    if not inflater.eof:
+        raise errors.MalformedInput('The gzip request body is truncated.')
     return data
 
 
@@ -110,11 +128,11 @@ class CloudWatchApp:
         try:
             response = self._handle(environ, protocol, request_id, now)
         except errors.CloudWatchError as exc:
-            response = protocol.error(exc, request_id)
+            response = protocol.error(exc, request_id, headers)
         except Exception:  # an operation's bug: the client gets AWS's 500, the log the rest
             LOG.exception('request %s failed', request_id)
             response = protocol.error(errors.InternalServiceError(
-                'Internal error (request %s).' % request_id), request_id)
+                'Internal error (request %s).' % request_id), request_id, headers)
         start_response(_STATUS.get(response.status, '%d Error' % response.status),
                        response.headers + [('Content-Length', str(len(response.body)))])
         return [response.body]

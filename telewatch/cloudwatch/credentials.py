@@ -76,9 +76,29 @@ class KeystoneCredentials:
     def _read(self, access):
         self.lookups += 1
         credential_id = hashlib.sha256(access.encode('utf-8')).hexdigest()
+        record = self._get('/credentials/%s' % credential_id)
+        credential = record and _from_keystone(record['credential'], access)
+        if credential is None or not self._may_act(credential):
+            return None
+        return credential
+
+    def _may_act(self, credential):
+        """What /v3/ec2tokens would check too: the user and project are enabled and the
+        user still has a role on the project (a credential outlives a removed member)."""
+        user = self._get('/users/%s' % credential.user_id)
+        project = self._get('/projects/%s' % credential.project_id)
+        if not (user and user['user'].get('enabled') and project and
+                project['project'].get('enabled')):
+            return False
+        roles = self._get('/role_assignments?effective&user.id=%s&scope.project.id=%s'
+                          % (credential.user_id, credential.project_id))
+        return bool(roles and roles['role_assignments'])
+
+    def _get(self, path):
+        """The JSON body of Keystone's answer to ``path``, None for a 404."""
         try:
             response = self._session.get(
-                '/credentials/%s' % credential_id, raise_exc=False,
+                path, raise_exc=False,
                 endpoint_filter={'service_type': 'identity', 'interface': 'public',
                                  'version': (3, 0)})
         except ka_exceptions.ClientException as exc:
@@ -87,11 +107,11 @@ class KeystoneCredentials:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            LOG.warning('Keystone answered %d to reading an EC2 credential: %s (does the '
-                        '[cloudwatch] user have the reader role on the system?)',
-                        response.status_code, response.text[:200])
+            LOG.warning('Keystone answered %d to %s: %s (does the [cloudwatch] user have the '
+                        'reader role on the system?)', response.status_code, path.split('/')[1],
+                        response.text[:200])
             raise errors.ServiceUnavailable('The authentication service is unavailable.')
-        return _from_keystone(response.json()['credential'], access)
+        return response.json()
 
 
 def _from_keystone(record, access):

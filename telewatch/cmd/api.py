@@ -14,7 +14,10 @@ from telewatch.api import app as app_mod
 from telewatch.api import cli as api_cli
 
 
-class _Server(gunicorn_base.BaseApplication):
+class GunicornServer(gunicorn_base.BaseApplication):
+    """gunicorn serving one WSGI application with the options given (telewatch-api's and
+    telewatch-cloudwatch's)."""
+
     def __init__(self, application, options):
         self.application = application
         self.options = options
@@ -32,7 +35,7 @@ def main(argv=None):
     conf = service.prepare_service(sys.argv[1:] if argv is None else argv)
     application = app_mod.make_app(conf)
     gunicorn.util.write_error = api_cli.write_json_error
-    _Server(application, {
+    GunicornServer(application, {
         'bind': '%s:%d' % (conf.api.host, conf.api.port), 'workers': conf.api.workers,
         'worker_class': 'sync', 'accesslog': '-', 'proc_name': 'telewatch-api',
         # The app is built before forking; each worker opens its own database connections.

@@ -20,7 +20,7 @@ def main(argv=None):
     conf = service.prepare_service(sys.argv[1:] if argv is None else argv)
     application = app_mod.make_app(conf)
     options = conf.cloudwatch
-    api_cmd._Server(application, {
+    api_cmd.GunicornServer(application, {
         'bind': '%s:%d' % (options.host, options.port), 'workers': options.workers,
         'worker_class': 'sync', 'accesslog': '-', 'proc_name': 'telewatch-cloudwatch',
         'preload_app': True,

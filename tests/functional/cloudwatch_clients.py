@@ -10,7 +10,8 @@ functional tests of the CloudWatch API (import the fixtures you use).
   key=alice)`` returns the operation's result as that client parses it (a dict with the
   model's member names; ``{'$date': ...}`` timestamps from the subprocess clients become
   datetimes), or raises ``ClientError(code, message, status)`` (status None for the aws
-  CLI, which does not say it). ``client.protocol`` names the protocol it speaks.
+  CLI, which does not say it). ``client.protocol`` names the protocol it speaks (the JS SDK
+  speaks json, and query or CBOR when given those protocol classes).
 - ``allinone_keys_file``: the all-in-one's mode: a telewatch-cloudwatch with
   ``auth_strategy = keys_file`` and the access key it created.
 
@@ -45,7 +46,10 @@ AWS_CLI = CACHE / 'awscli' / 'bin' / 'aws'
 NODE_MODULES = CACHE / 'node' / 'node_modules'
 DATA = pathlib.Path(__file__).parent / 'data'
 READER = keystone_helpers.User('telewatch-cloudwatch', 'telewatch-cloudwatch-reader', None)
-CLIENTS = ('boto3-json', 'boto3-cbor', 'botocore-query', 'aws-cli', 'js-sdk')
+CLIENTS = ('boto3-json', 'boto3-cbor', 'botocore-query', 'aws-cli', 'js-sdk',
+           'js-sdk-query', 'js-sdk-cbor')
+# The JS SDK's protocol classes (@aws-sdk/core/protocols) by client name: json by default.
+JS_PROTOCOLS = {'js-sdk-query': 'AwsQueryProtocol', 'js-sdk-cbor': 'AwsSmithyRpcV2CborProtocol'}
 REGION = 'RegionOne'
 
 
@@ -107,7 +111,8 @@ class Client:
         self.name, self.server, self.model_dir = name, server, model_dir
         self.protocol = {'boto3-json': 'json', 'boto3-cbor': 'smithy-rpc-v2-cbor',
                          'botocore-query': 'query', 'aws-cli': 'json',
-                         'js-sdk': 'json'}[name]
+                         'js-sdk': 'json', 'js-sdk-query': 'query',
+                         'js-sdk-cbor': 'smithy-rpc-v2-cbor'}[name]
 
     def boto3(self, key, **config):
         session = botocore.session.get_session()
@@ -128,10 +133,12 @@ class Client:
         command = ([str(BOTOCORE_QUERY_PYTHON), str(DATA / 'cloudwatch_botocore_client.py')]
                    if self.name == 'botocore-query' else
                    ['node', str(DATA / 'cloudwatch_js_client.js')])
-        env = dict(os.environ, NODE_PATH=str(NODE_MODULES))
+        # NODE_NO_WARNINGS: the SDK's notice of the node versions it will need next year.
+        env = dict(os.environ, NODE_PATH=str(NODE_MODULES), NODE_NO_WARNINGS='1')
         stdin = json.dumps({'endpoint': self.server.url, 'access': key.access,
                             'secret': key.secret, 'operation': operation, 'params': params,
-                            'validate': validate}, default=_dates)
+                            'validate': validate, 'protocol': JS_PROTOCOLS.get(self.name)},
+                           default=_dates)
         done = subprocess.run(command, input=stdin, capture_output=True, text=True, env=env,
                               timeout=60)
         assert done.returncode == 0, done.stderr

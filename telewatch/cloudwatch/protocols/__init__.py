@@ -3,7 +3,7 @@ Smithy RPC v2 CBOR (``cbor``); ``pick(request)`` says which one a request speaks
 
 Each protocol module has a ``Protocol`` class with ``operation_name(request)``,
 ``read(request, operation_model, body) -> params``, ``respond(operation_model, result,
-request_id) -> Response`` and ``error(exc, request_id) -> Response``.
+request_id) -> Response`` and ``error(exc, request_id, headers) -> Response``.
 """
 
 import base64

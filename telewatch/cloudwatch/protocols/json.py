@@ -65,12 +65,17 @@ def error_document(exc):
     return document
 
 
-def error_headers(exc, request):
-    """The query-compatible headers of an error: the status as query's and
-    x-amzn-query-error, when the client asks in query mode (or speaks CBOR)."""
+def error_headers(exc, headers):
+    """The status and headers of an error: ``x-amzn-query-error: <Code>;Sender`` (from which
+    query-compatible clients take the query-era code) and, when the client asked with
+    ``x-amzn-query-mode``, the query-era status (404 for ResourceNotFound); 400 otherwise
+    for a modelled client error."""
     if isinstance(exc, errors.UnknownOperationException):
         return exc.status, []
-    return exc.status, [('x-amzn-query-error', '%s;%s' % (
+    status = exc.status
+    if exc.shape and exc.sender and 'x-amzn-query-mode' not in headers:
+        status = 400
+    return status, [('x-amzn-query-error', '%s;%s' % (
         exc.code, 'Sender' if exc.sender else 'Receiver'))]
 
 
@@ -107,9 +112,9 @@ class Protocol:
     def respond(self, operation_model, result, request_id):
         return protocols.Response(200, self._headers(request_id), self.dumps(result or {}))
 
-    def error(self, exc, request_id, request=None):
-        status, headers = error_headers(exc, request)
-        return protocols.Response(status, self._headers(request_id) + headers,
+    def error(self, exc, request_id, headers):
+        status, extra = error_headers(exc, headers)
+        return protocols.Response(status, self._headers(request_id) + extra,
                                   self.dumps(error_document(exc)))
 
     def _headers(self, request_id):

@@ -156,7 +156,7 @@ class Protocol:
                    '</%sResponse>' % (request_id, name))
         return protocols.Response(200, [_CONTENT_TYPE], ''.join(out).encode('utf-8'))
 
-    def error(self, exc, request_id):
+    def error(self, exc, request_id, headers):
         extra = ''.join('<%s>%s</%s>' % (key, saxutils.escape(str(value)), key)
                         for key, value in exc.extra.items()
                         if isinstance(value, (str, int, float)))

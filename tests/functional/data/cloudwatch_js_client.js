@@ -21,10 +21,13 @@ async function main() {
   let input = '';
   for await (const chunk of process.stdin) input += chunk;
   const call = JSON.parse(input, revive);
-  const client = new sdk.CloudWatchClient({
+  const config = {
     endpoint: call.endpoint, region: 'RegionOne', maxAttempts: 1,
     credentials: {accessKeyId: call.access, secretAccessKey: call.secret},
-  });
+  };
+  // The SDK speaks json by default; its query and CBOR protocols are a `protocol` away.
+  if (call.protocol) config.protocol = require('@aws-sdk/core/protocols')[call.protocol];
+  const client = new sdk.CloudWatchClient(config);
   let result;
   try {
     result = await client.send(new sdk[call.operation + 'Command'](call.params));

@@ -204,3 +204,40 @@ def _resign_plain(body):
     botocore_auth.SigV4Auth(botocore_credentials.Credentials(ACCESS, SECRET), 'monitoring',
                             'us-east-1').add_auth(request)
     return request.prepare()
+
+
+@pytest.mark.parametrize('query_mode, status', [(True, 404), (False, 400)])
+def test_json_status_follows_query_mode(app, query_mode, status):
+    prepared = wsgi_client.prepare('json', 'DescribeAlarms', {}, ACCESS, SECRET)
+    if not query_mode:
+        del prepared.headers['x-amzn-query-mode']
+        prepared = _resign_json(prepared)
+    got, headers, body = wsgi_client.call(app, prepared)
+    assert got == status
+    assert headers['x-amzn-query-error'] == 'ResourceNotFound;Sender'
+
+
+def _resign_json(prepared):
+    from botocore import auth as botocore_auth
+    from botocore import awsrequest
+    from botocore import credentials as botocore_credentials
+    headers = {k: v for k, v in prepared.headers.items()
+               if k.lower() not in ('authorization', 'x-amz-date', 'content-length')}
+    request = awsrequest.AWSRequest(method='POST', url=prepared.url, data=prepared.body,
+                                    headers=headers)
+    botocore_auth.SigV4Auth(botocore_credentials.Credentials(ACCESS, SECRET), 'monitoring',
+                            'us-east-1').add_auth(request)
+    return request.prepare()
+
+
+def test_a_truncated_gzip_body(app):
+    plain = b'Action=ListMetrics&Version=2010-08-01'
+    status, _, body = wsgi_client.call(app, _resign('query', plain, gzip.compress(plain)[:-8]))
+    assert status == 400 and b'<Code>MalformedInput</Code>' in body
+
+
+def test_a_body_over_the_limit(conf, app):
+    conf.set_override('max_request_size', 100, group='cloudwatch')
+    plain = b'Action=ListMetrics&Version=2010-08-01&Namespace=' + b'x' * 200
+    status, _, body = wsgi_client.call(app, _resign_plain(plain))
+    assert status == 413 and b'<Code>RequestEntityTooLarge</Code>' in body

@@ -23,6 +23,7 @@ class Keystone:
 
     def __init__(self):
         self.records, self.gets, self.status = {}, 0, None
+        self.disabled, self.members = set(), {('u', 'p')}
 
     def add(self, access, secret, project='p', user='u'):
         self.records[hashlib.sha256(access.encode()).hexdigest()] = {
@@ -30,10 +31,17 @@ class Keystone:
             'blob': json.dumps({'access': access, 'secret': secret})}
 
     def get(self, path, raise_exc, endpoint_filter):
-        self.gets += 1
         if self.status:
             return Response(self.status, {})
-        record = self.records.get(path.rsplit('/', 1)[1])
+        kind, _, rest = path[1:].partition('/')
+        if kind.startswith('role_assignments'):
+            user, project = path.split('user.id=')[1].split('&scope.project.id=')
+            return Response(200, {'role_assignments': [{}] if (user, project) in self.members
+                                  else []})
+        if kind in ('users', 'projects'):
+            return Response(200, {kind[:-1]: {'enabled': rest not in self.disabled}})
+        self.gets += 1
+        record = self.records.get(rest)
         return Response(200, {'credential': record}) if record else Response(404, {})
 
 
@@ -97,3 +105,16 @@ def test_a_keys_file_section_lacking_fields_is_named(tmp_path):
     path.write_text('[default]\naws_access_key_id = A\naws_secret_access_key = S\n')
     with pytest.raises(ValueError, match=r'\[default\] lacks project_id, user_id'):
         credentials.load_keys_file(str(path))
+
+
+@pytest.mark.parametrize('change', ['user disabled', 'project disabled', 'not a member'])
+def test_a_user_who_may_no_longer_act_has_no_key(change):
+    keystone = Keystone()
+    keystone.add('AKIA1', 'secret')
+    if change == 'user disabled':
+        keystone.disabled.add('u')
+    elif change == 'project disabled':
+        keystone.disabled.add('p')
+    else:
+        keystone.members.clear()
+    assert credentials.KeystoneCredentials(keystone).get('AKIA1') is None
