@@ -19,7 +19,9 @@ from telewatch.archive import store as store_mod
 from telewatch.cloudwatch import Context
 from telewatch.cloudwatch import alarms
 from telewatch.cloudwatch import metrics
+from tests.functional import api_helpers
 from tests.functional import cloudwatch_clients
+from tests.functional import test_api_aodh
 from tests.functional.test_alarm_evaluator import wait_for
 from tests.functional.test_alarm_evaluator import webhook  # noqa: F401
 
@@ -185,3 +187,25 @@ def test_every_alarm_dashboard_and_tag_operation(protocol_client):
     with pytest.raises(cloudwatch_clients.ClientError) as raised:
         call('GetDashboard', {'DashboardName': name})
     assert raised.value.code == 'ResourceNotFound'
+
+
+def test_the_aodh_cli_lists_and_shows_cloudwatch_alarms(tmp_path):
+    """One store, two faces: the real aodh CLI against telewatch-api sees a project's
+    CloudWatch alarms with their type, and is refused a replacement it cannot express."""
+    with api_helpers.running_api(tmp_path) as url:
+        conf = _conf(['--config-file', str(tmp_path / 'telewatch.conf')])
+        store = storage.AlarmStore.from_conf(conf)
+        try:
+            ctx = Context('p1', 'u1', 'AKIA', 'req', datetime.datetime.now(
+                datetime.timezone.utc), conf, None, store)
+            alarms.OPERATIONS['PutMetricAlarm'](ctx, metric_alarm('cw-cli', 'http://h:9'))
+        finally:
+            store.close()
+        listed = test_api_aodh.aodh(url, 'alarm', 'list', '-f', 'json')
+        assert [(a['name'], a['type'], a['state']) for a in listed] == [
+            ('cw-cli', 'cloudwatch_metric', 'insufficient data')]
+        shown = test_api_aodh.aodh(url, 'alarm', 'show', '--name', 'cw-cli', '-f', 'json')
+        assert shown['state_reason'] == 'Unchecked: Initial alarm creation'
+        refused = test_api_aodh.aodh(url, 'alarm', 'update', '--name', 'cw-cli',
+                                     '--severity', 'critical', expect_ok=False)
+        assert 'cloudwatch_metric' in refused
