@@ -9,6 +9,7 @@ from telewatch.alarms.evaluator import options as alarm_evaluator_options
 from telewatch.alarms import notifiers as alarm_notifiers
 from telewatch.alarms import storage as alarm_storage
 from telewatch import bus
+from telewatch.cloudwatch import alarms as cloudwatch_alarms
 from telewatch.cloudwatch import options as cloudwatch_options
 from telewatch.api import app as api_app
 from telewatch.archive import store as archive_store
@@ -48,4 +49,4 @@ def list_opts():
             api.list_opts() + api_app.list_opts() + pubsub_options.list_opts() +
             alarm_notifiers.list_opts() + alarm_storage.list_opts() +
             alarm_event_listener.list_opts() + alarm_evaluator_options.list_opts() +
-            cloudwatch_options.list_opts())
+            cloudwatch_options.list_opts() + cloudwatch_alarms.list_opts())

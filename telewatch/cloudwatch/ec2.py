@@ -87,20 +87,31 @@ def listed(ctx):
     """The MetricKeys of AWS/EC2 the project has: ``[(key, unit)]``."""
     from telewatch.cloudwatch import mapping
     out = []
-    query = {'=': {'project_id': ctx.project_id}}
-    try:
-        instances = ctx.store.index.search_resources(_INSTANCE, query, sort=['id:asc'])
-    except archive_errors.NoSuchResourceType:  # nothing was ever polled
-        return []
-    for resource in instances:
+    for resource in _instances(ctx):
         dims = [{'Name': DIMENSION, 'Value': resource.original_resource_id}]
+        interfaces = None
         for name, (kind, source, _, unit) in METRICS.items():
-            present = source in resource.metrics if kind == _INSTANCE else bool(
-                [r for r in _resources(ctx, resource.original_resource_id, kind)
-                 if source in r.metrics])
-            if present:
+            if kind == _INTERFACE and interfaces is None:  # one search per instance
+                interfaces = _resources(ctx, resource.original_resource_id, kind)
+            owners = [resource] if kind == _INSTANCE else interfaces
+            if any(source in r.metrics for r in owners):
                 out.append((mapping.metric_key(NAMESPACE, name, dims), unit))
     return out
+
+
+def _instances(ctx):
+    """Every instance resource of the project, page after page."""
+    query, marker = {'=': {'project_id': ctx.project_id}}, None
+    while True:
+        try:
+            page = ctx.store.index.search_resources(_INSTANCE, query, sort=['id:asc'],
+                                                    marker=marker)
+        except archive_errors.NoSuchResourceType:  # nothing was ever polled
+            return
+        yield from page
+        if len(page) < ctx.store.index.MAX_LIMIT:
+            return
+        marker = ctx.store.index.marker_of(page[-1])
 
 
 def read(ctx, view, period, stats, finest, start_ns, end_ns):

@@ -14,6 +14,7 @@ combine them (``statistics`` module). AWS/EC2 is a view over the polled instance
 
 import contextlib
 import dataclasses
+import functools
 import itertools
 import json
 import os
@@ -115,6 +116,7 @@ def metric_key(namespace, metric_name, dimensions=()):
     return MetricKey(namespace, metric_name, pairs)
 
 
+@functools.lru_cache(maxsize=65536)
 def resource_id(project_id, key, part=None):
     """The resource id of a key's namespace and dimensions in a project (``part``: that of
     a statistic-set companion)."""
@@ -192,10 +194,28 @@ class _Metric:
     archive_policy_name: str
 
 
+# Per store: {(project, key, part): metric id} of the metrics ensure has seen, so that a
+# steady stream of puts to known metrics costs no index look-up (as the store's own memory).
+_known_ids = weakref.WeakKeyDictionary()
+KNOWN_METRICS = 100_000
+
+
 def ensure(ctx, wanted):
     """Archive metric ids of ``wanted`` ``{(key, part): (unit, high_resolution)}`` (part
     None: the values), creating resources and metrics on first use; ``{(key, part): id}``.
     A metric keeps the unit and resolution of its first datum."""
+    known = _known_ids.setdefault(ctx.store, {})
+    out = {k: known.get((ctx.project_id,) + k) for k in wanted}
+    missing = {k: v for k, v in wanted.items() if out[k] is None}
+    if missing:
+        if len(known) > KNOWN_METRICS:
+            known.clear()
+        for k, metric_id in _ensure(ctx, missing).items():
+            known[(ctx.project_id,) + k] = out[k] = metric_id
+    return out
+
+
+def _ensure(ctx, wanted):
     setup(ctx.store)
     resources = {}
     for (key, part), (unit, high) in wanted.items():

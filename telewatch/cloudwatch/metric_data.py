@@ -153,8 +153,19 @@ def _evaluate(queries, parsed, series, start_ns, end_ns):
     return series
 
 
-def _when(ns):
-    return datetime.datetime.fromtimestamp(int(ns) // _NS, datetime.timezone.utc)
+def _moments(stamps, known):
+    """Aware datetimes of int64 ns, each made once per request (queries share periods:
+    the list of the previous query is reused when its timestamps are the same)."""
+    last = known.get('last')
+    if last is not None and numpy.array_equal(last[0], stamps):
+        return list(last[1])
+    seconds = (stamps // _NS).tolist()
+    for second in seconds:
+        if second not in known:
+            known[second] = datetime.datetime.fromtimestamp(second, datetime.timezone.utc)
+    out = [known[second] for second in seconds]
+    known['last'] = (stamps, out)
+    return out
 
 
 def get_metric_data(ctx, params):
@@ -181,7 +192,7 @@ def _page(params, queries, series):
         offset = metric_list.decode_token(params['NextToken'])
         if not isinstance(offset, int) or offset < 0:
             raise errors.InvalidNextToken('The service cannot decode the NextToken.')
-    results, position = [], 0
+    results, position, moments = [], 0, {}
     for query in queries:
         if not query.get('ReturnData', True):
             continue
@@ -193,8 +204,8 @@ def _page(params, queries, series):
         last = min(max(offset + limit - position, 0), len(stamps))
         position += len(stamps)
         results.append({'Id': query['Id'], 'Label': found.label,
-                        'Timestamps': [_when(ns) for ns in stamps[first:last]],
-                        'Values': [float(v) for v in values[first:last]],
+                        'Timestamps': _moments(stamps[first:last], moments),
+                        'Values': values[first:last].tolist(),
                         'StatusCode': 'PartialData' if last < len(stamps) else 'Complete',
                         'Messages': []})
     out = {'MetricDataResults': results, 'Messages': []}

@@ -1,14 +1,17 @@
 """The CloudWatch metric operations: PutMetricData, ListMetrics, GetMetricStatistics and
 GetMetricData, on the archive through ``mapping`` (see ``telewatch.cloudwatch``).
 
-Every datum becomes archive measures at its timestamp floored to the second plus a
-per-process nonce in the sub-second nanoseconds: the archive keeps one value per
-timestamp, CloudWatch every value put, and no period is finer than a second.
+Every datum becomes archive measures at its timestamp floored to the second plus a nonce
+in the sub-second nanoseconds: the archive keeps one value per timestamp, CloudWatch every
+value put, and no period is finer than a second. Nonces are ``counter * 1000 + pid % 1000``,
+so two workers (consecutive pids) never give the same one, and one worker repeats itself
+only after a million values.
 """
 
 import datetime
 import itertools
 import math
+import os
 
 import numpy
 
@@ -28,7 +31,18 @@ MAX_MAGNITUDE = 2.0 ** 360
 _PAST = datetime.timedelta(weeks=2)
 _FUTURE = datetime.timedelta(hours=2)
 _NS = 1_000_000_000
-_nonces = itertools.count(mapping.new_nonce_base())
+_nonces = {}  # pid -> its counter (a forked worker must not continue its parent's)
+
+
+def _nonce_counter():
+    pid = os.getpid()
+    counter = _nonces.get(pid)
+    if counter is None:
+        _nonces.clear()
+        slot = pid % 1000
+        counter = _nonces[pid] = (n * 1000 + slot for n in itertools.count(
+            mapping.new_nonce_base() % 1_000_000))
+    return counter
 
 
 def _field(index, name):
@@ -170,10 +184,10 @@ def put_metric_data(ctx, params):
     if not rows:
         return {}
     ids = mapping.ensure(ctx, wanted)
-    measures = {}
+    measures, nonces = {}, _nonce_counter()
     for part_key, stamp, values in rows:
         stamps, kept = measures.setdefault(ids[part_key], ([], []))
-        stamps.extend(stamp + next(_nonces) % _NS for _ in values)
+        stamps.extend(stamp + next(nonces) % _NS for _ in values)
         kept.extend(values)
     ctx.store.add_measures({mid: (numpy.array(s, numpy.int64), numpy.array(v, numpy.float64))
                             for mid, (s, v) in measures.items()})

@@ -11,6 +11,7 @@ granularity and no statistic set fell in the bucket; otherwise it has no value.
 
 import dataclasses
 import datetime
+import itertools
 import math
 
 import numpy
@@ -63,12 +64,20 @@ class Table:
 
 
 def _keys(loaded, start, end, period):
-    stamps = [ts for methods in loaded.values() for ts, _ in methods.values()]
-    if not stamps:
+    distinct = []
+    for methods in loaded.values():
+        for ts, _ in methods.values():
+            # the methods of one table share their timestamps: one copy is enough
+            if not any(len(ts) == len(d) and numpy.array_equal(ts, d) for d in distinct):
+                distinct.append(ts)
+    if not distinct:
         return _EMPTY_I8
-    every = numpy.concatenate(stamps)
+    every = distinct[0] if len(distinct) == 1 else numpy.concatenate(distinct)
     every = every[(every >= start) & (every < end)]
-    return numpy.unique(start + (every - start) // period * period)
+    floored = start + (every - start) // period * period
+    if len(distinct) == 1 and (len(floored) < 2 or (numpy.diff(floored) > 0).all()):
+        return floored  # sorted and unique already (a period of the granularity)
+    return numpy.unique(floored)
 
 
 def _scatter(keys, series, start, end, period, ufunc, initial):
@@ -132,23 +141,29 @@ def column(table, stat):
     return table.timestamps[present], values[present]
 
 
-def _timestamp(ns):
-    return datetime.datetime.fromtimestamp(int(ns) // 10 ** 9, datetime.timezone.utc)
-
-
 def datapoints(table, stats, unit):
     """GetMetricStatistics' Datapoints (dicts) of a Table, for the statistics asked."""
     extended = [s for s in stats if is_percentile(s)]
     basic = [s for s in stats if s in BASIC]
-    columns = {s: column_values(table, s) for s in basic + extended}
+    # Python floats (tolist) rather than numpy scalars: ten times cheaper per point.
+    arrays = [column_values(table, s) for s in basic]
+    utc = datetime.timezone.utc
+    moments = [datetime.datetime.fromtimestamp(seconds, utc)
+               for seconds in (table.timestamps // 10 ** 9).tolist()]
+    if not extended and not any(numpy.isnan(a).any() for a in arrays):
+        # the usual case, every statistic of every period: one dict(zip) a point
+        names = ('Timestamp', 'Unit') + tuple(basic)
+        return [dict(zip(names, row)) for row in zip(
+            moments, itertools.repeat(unit), *[a.tolist() for a in arrays])]
+    columns = [(s, a.tolist()) for s, a in zip(basic, arrays)]
+    percentiles = [(s, column_values(table, s).tolist()) for s in extended]
     out = []
-    for i, ns in enumerate(table.timestamps):
-        point = {'Timestamp': _timestamp(ns), 'Unit': unit}
-        for stat in basic:
-            value = columns[stat][i]
-            if not math.isnan(value):
-                point[stat] = float(value)
-        found = {s: float(columns[s][i]) for s in extended if not math.isnan(columns[s][i])}
+    for i, moment in enumerate(moments):
+        point = {'Timestamp': moment, 'Unit': unit}
+        for stat, values in columns:
+            if values[i] == values[i]:  # not NaN
+                point[stat] = values[i]
+        found = {s: values[i] for s, values in percentiles if values[i] == values[i]}
         if found:
             point['ExtendedStatistics'] = found
         if len(point) > 2:

@@ -1,6 +1,7 @@
 """AWS/EC2 from what telewatch polls: the all-in-one polls libvirt's test driver (whose
 domains' CPU time grows with the wall clock: one vCPU's worth), the shipped pipeline
-derives the rates, and the CloudWatch operations read them per InstanceId."""
+derives the rates, and the CloudWatch operations read them per InstanceId: in-process, and
+through boto3 against a telewatch-cloudwatch on the same store."""
 
 import datetime
 
@@ -10,6 +11,7 @@ from telewatch import service
 from telewatch.archive import store as archive_store
 from telewatch.cloudwatch import Context
 from telewatch.cloudwatch import metrics
+from tests.functional import cloudwatch_clients
 from tests.functional.test_allinone import NODE, AllInOne
 
 ONE_VCPU = 'b4c1f2a0-0000-4000-8000-000000000001'
@@ -78,3 +80,27 @@ def test_another_projects_instances_are_invisible(polled):
     ctx = context(polled, 'project-b')
     assert statistics(ctx, ONE_VCPU, 'CPUUtilization', ['Average']) == []
     assert statistics(ctx, OTHER_PROJECT, 'CPUUtilization', ['Average'])
+
+
+def test_boto3_reads_cpu_utilization(polled, tmp_path):
+    """A telewatch-cloudwatch on the all-in-one's store; its key acts for project-a (the
+    test driver's instances belong to project-a, not to a Keystone project)."""
+    conf, _ = polled
+    keys = tmp_path / 'keys'
+    keys.write_text('[a]\naws_access_key_id = AKIAPROJECTA\naws_secret_access_key = s3cr3t\n'
+                    'project_id = project-a\nuser_id = user-a\n')
+    data = tmp_path / 'data'
+    data.symlink_to(conf.data_dir)
+    extra = 'auth_strategy = keys_file\nkeys_file = %s\n' % keys
+    with cloudwatch_clients.running_cloudwatch(data, extra) as server:
+        server.alice = cloudwatch_clients.Key('AKIAPROJECTA', 's3cr3t', 'project-a')
+        client = cloudwatch_clients.Client('boto3-json', server, None)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        answer = client.call('GetMetricStatistics', {
+            'Namespace': 'AWS/EC2', 'MetricName': 'CPUUtilization',
+            'Dimensions': [{'Name': 'InstanceId', 'Value': ONE_VCPU}],
+            'StartTime': now - datetime.timedelta(minutes=10), 'EndTime': now,
+            'Period': 60, 'Statistics': ['Average']})
+        assert answer['Datapoints']
+        assert all(95 <= p['Average'] <= 100 and p['Unit'] == 'Percent'
+                   for p in answer['Datapoints'])

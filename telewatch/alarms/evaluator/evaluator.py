@@ -55,8 +55,11 @@ def utc(seconds):
         tzinfo=None)
 
 
-def decide(plan, datapoints, now):
-    """The engine's Evaluation of a plan's alarm over its leaves' datapoints."""
+def decide(plan, datapoints, now, store=None):
+    """The engine's Evaluation of a plan's alarm over its leaves' datapoints (or the
+    plan's own ``decide``'s, which may read the alarm ``store``)."""
+    if plan.decide is not None:
+        return plan.decide(plan, datapoints, now, store)
     alarm = plan.alarm
     repeat, constraints = alarm.get('repeat_actions'), alarm.get('time_constraints') or ()
     if plan.tree is not None:
@@ -242,7 +245,7 @@ class AlarmEvaluator:
         if isinstance(datapoints, sources.Unreadable):
             self._keep_state(plan.alarm, KEPT % datapoints, 'unreadable', now)
             return
-        result = decide(plan, datapoints, now)
+        result = decide(plan, datapoints, now, self.store)
         self.counters['evaluations'] += 1
         if not result.evaluated:
             return

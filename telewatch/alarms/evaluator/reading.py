@@ -71,6 +71,10 @@ def read(plans, archive, now, lag=0, recent=None):
     ``now`` (seconds since the epoch), what ``recent`` (a Recent) holds taken from it and
     what was read kept in it; StorageUnavailable when the archive cannot be reached at all
     (nothing can be said of any alarm then)."""
+    out = {}
+    for reader in {plan.reader for plan in plans if plan.reader is not None}:
+        out.update(reader([plan for plan in plans if plan.reader is reader], archive, now, lag))
+    plans = [plan for plan in plans if plan.reader is None]
     recent = Recent() if recent is None else recent
     found, wanted, keys = {}, {}, {}
     for plan in plans:
@@ -93,7 +97,6 @@ def read(plans, archive, now, lag=0, recent=None):
             got = series(got[0], got[1], key[1])
             recent.keep(*key, got)
         found[key] = got
-    out = {}
     for plan in plans:
         try:
             out[plan.alarm_id] = [_datapoints(leaf, keys[id(leaf)], found)

@@ -21,7 +21,9 @@ RESOURCES = 'gnocchi_resources_threshold'
 BY_METRICS = 'gnocchi_aggregation_by_metrics_threshold'
 BY_RESOURCES = 'gnocchi_aggregation_by_resources_threshold'
 COMPOSITE = 'composite'
-TYPES = (RESOURCES, BY_METRICS, BY_RESOURCES, COMPOSITE)
+# CloudWatch's alarms (telewatch.cloudwatch.alarm_source plans, reads and decides them).
+CLOUDWATCH = ('cloudwatch_metric', 'cloudwatch_composite')
+TYPES = (RESOURCES, BY_METRICS, BY_RESOURCES, COMPOSITE) + CLOUDWATCH
 
 
 class Unreadable(Exception):
@@ -47,11 +49,15 @@ class Leaf:
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """An alarm (as the store gives it) and its leaves; ``tree`` is the CompositeRule of a
-    composite alarm, None for a threshold alarm (one leaf)."""
+    composite alarm, None for a threshold alarm (one leaf). ``reader(plans, archive, now,
+    lag)`` reads the datapoints of plans of its own instead of ``reading``, ``decide(plan,
+    datapoints, now, store)`` decides instead of the engine (None: the usual ways)."""
 
     alarm: dict
     leaves: tuple
     tree: object = None
+    reader: object = None
+    decide: object = None
 
     @property
     def alarm_id(self):
@@ -65,12 +71,13 @@ class Plan:
     def stale(self):
         """Whether its sources may change with no change of the alarm: a leaf that could
         not be resolved, or a search for resources."""
-        return any(leaf.error or leaf.kind == BY_RESOURCES for leaf in self.leaves)
+        return (any(leaf.error or leaf.kind == BY_RESOURCES for leaf in self.leaves)
+                or (self.reader is not None and not self.metric_ids))
 
     @property
     def period(self):
         """Its shortest granularity, in seconds."""
-        return min(leaf.rule.granularity for leaf in self.leaves)
+        return min((leaf.rule.granularity for leaf in self.leaves), default=60)
 
 
 def plan_all(alarms, index):
@@ -89,6 +96,9 @@ def plan_all(alarms, index):
 
 def plan(alarm, lookup):
     """The Plan of an alarm; InvalidRule (its rule cannot be evaluated) or ValueError."""
+    if alarm['type'] in CLOUDWATCH:
+        from telewatch.cloudwatch import alarm_source
+        return alarm_source.plan(alarm, lookup)
     if alarm['type'] == COMPOSITE:
         tree = composite.CompositeRule.from_aodh(alarm['rule'])
         return Plan(alarm, tuple(_leaf(source.get('type'), source, rule, lookup)

@@ -60,3 +60,21 @@ alarm_quota = sa.Table(
     sa.Column('resource', sa.String(50), primary_key=True),
     sa.Column('limit', sa.Integer, nullable=False),
 )
+
+# The CloudWatch API's dashboards and resource tags (telewatch.cloudwatch.dashboards, tags),
+# beside the alarms whose ARNs the tags name.
+cloudwatch_dashboard = sa.Table(
+    'cloudwatch_dashboard', metadata,
+    sa.Column('project_id', sa.String(255), primary_key=True),
+    sa.Column('name', sa.String(255), primary_key=True),
+    sa.Column('body', sa.Text, nullable=False),
+    sa.Column('last_modified', sa.DateTime, nullable=False),
+)
+
+cloudwatch_tag = sa.Table(
+    'cloudwatch_tag', metadata,
+    sa.Column('resource_arn', sa.String(1024), primary_key=True),
+    sa.Column('key', sa.String(128), primary_key=True),
+    sa.Column('value', sa.String(256), nullable=False),
+    sa.Column('project_id', sa.String(255), nullable=False),
+)

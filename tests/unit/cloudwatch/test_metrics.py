@@ -172,3 +172,12 @@ def test_get_metric_data_with_math_and_paging(ctx):
 def test_get_metric_data_errors(ctx, queries, text):
     with pytest.raises(errors.CloudWatchError, match=text):
         gmd(ctx, queries)
+
+
+def test_nonces_differ_between_workers(monkeypatch):
+    monkeypatch.setattr(metrics.os, 'getpid', lambda: 4001)
+    first = [next(metrics._nonce_counter()) for _ in range(3)]
+    monkeypatch.setattr(metrics.os, 'getpid', lambda: 4002)  # a forked worker
+    second = [next(metrics._nonce_counter()) for _ in range(3)]
+    assert {n % 1000 for n in first} == {1} and {n % 1000 for n in second} == {2}
+    assert len(set(first)) == 3 and first[1] - first[0] == 1000
