@@ -40,6 +40,10 @@ class Method:
     rate: bool = False
     q: float = None
 
+    def __hash__(self):
+        # The name says all the rest; batched reads hash it with every series they key.
+        return hash(self.name)
+
     @property
     def min_count(self):
         """Values a bucket needs for this method to have a value (sample std needs two)."""

@@ -365,8 +365,9 @@ class ArchiveStore:
             if (granularity, method) not in parsed:
                 parsed[granularity, method] = (policy_mod.duration_ns(granularity),
                                                policy_mod.parse_method(method))
-            asked[key] = (metric.id,) + parsed[granularity, method] + (
-                None if start is None else state_mod.timestamp_ns(start),)
+            if start is not None and type(start) is not int:
+                start = state_mod.timestamp_ns(start)
+            asked[key] = (metric.id,) + parsed[granularity, method] + (start,)
         found = self._storage.get_series(set(asked.values()))
         out = {}
         for key, (metric, granularity, method, start) in wanted.items():

@@ -66,15 +66,21 @@ class Recent:
         return len(self._series)
 
 
+def _read_own(plans, archive, now, lag):
+    """What the plans that bring their own reader (CloudWatch's alarms) read, and the other
+    plans."""
+    out = {}
+    for reader in {plan.reader for plan in plans if plan.reader is not None}:
+        out.update(reader([plan for plan in plans if plan.reader is reader], archive, now, lag))
+    return out, [plan for plan in plans if plan.reader is None]
+
+
 def read(plans, archive, now, lag=0, recent=None):
     """``{alarm id: [datapoints of each leaf] or sources.Unreadable}`` of ``plans`` at
     ``now`` (seconds since the epoch), what ``recent`` (a Recent) holds taken from it and
     what was read kept in it; StorageUnavailable when the archive cannot be reached at all
     (nothing can be said of any alarm then)."""
-    out = {}
-    for reader in {plan.reader for plan in plans if plan.reader is not None}:
-        out.update(reader([plan for plan in plans if plan.reader is reader], archive, now, lag))
-    plans = [plan for plan in plans if plan.reader is None]
+    out, plans = _read_own(plans, archive, now, lag)
     recent = Recent() if recent is None else recent
     found, wanted, keys = {}, {}, {}
     for plan in plans:

@@ -40,6 +40,8 @@ LOG = logging.getLogger(__name__)
 LAYOUT_VERSION = 1
 _APPEND_THREADS = 8
 _STATUS_SIZE = 4096
+# A series' file in one read most often (a day of minutes in three methods is ~40 KB).
+_READ_SIZE = 1 << 16
 
 
 class FileSeriesStorage(base.SeriesStorage):
@@ -143,12 +145,16 @@ class FileSeriesStorage(base.SeriesStorage):
 
     def _load(self, metric_ids):
         found = {}
+        series_dir = os.path.join(self.root, 'series', '')
         for metric_id in metric_ids:
             try:
-                with open(self._series_path(metric_id), 'rb') as f:
-                    found[metric_id] = f.read()
+                fd = os.open('%s%s/%s' % (series_dir, metric_id[:2], metric_id), os.O_RDONLY)
             except FileNotFoundError:
-                pass
+                continue
+            try:
+                found[metric_id] = _read_whole(fd)
+            finally:
+                os.close(fd)
         return found
 
     def _delete(self, metric_id):
@@ -217,6 +223,19 @@ def _append_frame(fd, frame, log):
         except OSError as exc:  # readers skip the torn frame: nothing is hidden
             LOG.error('%s: could not cut back a torn frame at %d: %s', log, start, exc)
         raise
+
+
+def _read_whole(fd):
+    # Without the stat and the buffering of open(): a series is replaced by a rename, never
+    # written in place, so a short read of a regular file is its end.
+    data = os.read(fd, _READ_SIZE)
+    if len(data) < _READ_SIZE:
+        return data
+    chunks = [data]
+    while data:
+        data = os.read(fd, _READ_SIZE)
+        chunks.append(data)
+    return b''.join(chunks)
 
 
 def _may_be_pending(entry):

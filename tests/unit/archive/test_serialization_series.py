@@ -24,7 +24,9 @@ def state():
 
 @pytest.mark.parametrize('granularity', [60, 300])
 @pytest.mark.parametrize('method', ['mean', 'max', 'std', 'rate:mean'])
-@pytest.mark.parametrize('start', [None, T0, T0 + 3000 * 10 ** 9 + 7, T0 + 10 ** 13])
+@pytest.mark.parametrize('start', [None, T0 - 10 ** 12, T0, T0 + 3000 * 10 ** 9 + 7,
+                                   T0 + 5700 * 10 ** 9, T0 + 5999 * 10 ** 9,
+                                   T0 + 6000 * 10 ** 9, T0 + 10 ** 13])
 def test_the_same_points_as_the_state_gives(granularity, method, start):
     full = state()
     stamps, values = serialization.loads_series(

@@ -3,6 +3,7 @@ notifiers faked: what it reads for each alarm type, what it decides and tells, p
 tick, partitioning, and an alarm or a store that fails."""
 
 import datetime
+import gc
 import json
 import uuid
 
@@ -341,6 +342,26 @@ def test_every_few_ticks_one_reads_every_series_again(conf, archive):
     assert store.reads == [None, None], 'every alarm read when afresh, none else'
     evaluator.tick(afresh=True)
     assert counting.asked == [1, 1, 1]
+
+
+def test_an_afresh_tick_takes_what_lives_out_of_the_collectors_sight(conf, archive):
+    rid, metric = resource(archive)
+    write(archive, metric, 10.0)
+    alarm = fakes.alarm('gnocchi_resources_threshold', threshold(
+        metric='cpu', resource_id=rid), state='ok')
+    evaluator, store, _ = make(conf, archive, alarm)
+    gc.unfreeze()
+    try:
+        evaluator.tick(afresh=False)  # the first tick is afresh whatever it is asked
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        gc.unfreeze()
+        evaluator.tick(afresh=False)
+        assert gc.get_freeze_count() == 0, 'only afresh ticks'
+        evaluator.tick(afresh=True)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_a_changed_definition_is_taken_at_the_next_tick(conf, archive):
