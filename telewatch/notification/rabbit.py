@@ -34,20 +34,25 @@ DRIVER_LOGGER = 'oslo.messaging._drivers.impl_rabbit'
 DRIVER_DROP_TEXT = 'Failed to process message ... skipping it.'
 
 
+# A key per delivery, for intake.settle, unique in the process: a listener made anew (the
+# partitions changed) must not hand out keys that the intake has settled already, or it would
+# take their messages for ones it has seen.
+_DELIVERIES = itertools.count()
+
+
 class Dispatcher(oslo_dispatcher.DispatcherBase):
     """Hands each priority's messages of a batch to ``intake.handle``; returns the incoming
     messages to requeue (oslo.messaging acknowledges the others)."""
 
     def __init__(self, intake):
         self._intake = intake
-        self._deliveries = itertools.count()  # a key per delivery, for intake.settle
 
     @property
     def supported_priorities(self):
         return self._intake.priorities
 
     def dispatch(self, incoming):
-        keys = [next(self._deliveries) for _ in incoming]
+        keys = [next(_DELIVERIES) for _ in incoming]
         groups = collections.defaultdict(list)
         for raw, key in zip(incoming, keys):
             try:

@@ -54,6 +54,16 @@ def test_only_the_messages_handed_back_are_requeued():
     assert len(set(intake.keys.values())) == 4
 
 
+def test_a_listener_made_anew_never_reuses_a_delivery_key():
+    # The agent makes a new listener, and so a new dispatcher, whenever its partitions
+    # change; the intake skips deliveries under keys it settled as taken, so a key handed
+    # out again would lose that message.
+    intake = FakeIntake()
+    rabbit.Dispatcher(intake).dispatch([incoming('sample', 1), incoming('sample', 2)])
+    rabbit.Dispatcher(intake).dispatch([incoming('sample', 3), incoming('sample', 4)])
+    assert len({intake.keys[p] for p in (1, 2, 3, 4)}) == 4
+
+
 def test_a_message_of_an_unknown_priority_goes_to_the_intake_to_be_rejected():
     intake = FakeIntake()
     messages = [incoming(None, 1), incoming('critical', 2), incoming(7, 3),
