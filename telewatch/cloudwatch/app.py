@@ -22,7 +22,8 @@ from telewatch.cloudwatch.protocols import query
 LOG = logging.getLogger(__name__)
 
 OPERATION_MODULES = ('telewatch.cloudwatch.metrics', 'telewatch.cloudwatch.alarms',
-                     'telewatch.cloudwatch.dashboards', 'telewatch.cloudwatch.tags')
+                     'telewatch.cloudwatch.dashboards', 'telewatch.cloudwatch.tags',
+                     'telewatch.cloudwatch.widget')
 
 _STATUS = {200: '200 OK', 400: '400 Bad Request', 403: '403 Forbidden', 404: '404 Not Found',
            405: '405 Method Not Allowed', 409: '409 Conflict', 413: '413 Payload Too Large',
@@ -159,7 +160,10 @@ class CloudWatchApp:
                       access_key=credential.access, request_id=request_id, now=now,
                       conf=self.conf, store=self.store, alarms=self.alarms,
                       region=options.region)
-        return protocol.respond(operation_model, function(ctx, params), request_id)
+        result = function(ctx, params)
+        if isinstance(result, protocols.Response):  # a body of its own (an image/png)
+            return result
+        return protocol.respond(operation_model, result, request_id)
 
 
 def make_app(conf, store=None, alarms=None, credentials=None, operations=None):
