@@ -8,6 +8,7 @@ import pecan
 import pytimeparse
 import voluptuous as vol
 
+from telewatch.api import charts
 from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
@@ -164,7 +165,16 @@ def _groups(resources, groupby):
 
 class AggregatesController(framework.RestController):
     @pecan.expose('json')
+    @pecan.expose(content_type=charts.PNG)
     def post(self):
+        if charts.wanted():
+            charts.size()  # a bad size is refused before the read
+            result = self._answer()
+            return charts.png([(' '.join(label) or 'aggregated', charts.rows_series(rows))
+                               for label, rows in charts.measures_tree(result)])
+        return self._answer()
+
+    def _answer(self):
         params = _parameters()
         body = rest.json_body(_BODY)
         tree = aggregates.parse_operations(body['operations'], pytimeparse.parse)

@@ -8,6 +8,7 @@ import numpy
 import pecan
 import voluptuous as vol
 
+from telewatch.api import charts
 from telewatch.api import framework
 from telewatch.api import rest
 from telewatch.api import views
@@ -99,7 +100,16 @@ def metric_route(metric_id, remainder, resource=None):
 
 
 def read_measures(metric):
-    """GET .../measures: Gnocchi's triples for the request's query parameters.
+    """GET .../measures: Gnocchi's triples for the request's query parameters."""
+    rows = []
+    for g, stamps, values in read_series(metric)[1]:
+        rows.extend(zip(aggregates.format_timestamps(stamps), itertools.repeat(g),
+                        values.tolist()))
+    return rows
+
+
+def read_series(metric):
+    """(aggregation method, ``[(granularity, timestamps, values)]``) of a measures read.
 
     A ``resample`` (a duration, or a calendar period: ``Y``, ``H``, ``Q``, ``M``, ``W``)
     regroups the whole series, then ``start`` (floored to the resampled granularity) and
@@ -129,11 +139,7 @@ def read_measures(metric):
             _no_such_method(metric, method)
         rest.abort(404, "Aggregation method '%s' at granularity '%s' for metric %s does not "
                         'exist' % (method, float(granularity), metric.id))
-    rows = []
-    for g, stamps, values in series:
-        rows.extend(zip(aggregates.format_timestamps(stamps), itertools.repeat(g),
-                        values.tolist()))
-    return rows
+    return method, series
 
 
 def _no_such_method(metric, method):
@@ -152,8 +158,15 @@ class MeasuresController(framework.RestController):
         self.resource = resource
 
     @pecan.expose('json')
+    @pecan.expose(content_type=charts.PNG)
     def get_all(self):
         rest.enforce('get measures', views.metric_target(self.metric, self.resource))
+        if charts.wanted():
+            charts.size()  # a bad size is refused before the read
+            method, series = read_series(self.metric)
+            name = self.metric.name or self.metric.id
+            return charts.png([('%s (%s)' % (name, method), series)], title=name,
+                              unit=self.metric.unit)
         return read_measures(self.metric)
 
     @pecan.expose(content_type='application/json')
