@@ -12,8 +12,10 @@ import threading
 import matplotlib
 import numpy
 from matplotlib import figure as figure_mod
+from matplotlib import transforms
 from matplotlib.backends import backend_agg
 
+from telewatch.render import plot
 from telewatch.render import ticks
 from telewatch.render import views
 
@@ -58,8 +60,9 @@ def series_colors(series):
     return out
 
 
-def margins(figure, chart, legend_rows, right_axis):
-    """Pixels around the plot, as figure fractions for ``subplots_adjust``."""
+def plot_box(chart, legend_rows, right_axis):
+    """(left, bottom, right, top) of the plot in pixels: room for tick labels, axis
+    labels, the title and the legend."""
     left = 50 + (14 if _axis_label(chart, 'left') else 0)
     right = 12 + ((50 + (14 if _axis_label(chart, 'right') else 0)) if right_axis else 0)
     top = 26 if chart.title else 10
@@ -69,8 +72,14 @@ def margins(figure, chart, legend_rows, right_axis):
     width, height = chart.width, chart.height
     left, right = min(left, width * 0.4), min(right, width * 0.4)
     top, bottom = min(top, height * 0.3), min(bottom, height * 0.45)
-    figure.subplots_adjust(left=left / width, right=1 - right / width,
-                           bottom=bottom / height, top=1 - top / height)
+    return left, bottom, width - right, height - top
+
+
+def margins(figure, chart, legend_rows, right_axis):
+    """``plot_box`` for the subplot of an Axes (the bar and pie views)."""
+    left, bottom, right, top = plot_box(chart, legend_rows, right_axis)
+    figure.subplots_adjust(left=left / chart.width, right=right / chart.width,
+                           bottom=bottom / chart.height, top=top / chart.height)
 
 
 def legend_rows(chart):
@@ -135,27 +144,48 @@ def time_series(figure, chart, colors):
     """Lines (or stacked areas) on a UTC time axis, with annotations."""
     right = any(s.axis == 'right' for s in chart.series) or any(
         h.axis == 'right' for h in chart.horizontal)
-    margins(figure, chart, legend_rows(chart), right)
-    ax = figure.add_subplot()
-    axes = {'left': ax, 'right': ax.twinx() if right else None}
-    used = {side: axis for side, axis in axes.items() if axis is not None}
-    handles = (_stacked(axes, chart, colors) if chart.stacked
-               else _lines(axes, chart, colors))
-    for note in chart.horizontal:  # a threshold is in view, as CloudWatch draws it
-        used.get(note.axis, ax).axhline(note.value, color=note.color or ANNOTATION_COLOR,
-                                        linewidth=1.2)
-    _time_range(ax, chart)
-    for side, axis in used.items():
-        ticks.bare(axis)
-        y_axis(axis, chart, side, grid=side == 'left')
-    for note in chart.horizontal:
-        horizontal(used.get(note.axis, ax), note)
+    box = plot_box(chart, legend_rows(chart), right)
+    xlim = _time_range(chart)
+    used = {side: plot.Plot(figure, box, xlim, (0, 1))
+            for side in (('left', 'right') if right else ('left',))}
+    if chart.stacked:
+        handles, drawn = _stacked(used, chart, colors)
+    else:
+        handles = _lines(used, chart, colors)
+        drawn = {side: [s.values for s in chart.series if _side(s.axis, used) == side]
+                 for side in used}
+    for side, area in used.items():
+        area.set_ylim(*_data_range(drawn.get(side, []) + [
+            [note.value] for note in chart.horizontal if _side(note.axis, used) == side]))
+        y_axis(area, chart, side, grid=side == 'left')
+    used['left'].bottom_line()
+    for note in chart.horizontal:  # a threshold, as CloudWatch draws it
+        used[_side(note.axis, used)].axhline(note.value, color=note.color or ANNOTATION_COLOR,
+                                             linewidth=1.2)
+        horizontal(used[_side(note.axis, used)], note)
     for note in chart.vertical:
-        _vertical(ax, note)
+        _vertical(used['left'], note)
     zone, name = ticks.zone_of(chart.utc_offset)
-    ticks.time_ticks(ax, chart.width, zone, name)
+    ticks.time_ticks(used['left'], chart.width, zone, name)
     add_title(figure, chart)
     add_legend(figure, chart, handles)
+
+
+def _side(axis, used):
+    return axis if axis in used else 'left'
+
+
+def _data_range(arrays):
+    """(low, high) of the finite values of ``arrays``, widened by 5 % each way (as
+    matplotlib's autoscaling)."""
+    finite = [a[numpy.isfinite(a)] for a in map(numpy.asarray, arrays)]
+    finite = [a for a in finite if len(a)]
+    if not finite:
+        return 0.0, 1.0
+    low = float(min(a.min() for a in finite))
+    high = float(max(a.max() for a in finite))
+    span = (high - low) or abs(high) * 0.1 or 1.0
+    return low - span * 0.05, high + span * 0.05
 
 
 def _days(stamps):
@@ -183,7 +213,7 @@ def _lines(axes, chart, colors):
     for series, color in zip(chart.series, colors):
         stamps, values = broken(series.timestamps, series.values)
         few = len(stamps) <= max(2, chart.width // 12)
-        line, = (axes.get(series.axis) or axes['left']).plot(
+        line, = axes[_side(series.axis, axes)].plot(
             _days(stamps), values, color=color, linewidth=width, marker='o' if few else None,
             markersize=3, solid_joinstyle='round')
         handles.append(line)
@@ -192,12 +222,12 @@ def _lines(axes, chart, colors):
 
 def _stacked(axes, chart, colors):
     """Areas stacked in the order given, on the union of their timestamps (a missing value
-    adds nothing); stacking is per axis."""
+    adds nothing); stacking is per axis. (handles, {side: [tops, base]})."""
     handles, tops = [], {}
     grid = numpy.unique(numpy.concatenate([s.timestamps for s in chart.series]))
     x = _days(grid)
     for series, color in zip(chart.series, colors):
-        side = series.axis if axes.get(series.axis) else 'left'
+        side = _side(series.axis, axes)
         on_grid = numpy.zeros(len(grid))
         where = numpy.searchsorted(grid, series.timestamps)
         on_grid[where] = numpy.nan_to_num(series.values)
@@ -206,16 +236,17 @@ def _stacked(axes, chart, colors):
         axes[side].fill_between(x, base, top, color=color, alpha=0.35, linewidth=0)
         line, = axes[side].plot(x, top, color=color, linewidth=1.2)
         handles.append(line)
-    return handles
+    return handles, {side: [top, numpy.zeros(1)] for side, top in tops.items()}
 
 
-def _time_range(ax, chart):
+def _time_range(chart):
+    """The x limits (matplotlib dates): the chart's, or its data's."""
     stamps = [s.timestamps for s in chart.series if len(s.timestamps)]
     start = chart.start if chart.start is not None else min(int(s[0]) for s in stamps)
     end = chart.end if chart.end is not None else max(int(s[-1]) for s in stamps)
     if end <= start:
         end = start + 60 * 10 ** 9
-    ax.set_xlim(start / _DAY_NS, end / _DAY_NS)
+    return start / _DAY_NS, end / _DAY_NS
 
 
 def limits(ax, axis):
@@ -241,10 +272,10 @@ def horizontal(ax, note):
     elif note.fill in ('above', 'below'):
         ax.axhspan(note.value, high if note.fill == 'above' else low, color=color,
                    alpha=0.12, linewidth=0, zorder=0.8)
-    if note.label:
-        ax.annotate(note.label, xy=(1, note.value), xycoords=('axes fraction', 'data'),
-                    xytext=(-3, 2), textcoords='offset points', ha='right', va='bottom',
-                    fontsize=FONT - 1, color=color, annotation_clip=True)
+    if note.label and low <= note.value <= high:
+        ax.text(1, note.value, note.label, transform=transforms.offset_copy(
+            ax.get_yaxis_transform(), fig=ax.figure, x=-3, y=2, units='dots'), ha='right',
+            va='bottom', fontsize=FONT - 1, color=color)
 
 
 def _vertical(ax, note):
@@ -260,7 +291,7 @@ def _vertical(ax, note):
         ax.axvspan(low if note.fill == 'before' else at, at if note.fill == 'before' else high,
                    color=color, alpha=0.12, linewidth=0, zorder=0.8)
     ax.set_xlim(low, high)
-    if note.label:
-        ax.annotate(note.label, xy=(at, 1), xycoords=('data', 'axes fraction'),
-                    xytext=(3, -3), textcoords='offset points', ha='left', va='top',
-                    fontsize=FONT - 1, color=color, annotation_clip=True)
+    if note.label and low <= at <= high:
+        ax.text(at, 1, note.label, transform=transforms.offset_copy(
+            ax.get_xaxis_transform(), fig=ax.figure, x=3, y=-3, units='dots'), ha='left',
+            va='top', fontsize=FONT - 1, color=color)
