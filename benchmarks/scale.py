@@ -373,6 +373,7 @@ def measure(args, directory):
         run.processes.mark('drained')
         run.times['drained'] = time.time()
         run.note_size(args.minutes + 1)
+        run.pending_end = store.status()['summary']['measures']
         run.tracer.stop()
         health = store.health()
     finally:

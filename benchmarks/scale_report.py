@@ -83,6 +83,9 @@ def report(args, run, t0, t1, health):
         'offered_samples_per_second': round(args.instances * 10 / args.interval),
         'samples_sent': first + steady, 'samples_received': received,
         'measures_archived_by_agents': archived, 'measures_aggregated': aggregated,
+        # What was still on its way when the run stopped (not drained within --drain).
+        'in_flight_at_end': {'samples_not_received': first + steady - received,
+                             'measures_waiting_in_store': run.pending_end},
         'steady': {
             'samples_sent': steady, 'samples_received': steady_received,
             'aggregated_in_time': run.times['drained_in_time'],
