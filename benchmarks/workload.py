@@ -62,24 +62,36 @@ def _volume(instance, index, meter, interval, rng):
     return float(int(instance['counters'][index]))
 
 
+def fleet(instances, seed=42):
+    """The instances of ``generate`` (same seed, same instances), to make cycles of."""
+    return _instances(instances, random.Random(seed))
+
+
+def cycle(instances, timestamp, monotonic, interval, rng):
+    """One polling cycle's samples of ``instances`` (part of a fleet), stamped
+    ``timestamp``; their counters move on."""
+    samples = []
+    for instance in instances:
+        for index, meter in enumerate(METERS):
+            name, kind, unit, per_device = meter
+            samples.append(sample_mod.Sample.create(
+                name=name, type=kind, unit=unit,
+                volume=_volume(instance, index, meter, interval, rng),
+                resource_id=instance['id'] + '-vda' if per_device else instance['id'],
+                timestamp=timestamp, user_id=instance['user_id'],
+                project_id=instance['project_id'],
+                resource_metadata=instance['metadata'], monotonic_time=monotonic))
+    return samples
+
+
 def generate(instances=2000, cycles=10, interval=60.0, seed=42):
     """The samples of every cycle, in order, as Sample objects."""
     rng = random.Random(seed)
-    fleet = _instances(instances, rng)
+    instances = _instances(instances, rng)
     samples = []
-    for cycle in range(cycles):
-        timestamp = START + datetime.timedelta(seconds=cycle * interval)
-        monotonic = 1000.0 + cycle * interval
-        for instance in fleet:
-            for index, meter in enumerate(METERS):
-                name, kind, unit, per_device = meter
-                samples.append(sample_mod.Sample.create(
-                    name=name, type=kind, unit=unit,
-                    volume=_volume(instance, index, meter, interval, rng),
-                    resource_id=instance['id'] + '-vda' if per_device else instance['id'],
-                    timestamp=timestamp, user_id=instance['user_id'],
-                    project_id=instance['project_id'],
-                    resource_metadata=instance['metadata'], monotonic_time=monotonic))
+    for number in range(cycles):
+        samples += cycle(instances, START + datetime.timedelta(seconds=number * interval),
+                         1000.0 + number * interval, interval, rng)
     return samples
 
 
