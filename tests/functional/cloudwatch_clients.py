@@ -9,8 +9,9 @@ functional tests of the CloudWatch API (import the fixtures you use).
 - ``client``: parametrised over CLIENTS; a ``Client`` whose ``call(operation, params,
   key=alice)`` returns the operation's result as that client parses it (a dict with the
   model's member names; ``{'$date': ...}`` timestamps from the subprocess clients become
-  datetimes), or raises ``ClientError(code, message, status)`` (status None for the aws
-  CLI, which does not say it). ``client.protocol`` names the protocol it speaks (the JS SDK
+  datetimes, their blobs bytes; the aws CLI prints a blob in base64), or raises
+  ``ClientError(code, message, status)`` (status None for the aws CLI, which does not say
+  it). ``client.protocol`` names the protocol it speaks (the JS SDK
   speaks json, and query or CBOR when given those protocol classes).
 - ``allinone_keys_file``: the all-in-one's mode: a telewatch-cloudwatch with
   ``auth_strategy = keys_file`` and the access key it created.
@@ -19,6 +20,7 @@ The subprocess clients (botocore 1.42.6, the aws CLI, the JS SDK) are installed 
 ``tools/services/cloudwatch-clients start`` (run here, idempotent).
 """
 
+import base64
 import contextlib
 import copy
 import dataclasses
@@ -79,6 +81,10 @@ def _revive(value):
     if isinstance(value, dict):
         if set(value) == {'$date'}:
             return datetime.datetime.fromisoformat(value['$date'].replace('Z', '+00:00'))
+        if set(value) == {'$bytes'}:  # a blob from botocore's script
+            return value['$bytes'].encode('latin-1')
+        if set(value) == {'$base64'}:  # a blob from the JS SDK's
+            return base64.b64decode(value['$base64'])
         return {key: _revive(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_revive(item) for item in value]

@@ -1,7 +1,7 @@
 // Run with node: one call of the AWS SDK for JavaScript v3 (@aws-sdk/client-cloudwatch,
 // found through NODE_PATH) read as JSON on stdin, its result or error as JSON on stdout.
 // stdin: {"endpoint", "access", "secret", "operation", "params"}; timestamps are
-// {"$date": ISO 8601} both ways.
+// {"$date": ISO 8601} both ways, blobs in the result {"$base64": ...}.
 const sdk = require('@aws-sdk/client-cloudwatch');
 
 function revive(key, value) {
@@ -14,6 +14,7 @@ function revive(key, value) {
 function replace(key, value) {
   const raw = this[key];
   if (raw instanceof Date) return {$date: raw.toISOString()};
+  if (raw instanceof Uint8Array) return {$base64: Buffer.from(raw).toString('base64')};
   return value;
 }
 
