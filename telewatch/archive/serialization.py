@@ -128,12 +128,35 @@ def _sections(data):
 def loads(data):
     """The ``MetricState`` of bytes from ``dumps``; InvalidState if they are not that."""
     integers, floats, n_tables, methods, n_raw = _sections(data)
-    raw_ts = numpy.cumsum(integers.array(_I8, n_raw))
-    raw_values = floats.array(_F8, n_raw)
-    tables = tuple(_read_table(integers, floats, methods) for _ in range(n_tables))
-    if integers.offset != len(integers.data) or floats.offset != len(floats.data):
+    # Every field left is 8 bytes: each section is read (and copied) once, then sliced.
+    ints, flts = _Words(integers, _I8), _Words(floats, _F8)
+    raw_ts = numpy.cumsum(ints.take(n_raw))
+    raw_values = flts.take(n_raw)
+    tables = tuple(_read_table(ints, flts, methods) for _ in range(n_tables))
+    if ints.left or flts.left:
         raise errors.InvalidState('trailing data')
     return state_mod.MetricState(raw_ts, raw_values, tables)
+
+
+class _Words:
+    """The rest of a section as 8-byte words, taken in order; InvalidState when short."""
+
+    def __init__(self, reader, dtype):
+        size = len(reader.data) - reader.offset
+        self.words = numpy.frombuffer(reader.data, dtype, size // 8, reader.offset).astype(
+            dtype.newbyteorder('='))
+        self.at = 0
+        self.extra = size % 8
+
+    def take(self, count):
+        if count < 0 or self.at + count > len(self.words):
+            raise errors.InvalidState('truncated data')
+        self.at += count
+        return self.words[self.at - count:self.at]
+
+    @property
+    def left(self):
+        return len(self.words) - self.at + self.extra
 
 
 def loads_series(data, granularity_ns, method, start_ns=None):
@@ -205,12 +228,12 @@ def _few(ints, floats, at_int, counts_at, at_float, first, rows, last, g, method
     return numpy.array(out_keys, numpy.int64), numpy.array(out_values, numpy.float64)
 
 
-def _read_table(integers, floats, methods):
-    g, rows = integers.struct(_TABLE)
+def _read_table(ints, flts, methods):
+    g, rows = ints.take(2).tolist()  # _TABLE: i64, then u64 (a huge one: negative)
     if g <= 0:
         raise errors.InvalidState('granularity must be > 0')
-    keys = numpy.cumsum(integers.array(_I8, rows)) * g
-    counts = integers.array(_I8, rows)
-    rate_counts = integers.array(_I8, rows)
-    values = floats.array(_F8, rows * len(methods)).reshape(len(methods), rows)
-    return aggregation.AggregateTable(g, methods, keys, counts, rate_counts, values)
+    columns = ints.take(3 * rows) if rows >= 0 else ints.take(-1)
+    keys = numpy.cumsum(columns[:rows]) * g
+    values = flts.take(rows * len(methods)).reshape(len(methods), rows)
+    return aggregation.AggregateTable(g, methods, keys, columns[rows:2 * rows],
+                                      columns[2 * rows:], values)

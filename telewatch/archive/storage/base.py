@@ -34,6 +34,7 @@ import numpy
 
 from telewatch.archive import errors
 from telewatch.archive import incoming
+from telewatch.archive import many
 from telewatch.archive import serialization
 from telewatch.archive import state as state_mod
 
@@ -210,7 +211,8 @@ class SeriesStorage(abc.ABC):
             return report
         policies = policy_of(list(chunks))
         stored = self._load_for_update(claim, [m for m in chunks if m in policies], report)
-        updated = {}
+        # The metrics of one policy are aggregated together (telewatch.archive.many).
+        groups = {}
         for metric_id, parts in chunks.items():
             policy = policies.get(metric_id)
             if policy is None:
@@ -218,11 +220,24 @@ class SeriesStorage(abc.ABC):
                 continue
             series = stored.get(metric_id) or StoredSeries(state_mod.MetricState.new(policy))
             parts = [p for p in parts if p[0] is None or p[0] > series.applied_round]
-            if not parts:
-                continue
-            result = series.state.add_measures(
-                policy, numpy.concatenate([p[1] for p in parts]),
-                numpy.concatenate([p[2] for p in parts]))
+            if parts:
+                groups.setdefault(id(policy), (policy, []))[1].append(
+                    (metric_id, series, parts))
+        updated = {}
+        for policy, members in groups.values():
+            self._aggregate(policy, members, updated, report)
+        claim.commit(updated)
+        report.aggregated = list(updated)
+        return report
+
+    @staticmethod
+    def _aggregate(policy, members, updated, report):
+        """Merge ``[(metric_id, StoredSeries, parts)]`` of one policy into ``updated``."""
+        batches = [(parts[0][1], parts[0][2]) if len(parts) == 1 else
+                   (numpy.concatenate([p[1] for p in parts]),
+                    numpy.concatenate([p[2] for p in parts])) for _, _, parts in members]
+        results = many.add_measures_many(policy, [m[1].state for m in members], batches)
+        for (metric_id, series, parts), result in zip(members, results):
             if result.rejected:
                 report.rejected[metric_id] = result.rejected
             updated[metric_id] = StoredSeries(
@@ -230,9 +245,6 @@ class SeriesStorage(abc.ABC):
                 max(p[0] or 0 for p in parts) or series.applied_round)
             report.metrics += 1
             report.measures += result.accepted
-        claim.commit(updated)
-        report.aggregated = list(updated)
-        return report
 
     @staticmethod
     def _load_for_update(claim, metric_ids, report):

@@ -63,3 +63,65 @@ def test_a_log_claimed_while_the_processor_lists_the_sacks_is_not_an_error(
     assert report.measures == 0  # the refresh aggregated it
     assert reading.measures(store, metric_id)
     assert store._storage.pending() == {}
+
+
+@pytest.fixture(params=['exchange', 'renames'])
+def swap(request, monkeypatch):
+    """Both ways series take turns: renameat2's exchange, and three renames where the
+    filesystem or the C library has none."""
+    if request.param == 'renames':
+        monkeypatch.setattr(file_storage, '_RENAMEAT2', None)
+    return request.param
+
+
+def _inodes(path):
+    return {os.stat(name).st_ino for name in (path, path + '.spare') if os.path.exists(name)}
+
+
+def test_a_metric_s_two_files_take_turns_and_none_is_freed(store, swap):
+    metric_id = _metric_with_a_measure(store)
+    store.process()
+    path = store._storage._series_path(metric_id)
+    seen = []
+    for minute in range(1, 5):
+        store.add_measures({metric_id: ([T0 + numpy.timedelta64(minute, 'm')], [1.0])})
+        store.process()
+        seen.append(_inodes(path))
+        assert reading.measures(store, metric_id)[-1][2] == 1.0
+    assert len(seen[0]) == 2 and all(inodes == seen[0] for inodes in seen)
+    assert store._storage.get(metric_id).state.series(60, 'count')[1].tolist() == [1.0] * 5
+    assert not os.path.exists(path + '.prev')
+    store.delete_metric(metric_id)
+    assert not [n for n in os.listdir(os.path.dirname(path)) if n.startswith(metric_id)]
+
+
+def test_a_swap_cut_short_by_a_kill_is_finished_by_the_next_one(store, monkeypatch):
+    monkeypatch.setattr(file_storage, '_RENAMEAT2', None)
+    metric_id = _metric_with_a_measure(store)
+    store.process()
+    store.add_measures({metric_id: ([T0 + numpy.timedelta64(1, 'm')], [2.0])})
+    store.process()
+    path = store._storage._series_path(metric_id)
+    os.link(path, path + '.prev')  # what a processor killed after its first step leaves
+    store.add_measures({metric_id: ([T0 + numpy.timedelta64(2, 'm')], [3.0])})
+    store.process()
+    assert store._storage.get(metric_id).state.series(60, 'mean')[1].tolist() == [1, 2, 3]
+    assert not os.path.exists(path + '.prev') and len(_inodes(path)) == 2
+
+
+def test_a_series_written_while_it_is_read_is_read_again(store, monkeypatch):
+    metric_id = _metric_with_a_measure(store)
+    store.process()
+    path = store._storage._series_path(metric_id)
+    os.utime(path, ns=(10**18, 10**18))
+    real_read = os.read
+    reads = []
+
+    def read_while_recycled(fd, size):
+        reads.append(fd)
+        if len(reads) == 1:  # the file turned spare and is written meanwhile
+            os.utime(path, ns=(2 * 10**18, 2 * 10**18))
+        return real_read(fd, size)
+    monkeypatch.setattr(file_storage.os, 'read', read_while_recycled)
+    assert store._storage.get(metric_id).state.series(60, 'count')[1].tolist() == [1.0]
+    assert len(reads) == 2
