@@ -1,0 +1,9 @@
+// The console's pages: {route, title, mount(el, params, ctx), nav} (nav: false keeps a page
+// out of the nav bar). One line per view; app.js mounts the one the URL names.
+import * as signin from './signin.js';
+import * as overview from './overview.js';
+
+export default [
+  {route: 'signin', title: 'Sign in', mount: signin.mount, nav: false},
+  {route: 'overview', title: 'Overview', mount: overview.mount},
+];
