@@ -75,8 +75,9 @@ def console_built():
 
 
 @contextlib.contextmanager
-def running_allinone(directory):
-    """A telewatch-all-in-one without polling on a free port; its Console."""
+def running_allinone(directory, cloudwatch_port=0):
+    """A telewatch-all-in-one without polling on a free port (its CloudWatch API on
+    ``cloudwatch_port``: any free one by default); its Console."""
     port = api_helpers.free_port()
     config = directory / 'telewatch.conf'
     config.write_text('[compute]\nlibvirt_uri = test://%s/absent.xml\n'
@@ -86,7 +87,7 @@ def running_allinone(directory):
         process = subprocess.Popen(
             [str(BIN / 'telewatch-all-in-one'), '--config-dir', str(REPO / 'etc'),
              '--config-file', str(config), '--data-dir', str(directory / 'data'),
-             '--port', str(port), '--cloudwatch-port', '0', '--no-polling'],
+             '--port', str(port), '--cloudwatch-port', str(cloudwatch_port), '--no-polling'],
             stdout=out, stderr=out, cwd=directory)
     try:
         url = 'http://127.0.0.1:%d' % port

@@ -2,8 +2,16 @@
 // out of the nav bar). One line per view; app.js mounts the one the URL names.
 import * as signin from './signin.js';
 import * as overview from './overview.js';
+import * as alarms from './alarms.js';
+import * as alarm from './alarm.js';
+import * as dashboards from './dashboards.js';
+import * as dashboard from './dashboard.js';
 
 export default [
   {route: 'signin', title: 'Sign in', mount: signin.mount, nav: false},
   {route: 'overview', title: 'Overview', mount: overview.mount},
+  {route: 'alarms', title: 'Alarms', mount: alarms.mount},
+  {route: 'alarm', title: 'Alarm', mount: alarm.mount, nav: false},
+  {route: 'dashboards', title: 'Dashboards', mount: dashboards.mount},
+  {route: 'dashboard', title: 'Dashboard', mount: dashboard.mount, nav: false},
 ];
