@@ -12,6 +12,11 @@ export function number(value) {
   return value.toExponential(2);
 }
 
+// A count, every digit shown: '1,000'.
+export function count(value) {
+  return value === null || value === undefined ? '–' : Number(value).toLocaleString('en-US');
+}
+
 export function withUnit(value, unit) {
   const text = number(value);
   return unit && text !== '–' ? text + ' ' + unit : text;
