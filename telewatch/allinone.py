@@ -253,7 +253,8 @@ class AllInOne:
         lines += ['  API:            %s/ with no authentication (a request without '
                   'credentials is an admin)' % api,
                   '  try:            curl %s/v1/resource/host' % api,
-                  '                  gnocchi --endpoint %s resource list' % api]
+                  '                  gnocchi --endpoint %s resource list' % api,
+                  '  console:        %s/console/ in a browser' % api]
         lines += self._describe_cloudwatch()
         lines += ['  progress:       a line in the log every %d s' % self.conf.progress_interval,
                   'Ctrl-C to stop.']

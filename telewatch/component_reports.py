@@ -50,12 +50,35 @@ def evaluator_report(counters, loop_errors):
     return report
 
 
+def for_agent(conf, manager):
+    """The reports of a notification agent whose pipeline archives (an ``archive://``
+    publisher), through a store of its own on that archive; None for one that does not (it
+    reaches no archive) or when the archive cannot be opened. ``manager()``: the agent's
+    current PipelineManager (a reload replaces it)."""
+    # Imported here: the archive publisher's imports are the agent's only when it archives.
+    from telewatch.archive import store as store_mod
+    from telewatch.publishers import archive as archive_publisher
+    if not any(isinstance(runner.publisher, archive_publisher.ArchivePublisher)
+               for runner in manager().runners):
+        return None
+    try:
+        store = store_mod.ArchiveStore.from_conf(conf)
+    except Exception as exc:  # the agent's work goes on without its reports
+        LOG.warning('The agent will not report to /v1/status: %s', exc)
+        return None
+    reports = ComponentReports(store, owns_store=True)
+    reports.add('agent', lambda: agent_report(manager()))
+    return reports
+
+
 class ComponentReports:
     """Reports ``status()`` of each part ``add``ed into ``store`` (an ArchiveStore) every
-    ``interval`` seconds in a thread of its own, from ``start`` to ``stop``."""
+    ``interval`` seconds in a thread of its own, from ``start`` to ``stop`` (which closes
+    ``store`` when it ``owns_store``)."""
 
-    def __init__(self, store, interval=REPORT_SECONDS):
+    def __init__(self, store, interval=REPORT_SECONDS, owns_store=False):
         self.store = store
+        self.owns_store = owns_store
         self.interval = interval
         self.sources = []
         self.loop_errors = collections.Counter()
@@ -84,6 +107,8 @@ class ComponentReports:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(10)
+        if self.owns_store:
+            self.store.close()
 
     def threads(self):
         return [self._thread] if self._thread is not None else []

@@ -65,8 +65,10 @@ class Console:
 
 
 def _text(status, text, **headers):
-    response = webob.Response(status=status, text=text + '\n',
-                              content_type='text/plain', charset='utf-8')
+    """An error with the API's body (Gnocchi's ``{code, title, description}``)."""
+    response = webob.Response(status=status, json_body={
+        'code': status, 'title': webob.Response(status=status).status.split(' ', 1)[1],
+        'description': text})
     response.headers.update(headers)
     return response
 

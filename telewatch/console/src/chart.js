@@ -58,8 +58,22 @@ function scaleOf(unit) {
   return 'u:' + unit;
 }
 
+const pad = (n) => String(n).padStart(2, '0');
+
+// Ticks in UTC, 24-hour: '14:05' within two days (the date at midnight), '12-07' beyond.
+export function timeTicks(u, splits) {
+  const span = splits.length > 1 ? splits[splits.length - 1] - splits[0] : 0;
+  return splits.map((t) => {
+    const d = new Date(t * 1000);
+    const day = pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate());
+    const hm = pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
+    if (span > 2 * 86400) return day;
+    return hm === '00:00' ? day : hm;
+  });
+}
+
 function axes(unitList) {
-  const x = {stroke: '#555', grid: {stroke: '#eee'}, ticks: {stroke: '#ddd'}};
+  const x = {stroke: '#555', grid: {stroke: '#eee'}, ticks: {stroke: '#ddd'}, values: timeTicks};
   const ys = unitList.slice(0, 2).map((unit, i) => ({
     scale: scaleOf(unit), label: unit || undefined, side: i === 0 ? 3 : 1, stroke: '#555',
     grid: {show: i === 0, stroke: '#eee'}, ticks: {stroke: '#ddd'}, size: 60,

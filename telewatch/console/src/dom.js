@@ -40,7 +40,7 @@ export function table(columns, rows, {caption, empty = 'Nothing here.'} = {}) {
   if (!rows.length) return h('p', {class: 'muted'}, empty);
   return h('div', {class: 'table-wrap'}, h('table', {},
     caption ? h('caption', {}, caption) : null,
-    h('thead', {}, h('tr', {}, columns.map((c) => h('th', {scope: 'col'}, c.label)))),
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', {scope: 'col', class: c.class}, c.label)))),
     h('tbody', {}, rows.map((row) => h('tr', {}, columns.map(
       (c) => h('td', {class: c.class}, c.value(row))))))));
 }

@@ -2,10 +2,12 @@
 and the reports of the other components (agents, evaluators), kept apart from the
 processors' and dropped a day after their last one."""
 
+import pathlib
 import time
 
 from telewatch import component_reports
 
+REPO = pathlib.Path(__file__).resolve().parents[3]
 ADMIN = {'X-User-Id': 'admin', 'X-Project-Id': 'admin', 'X-Roles': 'admin'}
 
 
@@ -62,3 +64,40 @@ def test_reports_are_stamped_and_a_failing_store_is_counted_not_raised():
     reports.store = _Store(fail=True)
     reports.report()
     assert reports.loop_errors['component-reports'] == 1
+
+
+class _Runner:
+    def __init__(self, publisher):
+        self.publisher = publisher
+
+    def status(self):
+        return {'published': 7, 'dropped': 1, 'queued': 2, 'queue_length': 0,
+                'policy': 'queue'}
+
+
+class _Manager:
+    def __init__(self, publishers):
+        self.runners = [_Runner(p) for p in publishers]
+        self.pipelines = []
+
+    def counters(self):
+        return {'received': 9, 'publishers': {repr(r.publisher): r.status()
+                                              for r in self.runners},
+                'loop_errors': {}}
+
+
+def test_an_agent_that_archives_reports_through_its_own_store(conf, store):
+    from telewatch.publishers import archive
+    from telewatch.publishers import base
+    assert component_reports.for_agent(conf, lambda: _Manager([object()])) is None
+    publisher = archive.ArchivePublisher(base.PublisherURL(
+        'archive://?resources_definition_file=%s' % (REPO / 'etc' / 'archive_resources.yaml')),
+        conf)
+    reports = component_reports.for_agent(conf, lambda: _Manager([publisher]))
+    reports.report()
+    reports.stop()
+    [(name, report)] = store.components()['agent'].items()
+    assert report['received'] == 9 and report['derived'] == 0
+    assert list(report['publishers'].values()) == [{
+        'published': 7, 'dropped': 1, 'queued': 2, 'queue_length': 0, 'policy': 'queue'}]
+    assert list(report['publishers'])[0].startswith('archive://')

@@ -79,7 +79,7 @@ def test_only_the_built_files_are_served(conf, static, tmp_path):
     app = _app(conf, static)
     for path in ('/console/nothing.js', '/console/app.0123abcd.js.gz',
                  '/console/%2e%2e/secret', '/console/sub/index.html'):
-        assert app.get(path, status=404).content_type == 'text/plain'
+        assert app.get(path, status=404).json['code'] == 404
     assert app.post('/console/index.html', status=405).headers['Allow'] == 'GET, HEAD'
 
 
@@ -90,7 +90,7 @@ def test_console_without_a_slash_is_redirected(conf, static):
 
 def test_not_built_is_a_503_that_says_what_to_run(conf, tmp_path):
     response = _app(conf, tmp_path / 'missing').get('/console/', status=503)
-    assert 'tools/build-console' in response.text
+    assert 'tools/build-console' in response.json['description']
 
 
 @pytest.mark.parametrize('anonymous, strategy, expected', [
