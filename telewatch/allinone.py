@@ -12,6 +12,7 @@ import waitress
 
 from telewatch import allinone_progress
 from telewatch import bus
+from telewatch import component_reports
 from telewatch import config_file
 from telewatch import delivery
 from telewatch import loops
@@ -174,6 +175,9 @@ class AllInOne:
         self.definition = pipeline_config.load_pipeline(self.pipeline_file, conf)
         self.pipeline = engine.PipelineManager(self.definition, conf)
         self.sender = PipelineSender(self.pipeline)
+        self.reports = component_reports.ComponentReports(self.archive)  # /v1/status
+        self.reports.add('agent', lambda: component_reports.agent_report(
+            self.pipeline, polled=self.sender.counters['polled']))
         self.progress = allinone_progress.ProgressLog(
             self.counts, lambda: self.archive.status()['summary']['measures'],
             conf.progress_interval)
@@ -198,11 +202,13 @@ class AllInOne:
         if self.agent is not None:
             self.agent.start()
         self.progress.start()
+        self.reports.start()
 
     def stop(self):
         """Producers first: polling (cycles in flight finish and are handed on), then the
         pipeline (transformers flushed, publishers stopped)."""
         self.progress.stop()
+        self.reports.stop()
         self._stopping.set()
         if self.agent is not None:
             self.agent.stop()
@@ -247,7 +253,8 @@ class AllInOne:
         lines += ['  API:            %s/ with no authentication (a request without '
                   'credentials is an admin)' % api,
                   '  try:            curl %s/v1/resource/host' % api,
-                  '                  gnocchi --endpoint %s resource list' % api]
+                  '                  gnocchi --endpoint %s resource list' % api,
+                  '  console:        %s/console/ in a browser' % api]
         lines += self._describe_cloudwatch()
         lines += ['  progress:       a line in the log every %d s' % self.conf.progress_interval,
                   'Ctrl-C to stop.']

@@ -23,6 +23,7 @@ from telewatch.api.controllers import subscription as subscription_api
 from telewatch.archive import aggregates
 from telewatch.archive import errors
 from telewatch.archive import store as store_mod
+from telewatch import console
 from telewatch.pubsub import registry as registry_mod
 
 LOG = logging.getLogger(__name__)
@@ -187,6 +188,7 @@ def make_app(conf, store=None, counters=None, anonymous=None, alarms=None):
         root.RootController(), hooks=[BodyTypeHook(), ErrorHook()], debug=False,
         force_canonical=False, guess_content_type_from_ext=False)
     app = middleware.wrap(auth.make_auth_middleware(app, conf, anonymous=anonymous), conf)
+    app = console.mount(app, conf, anonymous)  # /console/: the browser console
     return _Environ(app, {'telewatch.store': store,
                           'telewatch.enforcer': policy.make_enforcer(conf),
                           'telewatch.counters': counters, 'telewatch.conf': conf,

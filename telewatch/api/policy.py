@@ -68,6 +68,7 @@ _ALARM = _ALARMS + '/{alarm_id}'
 _ALARM_OWNER = 'rule:context_is_admin or project_id:%(project_id)s'
 _SUBSCRIPTIONS = '/v1/subscriptions'
 _SUBSCRIPTION = _SUBSCRIPTIONS + '/{subscription_id}'
+_DASHBOARD_OWNER = 'rule:context_is_admin or project_id:%(project_id)s'
 
 # name: (default check, description, [(method, path), ...])
 _API_RULES = {
@@ -151,6 +152,13 @@ _API_RULES = {
                "own, or none (every project); name resources of other projects; change a "
                'subscription that reaches beyond its own project.',
         [('POST', _SUBSCRIPTIONS), ('PATCH', _SUBSCRIPTION)]),
+
+    # CloudWatch's dashboards, read-only (the CloudWatch API writes them); the target is
+    # the caller's project, the only one whose dashboards it is shown.
+    'list dashboards': (ANYONE, "List the caller's project's CloudWatch dashboards.",
+                        [('GET', '/v1/dashboards')]),
+    'get dashboard': (_DASHBOARD_OWNER, "Show a CloudWatch dashboard of the caller's project.",
+                      [('GET', '/v1/dashboards/{name}')]),
 
     # Aodh's v2 API, Aodh's names; a caller not passing ``segregation`` is confined to its
     # project (another project's alarm is a 404 to it).

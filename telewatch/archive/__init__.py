@@ -9,7 +9,8 @@ The front door (what other packages use; everything else here is the archive's o
   ``new_metric``, ``create_metrics``, ``add_measures``, ``series`` (with ``resample``),
   ``every_granularity``, ``refresh``, ``delete_metric``, ``delete_resource``,
   ``delete_resources``, ``status``, ``health``, ``upgrade``; ``many_series`` (the series of
-  many metrics in one read).
+  many metrics in one read); ``report_component`` and ``components`` (the last reports of
+  agents and evaluators, for ``/v1/status``).
 - The "metrics aggregated" stream: every ``ArchiveStore.process`` (whoever calls it: a
   telewatch-archive-processor on any host, the all-in-one's processor, a read with
   refresh) records which metrics it just aggregated, one row per round in the index's

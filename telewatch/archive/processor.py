@@ -124,6 +124,7 @@ class ArchiveProcessor:
                 'failing_sacks': sorted(self.failing)[:100],
                 'error': None if first is None else str(first)[:_ERROR_CHARS],
                 'measures_processed': self.processed,
+                'measures_rejected_late': self.rejected,
                 'corrupt_series_moved_aside': self.quarantined}
 
     def _report_status(self):

@@ -32,6 +32,10 @@ LOG = logging.getLogger(__name__)
 
 # Processors report every round; one silent for longer has stopped (or is stuck).
 PROCESSOR_REPORT_SECONDS = 60
+# Other components' reports (report_component) are listed this long after their last one,
+# so that one that stopped is seen as stopped; their names hold this, processors' do not.
+COMPONENT_REPORTS_KEPT = 86400
+_COMPONENT = '@'
 # Resources ensure_metrics remembers (their attributes and metric ids), the oldest forgotten.
 KNOWN_RESOURCES = 100_000
 # Rounds of create_metrics against other writers creating metrics of the same resources.
@@ -421,6 +425,27 @@ class ArchiveStore:
         with contextlib.suppress(Exception):
             self._storage.forget_processor(name)
 
+    def report_component(self, kind, name, status):
+        """Publish the report of another part of the chain (``kind``: ``agent``,
+        ``evaluator``) for ``components``: kept beside the processors' (``<kind>@<name>``)."""
+        self._storage.report_processor('%s%s%s' % (kind, _COMPONENT, name),
+                                       dict(status, kind=kind))
+
+    def components(self, now=None):
+        """``{kind: {name: report}}`` of every component that reported in the last
+        ``COMPONENT_REPORTS_KEPT`` seconds (a report says when: ``updated``)."""
+        now = time.time() if now is None else now
+        found = {}
+        for key, status in self._storage.processors().items():
+            kind, at, name = key.partition(_COMPONENT)
+            if not at:
+                continue
+            if status.get('updated', 0) >= now - COMPONENT_REPORTS_KEPT:
+                found.setdefault(kind, {})[name] = status
+            else:  # gone for good (a restart reports under a new name)
+                self.forget_processor(key)
+        return found
+
     def health(self, now=None):
         """The ``telewatch`` part of ``/v1/status`` about storage: ``state`` (``ok``;
         ``insufficient_storage`` when a processor met a full disk; ``error`` for other
@@ -430,7 +455,8 @@ class ArchiveStore:
         try:
             health = dict(self._storage.health())
             processors = {name: status for name, status in self._storage.processors().items()
-                          if status.get('updated', 0) >= now - PROCESSOR_REPORT_SECONDS}
+                          if status.get('updated', 0) >= now - PROCESSOR_REPORT_SECONDS
+                          and _COMPONENT not in name}
         except Exception as exc:  # the status page must answer whatever the storage does
             LOG.warning('Could not read the storage health: %s', exc)
             return {'state': 'error', 'error': str(exc)}

@@ -15,6 +15,7 @@ import oslo_messaging.opts
 from oslo_config import cfg
 
 from telewatch import bus
+from telewatch import component_reports
 from telewatch import config_file
 from telewatch import loops
 from telewatch.alarms import event_listener
@@ -94,6 +95,7 @@ class NotificationAgent:
         self.secret = conf.publisher.telemetry_secret
         self.loop_errors = collections.Counter()
         self._current = Pipelines(conf)
+        self._reports = None
         self.event_alarms = event_listener.from_conf(conf)  # None unless [alarms] event_alarms
         self.intake = intake_mod.Intake(
             self.process, self._decoders(),
@@ -159,6 +161,9 @@ class NotificationAgent:
         # sample). Reference counting frees them; cycles are rare here.
         gc.set_threshold(GC_THRESHOLD, 20, 100)
         self._current.manager.start()
+        self._reports = component_reports.for_agent(self.conf, lambda: self._current.manager)
+        if self._reports is not None:  # /v1/status's components
+            self._reports.start()
         if self.event_alarms is not None:
             self.event_alarms.start()
         if self._bus.divides_partitions:
@@ -239,6 +244,8 @@ class NotificationAgent:
             self._coordinator.stop()
         with self._lock:
             self._current.manager.stop()
+        if self._reports is not None:
+            self._reports.stop()
         if self.event_alarms is not None:
             self.event_alarms.stop()
         self.report()

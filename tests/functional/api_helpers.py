@@ -59,7 +59,7 @@ def _wait_until_up(url, api, log_path, timeout=60):
         try:
             requests.get(url, timeout=1)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a loaded machine: not yet
             assert api.poll() is None, log_path.read_text()
             time.sleep(0.2)
     pytest.fail('telewatch-api did not answer within %d s:\n%s'

@@ -20,6 +20,8 @@ from tests.functional.services import (  # noqa: F401
 from tests.functional.bus_helpers import deployment, kafka_deployment  # noqa: F401
 from tests.functional.cloudwatch_clients import (  # noqa: F401
     allinone_keys_file, cbor_models, client, cloudwatch, cloudwatch_clients_installed)
+from tests.functional.console_browser import (  # noqa: F401
+    browser, chromium_installed, console_built, console_server, keystone_console)
 
 
 _leak_check = leaks.LeakCheck()

@@ -127,8 +127,9 @@ def test_host_samples_of_two_cycles_then_a_clean_sigterm(tmp_path):
     assert output[api + 1:api + 3] == [
         '  try:            curl %s/v1/resource/host' % chain.api,
         '                  gnocchi --endpoint %s resource list' % chain.api]
-    assert output[api + 3].startswith('  CloudWatch API: http://127.0.0.1:')
-    assert output[api + 5:api + 7] == [
+    assert output[api + 3] == '  console:        %s/console/ in a browser' % chain.api
+    assert output[api + 4].startswith('  CloudWatch API: http://127.0.0.1:')
+    assert output[api + 6:api + 8] == [
         '  progress:       a line in the log every 60 s',
         'Ctrl-C to stop.']
     assert output[-1].startswith('stopped: ') and output[-1].endswith(

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 
+from telewatch import component_reports
 from telewatch import delivery
 from telewatch import loops
 from telewatch.alarms import composite
@@ -105,6 +106,7 @@ class AlarmEvaluator:
         self._repeated = {}  # alarm id -> when its actions were last called
         self._stopping = threading.Event()
         self._thread = None
+        self._reports = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -112,6 +114,10 @@ class AlarmEvaluator:
         """The notifiers first (they consume what the evaluator decides), then the loop."""
         self.notifiers.start()
         self._thread = loops.start_thread('alarm-evaluator', self._run, self._stopping)
+        self._reports = component_reports.ComponentReports(self.archive)  # /v1/status
+        self._reports.add('evaluator', lambda: component_reports.evaluator_report(
+            self.counters, self.loop_errors))
+        self._reports.start()
 
     def _run(self):
         loops.run('alarm-evaluator', self.step, self._stopping, self.loop_errors,
@@ -122,6 +128,8 @@ class AlarmEvaluator:
         self._stopping.set()
         if self._thread not in (None, threading.current_thread()):
             self._thread.join()
+        if self._reports is not None:
+            self._reports.stop()
         self.partition.stop()
         self.notifiers.stop()
         if self._owned[0]:

@@ -13,6 +13,7 @@ from telewatch.api.controllers import aggregates as aggregates_api
 from telewatch.api.controllers import alarm_query
 from telewatch.api.controllers import archive_policy as archive_policy_api
 from telewatch.api.controllers import batch as batch_api
+from telewatch.api.controllers import dashboards as dashboards_api
 from telewatch.api.controllers import influxdb as influxdb_api
 from telewatch.api.controllers import metric as metric_api
 from telewatch.api.controllers import prometheus as prometheus_api
@@ -74,6 +75,7 @@ class V1Controller:
     status = status_api.StatusController()
     capabilities = status_api.CapabilitiesController()
     subscriptions = subscription_api.SubscriptionsController()
+    dashboards = dashboards_api.DashboardsController()
     influxdb = influxdb_api.InfluxDBController()
     prometheus = prometheus_api.PrometheusController()
 

@@ -1,5 +1,6 @@
-"""``/v1/status`` (admin: what waits for processing, processors, telewatch's counters and
-the storage's health: ``telewatch.storage``, see ``ArchiveStore.health``) and
+"""``/v1/status`` (admin: what waits for processing, processors, telewatch's counters, the
+storage's health: ``telewatch.storage``, see ``ArchiveStore.health``; resources by type,
+and the other components' reports: ``ArchiveStore.components``) and
 ``/v1/capabilities`` (every aggregation method an archive policy may use)."""
 
 import pecan
@@ -16,7 +17,9 @@ class StatusController(framework.RestController):
         details = rest.query_bool('details', default=True)  # Gnocchi's default
         store = rest.store()
         counters = pecan.request.environ.get('telewatch.counters')
-        telewatch = dict(counters() if counters else {}, storage=store.health())
+        telewatch = dict(counters() if counters else {}, storage=store.health(),
+                         resources=store.index.count_resources(),
+                         components=store.components())
         return {'storage': store.status(details=details),
                 'metricd': {'processors': None, 'statistics': {}},
                 'telewatch': telewatch}

@@ -314,3 +314,17 @@ class Searches:
             rows = conn.execute(statement.order_by(*[o.clause() for o in orders])
                                 .limit(limit)).mappings().all()
         return [records.Metric(**row) for row in rows]
+
+    def count_resources(self):
+        """``{resource type: {'active': n, 'ended': n}}`` of every resource (ended: an
+        ``ended_at`` is set), for the status page; one grouped count."""
+        resource = schema.resource
+        ended = resource.c.ended_at.isnot(None)
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(resource.c.type, ended, sa.func.count())
+                                .group_by(resource.c.type, ended)).all()
+        counts = {}
+        for resource_type, is_ended, count in rows:
+            kind = counts.setdefault(resource_type, {'active': 0, 'ended': 0})
+            kind['ended' if is_ended else 'active'] += count
+        return counts

@@ -39,6 +39,7 @@ LOOKUPS = {
     '/v1/aggregation/resource/{resource_type}/metric': ('metric_name', 'metric_name'),
     '/v1/metric': ('metric_id', 'metric'),
     '/v1/subscriptions': ('subscription_id', 'subscription'),
+    '/v1/dashboards': ('name', 'dashboard'),
     '/v2/alarms': ('alarm_id', 'alarm'),
     '/v2/quotas': ('project_id', 'project'),
 }
@@ -60,7 +61,8 @@ def samples(api):
     return {'policy': 'low', 'rule': 'rule-1', 'resource_type': 'generic',
             'resource': resource['id'], 'metric_name': 'cpu',
             'metric': resource['metrics']['cpu'], 'subscription': subscription['id'],
-            'alarm': alarm['alarm_id'], 'project': 'walker-project'}
+            'alarm': alarm['alarm_id'], 'project': 'walker-project',
+            'dashboard': 'walker-dashboard'}
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ def test_a_project_sees_what_it_created_in_another_project(enforcer):
 def test_admin_may_do_everything(enforcer):
     actions = [rule for rule in policy.list_rules()
                if isinstance(rule, oslo_policy.DocumentedRuleDefault)]
-    assert len(actions) == 52
+    assert len(actions) == 54
     for rule in actions:
         assert policy.check(enforcer, ADMIN, rule.name, resource('project-b')), rule.name
         assert policy.check(enforcer, ADMIN, rule.name, metric('project-b')), rule.name
@@ -188,7 +188,10 @@ def test_gnocchi_rule_names_are_all_defined():
         'telemetry:delete_alarm', 'telemetry:get_alarm_state', 'telemetry:change_alarm_state',
         'telemetry:alarm_history', 'telemetry:query_alarm_history', 'telemetry:update_quotas',
         'telemetry:delete_quotas'}
-    assert {rule.name for rule in policy.list_rules()} == gnocchi | subscriptions | aodh
+    # and the CloudWatch dashboards' (read-only)
+    dashboards = {'list dashboards', 'get dashboard'}
+    assert {rule.name for rule in policy.list_rules()} == (
+        gnocchi | subscriptions | aodh | dashboards)
 
 
 def alarm(project_id):
@@ -274,3 +277,11 @@ def test_sample_policy_is_up_to_date(tmp_path, monkeypatch):
     shipped = REPO / 'etc' / 'telewatch' / 'policy.yaml.sample'
     assert output.read_text() == shipped.read_text(), (
         'etc/telewatch/policy.yaml.sample is stale: run `tox -e genpolicy`')
+
+
+def test_a_project_reads_its_own_dashboards_only(enforcer):
+    # The API passes the caller's own project as the target: an operator's policy file
+    # may narrow who reads dashboards (a role), never widen it to other projects.
+    assert policy.check(enforcer, ALICE, 'list dashboards', {'project_id': 'project-a'})
+    assert policy.check(enforcer, ALICE, 'get dashboard', {'project_id': 'project-a'})
+    assert not policy.check(enforcer, ALICE, 'get dashboard', {'project_id': 'project-b'})
