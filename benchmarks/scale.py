@@ -364,7 +364,7 @@ def measure(args, directory):
         run.processes.mark('first_sight')
         run.times['first_sight_done'] = time.time()
         run.received_first = run.last_received
-        run.processed_first = scale_report.processed(store.health())
+        run.archived_first = run.last_received[1]  # all of it aggregated by now
         t1 = max(time.time() + 1, t0 + args.interval)
         producers.go(t1)
         run.processes.mark('steady')
