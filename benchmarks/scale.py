@@ -364,7 +364,7 @@ def measure(args, directory):
         run.processes.mark('first_sight')
         run.times['first_sight_done'] = time.time()
         run.received_first = run.last_received
-        run.processed_first = scale_report.processed(store.health())
+        run.archived_first = run.last_received[1]  # all of it aggregated by now
         t1 = max(time.time() + 1, t0 + args.interval)
         producers.go(t1)
         run.processes.mark('steady')
@@ -414,6 +414,15 @@ def cleanup(args, topic):
         LOG.warning('cannot clean up the queues and the group of %s: %s', topic, exc)
 
 
+def gnocchi(args):
+    from benchmarks import archive_gnocchi
+    try:
+        return archive_gnocchi.first_write_to_aggregated(
+            args.gnocchi_url, args.gnocchi_metrics, args.gnocchi_rounds)
+    except Exception as exc:  # no Gnocchi here: say so, the rest stands
+        return {'skipped': str(exc)[:300]}
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -422,24 +431,21 @@ def main(argv=None):
     directory = pathlib.Path(tempfile.mkdtemp(prefix='telewatch-scale-'))
     try:
         result = measure(args, directory)
+        if args.gnocchi_url:
+            result['gnocchi'] = gnocchi(args)
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write('\n')
+        sys.stdout.flush()
     except BaseException:
         for log in sorted(directory.glob('*.log')):
             sys.stderr.write('--- %s\n%s\n' % (log.name, log.read_text()[-3000:]))
         raise
     finally:
+        # Last: removing a million files takes minutes where each unlink discards blocks.
         if args.keep:
             LOG.info('kept %s', directory)
         else:
             shutil.rmtree(directory, ignore_errors=True)
-    if args.gnocchi_url:
-        from benchmarks import archive_gnocchi
-        try:
-            result['gnocchi'] = archive_gnocchi.first_write_to_aggregated(
-                args.gnocchi_url, args.gnocchi_metrics, args.gnocchi_rounds)
-        except Exception as exc:  # no Gnocchi here: say so, the rest stands
-            result['gnocchi'] = {'skipped': str(exc)[:300]}
-    json.dump(result, sys.stdout, indent=2)
-    sys.stdout.write('\n')
     return 0 if result['lost'] == 0 and result['samples_received'] == result[
         'samples_sent'] and result['samples_sent'] else 1
 
