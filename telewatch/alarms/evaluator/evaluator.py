@@ -58,7 +58,8 @@ def utc(seconds):
 
 def decide(plan, datapoints, now, store=None):
     """The engine's Evaluation of a plan's alarm over its leaves' datapoints (or the
-    plan's own ``decide``'s, which may read the alarm ``store``)."""
+    plan's own ``decide``'s, which may read the alarm ``store``); None for a threshold
+    alarm that stays as it is with nothing to notify (``evaluation.evaluate_acting``)."""
     if plan.decide is not None:
         return plan.decide(plan, datapoints, now, store)
     alarm = plan.alarm
@@ -66,8 +67,8 @@ def decide(plan, datapoints, now, store=None):
     if plan.tree is not None:
         return composite.evaluate(plan.tree, alarm['state'], datapoints, now, repeat,
                                   constraints)
-    return evaluation.evaluate(plan.leaves[0].rule, alarm['state'], datapoints[0], now,
-                               repeat, constraints)
+    return evaluation.evaluate_acting(plan.leaves[0].rule, alarm['state'], datapoints[0],
+                                      now, repeat, constraints)
 
 
 class AlarmEvaluator:
@@ -250,7 +251,7 @@ class AlarmEvaluator:
             return
         result = decide(plan, datapoints, now, self.store)
         self.counters['evaluations'] += 1
-        if not result.evaluated:
+        if result is None or not result.evaluated:
             return
         alarm = plan.alarm
         if result.changed:

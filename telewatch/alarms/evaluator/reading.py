@@ -82,22 +82,8 @@ def read(plans, archive, now, lag=0, recent=None):
     (nothing can be said of any alarm then)."""
     out, plans = _read_own(plans, archive, now, lag)
     recent = Recent() if recent is None else recent
-    found, wanted, keys = {}, {}, {}
-    for plan in plans:
-        for leaf in plan.leaves:
-            if id(leaf) in keys:  # (hashing a leaf would hash its rule and metrics)
-                continue
-            rule = leaf.rule
-            start = int((now - rule.query_window(lag)) * _NS)
-            first = start - start % int(rule.granularity * _NS)
-            # Alarms reading the same series share one read.
-            keys[id(leaf)] = leaf_keys = [(metric.id, rule.granularity, leaf.method, first)
-                                          for metric in leaf.metrics]
-            for metric, key in zip(leaf.metrics, leaf_keys):
-                if key not in found and key not in wanted:
-                    found[key] = recent.get(*key)
-                    if found[key] is None:
-                        wanted[key] = (metric, rule.granularity, leaf.method, first)
+    found, wanted = {}, {}
+    keys = _keys(plans, now, lag, recent, found, wanted)
     for key, got in (archive.many_series(wanted) if wanted else {}).items():
         if not isinstance(got, archive_errors.ArchiveError):
             got = series(got[0], got[1], key[1])
@@ -112,18 +98,47 @@ def read(plans, archive, now, lag=0, recent=None):
     return out
 
 
+def _keys(plans, now, lag, recent, found, wanted):
+    """``{id(leaf): [(metric id, granularity, method, first bucket ns)]}`` of the plans'
+    leaves; what ``recent`` holds of them put in ``found``, the rest in ``wanted`` (what
+    ``many_series`` takes)."""
+    keys, firsts = {}, {}
+    for plan in plans:
+        for leaf in plan.leaves:
+            if id(leaf) in keys:  # (hashing a leaf would hash its rule and metrics)
+                continue
+            granularity = leaf.rule.granularity
+            # The first bucket of a window, once for the leaves sharing it.
+            first = firsts.get((granularity, leaf.reach))
+            if first is None:
+                start = int((now - (leaf.reach + lag)) * _NS)
+                first = firsts[granularity, leaf.reach] = start - start % int(
+                    granularity * _NS)
+            # Alarms reading the same series share one read.
+            keys[id(leaf)] = leaf_keys = [(metric.id, granularity, leaf.method, first)
+                                          for metric in leaf.metrics]
+            for metric, key in zip(leaf.metrics, leaf_keys):
+                if key not in found:
+                    found[key] = recent.get(*key)
+                    if found[key] is None:
+                        wanted[key] = (metric, granularity, leaf.method, first)
+    return keys
+
+
 def _datapoints(leaf, keys, found):
     if leaf.error:
         raise sources.Unreadable(leaf.error)
+    if leaf.across is None:  # one metric's series as it is
+        got = found[keys[0]]
+        if isinstance(got, archive_errors.ArchiveError):
+            raise sources.Unreadable('metric %s: %s' % (keys[0][0], got))
+        return got[2]
     found_series = {}
     for key in keys:
         got = found[key]
         if isinstance(got, archive_errors.ArchiveError):
             raise sources.Unreadable('metric %s: %s' % (key[0], got))
         found_series[key[0]] = got
-    if leaf.across is None:
-        (_, _, points), = found_series.values()
-        return points
     return _aggregated(leaf, {metric_id: (stamps, values)
                               for metric_id, (stamps, values, _) in found_series.items()})
 

@@ -44,6 +44,11 @@ class Leaf:
     method: str = 'mean'
     across: str = None
     error: str = None
+    # Seconds before now its window starts without the ingestion lag (read at every pass).
+    reach: float = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, 'reach', self.rule.query_window(0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,10 +63,11 @@ class Plan:
     tree: object = None
     reader: object = None
     decide: object = None
+    # (a field rather than a property: an evaluation asks it several times)
+    alarm_id: str = dataclasses.field(init=False, repr=False, compare=False)
 
-    @property
-    def alarm_id(self):
-        return self.alarm['alarm_id']
+    def __post_init__(self):
+        object.__setattr__(self, 'alarm_id', self.alarm['alarm_id'])
 
     @property
     def metric_ids(self):
