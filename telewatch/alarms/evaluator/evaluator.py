@@ -185,6 +185,7 @@ class AlarmEvaluator:
             if not metric_ids:
                 return True
             self.recent.forget(metric_ids)
+            self.watch.aggregated(metric_ids)
         return False
 
     def _refresh(self, afresh):
@@ -221,6 +222,7 @@ class AlarmEvaluator:
         whether the stream had anything."""
         self.cursor, metric_ids = self.archive.aggregated_since(self.cursor)
         self.recent.forget(metric_ids)
+        self.watch.aggregated(metric_ids)
         plans = self.watch.watching(metric_ids)
         if plans:
             self.counters['pushed'] += len(plans)

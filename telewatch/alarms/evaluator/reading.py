@@ -56,7 +56,23 @@ class Recent:
     def forget(self, metric_ids):
         for metric_id in metric_ids:
             for key in self._keys.pop(metric_id, ()):
-                del self._series[key]
+                self._series.pop(key, None)  # (a derived entry is under each of its metrics)
+
+    def derived(self, key):
+        """What a reader kept under ``key`` (``keep_derived``), None when one of its metrics
+        was aggregated since."""
+        kept = self._series.get(('derived', key))
+        return None if kept is None else kept[1]
+
+    def keep_derived(self, key, metric_ids, value):
+        """Keep ``value`` (what a reader made of the series of ``metric_ids``) until one of
+        them is aggregated again."""
+        key = ('derived', key)
+        for metric_id in metric_ids:
+            keys = self._keys.get(metric_id, ())
+            if key not in keys:
+                self._keys[metric_id] = keys + (key,)
+        self._series[key] = (None, value)
 
     def clear(self):
         self._series.clear()
@@ -66,12 +82,13 @@ class Recent:
         return len(self._series)
 
 
-def _read_own(plans, archive, now, lag):
+def _read_own(plans, archive, now, lag, recent):
     """What the plans that bring their own reader (CloudWatch's alarms) read, and the other
     plans."""
     out = {}
     for reader in {plan.reader for plan in plans if plan.reader is not None}:
-        out.update(reader([plan for plan in plans if plan.reader is reader], archive, now, lag))
+        out.update(reader([plan for plan in plans if plan.reader is reader], archive, now, lag,
+                          recent))
     return out, [plan for plan in plans if plan.reader is None]
 
 
@@ -80,8 +97,8 @@ def read(plans, archive, now, lag=0, recent=None):
     ``now`` (seconds since the epoch), what ``recent`` (a Recent) holds taken from it and
     what was read kept in it; StorageUnavailable when the archive cannot be reached at all
     (nothing can be said of any alarm then)."""
-    out, plans = _read_own(plans, archive, now, lag)
     recent = Recent() if recent is None else recent
+    out, plans = _read_own(plans, archive, now, lag, recent)
     found, wanted = {}, {}
     keys = _keys(plans, now, lag, recent, found, wanted)
     for key, got in (archive.many_series(wanted) if wanted else {}).items():
