@@ -16,6 +16,7 @@ which delta encoding makes small and repetitive, pay for zlib (level 1)::
 """
 
 import struct
+import sys
 import zlib
 
 import numpy
@@ -34,6 +35,9 @@ _I8 = numpy.dtype('<i8')
 _F8 = numpy.dtype('<f8')
 # Up to this many rows from the first asked, loads_series reads them without numpy.
 _FEW = 16
+# Up to this many rows, the deltas of a table are summed without numpy.
+_FEW_SUM = 256
+_LITTLE = sys.byteorder == 'little'
 
 
 def _deltas(array):
@@ -159,31 +163,74 @@ class _Words:
         return len(self.words) - self.at + self.extra
 
 
-def loads_series(data, granularity_ns, method, start_ns=None):
+def loads_series(data, granularity_ns, method, start_ns=None, offset=0):
     """``(int64 ns timestamps, float64 values)`` of one granularity and one method (a
-    parsed ``policy.Method``) of bytes from ``dumps``, from the bucket of ``start_ns`` on,
-    as ``MetricState.series`` gives them, read-only; None if the state has no such
-    granularity or method. Only those numbers are decoded (a reader of the recent points of
-    many metrics pays for what it reads). InvalidState if the bytes are not a state."""
-    integers, floats, n_tables, methods, n_raw = _sections(data)
+    parsed ``policy.Method``) of bytes from ``dumps`` (at ``offset`` of ``data``), from the
+    bucket of ``start_ns`` on, as ``MetricState.series`` gives them, read-only; None if the
+    state has no such granularity or method. Only those numbers are decoded (a reader of
+    the recent points of many metrics pays for what it reads). InvalidState if the bytes
+    are not a state."""
+    ints, at_int, at_float, methods, n_tables = _series_head(data, offset)
     if method.name not in methods:
         return None
-    row = methods.index(method.name)
-    at_int, at_float = integers.offset + _I8.itemsize * n_raw, floats.offset + _F8.itemsize * n_raw
+    row, width = methods.index(method.name), _F8.itemsize * len(methods)
     for _ in range(n_tables):
-        integers.offset = at_int
-        g, rows = integers.struct(_TABLE)
-        at_int, table_floats = integers.offset, at_float
-        at_float += _F8.itemsize * rows * len(methods)
+        if at_int + _TABLE.size > len(ints):
+            raise errors.InvalidState('truncated data')
+        g, rows = _TABLE.unpack_from(ints, at_int)
+        at_int += _TABLE.size
+        table_floats, at_float = at_float, at_float + width * rows
         if g != granularity_ns:
             at_int += 3 * _I8.itemsize * rows
             continue
-        integers.need(3 * _I8.itemsize * rows)
-        floats.offset = at_float
-        floats.need(0)
-        return _table_series(integers.data, floats.data, at_int,
-                             table_floats + _F8.itemsize * rows * row, rows, g, method, start_ns)
+        if at_int + 3 * _I8.itemsize * rows > len(ints) or at_float > len(data):
+            raise errors.InvalidState('truncated data')
+        return _table_series(ints, data, at_int, table_floats + _F8.itemsize * rows * row,
+                             rows, g, method, start_ns)
     return None
+
+
+def _series_head(data, offset):
+    """``(integer section, offset of the first table in it, offset of the first table's
+    floats in data, methods, n_tables)`` of the state at ``offset`` of ``data``: the
+    header as ``_sections`` checks it, in the fewest steps (read for every alarm)."""
+    data = bytes(data)
+    if len(data) < offset + _HEADER.size:
+        raise errors.InvalidState('truncated header')
+    magic, version, flags, _, length = _HEADER.unpack_from(data, offset)
+    if magic != MAGIC:
+        raise errors.InvalidState('not a telewatch archive state')
+    if version != VERSION:
+        raise errors.UnsupportedState('unsupported state version %d' % version)
+    floats_at = offset + _HEADER.size + length
+    if floats_at > len(data):
+        raise errors.InvalidState('truncated data')
+    ints = data[offset + _HEADER.size:floats_at]
+    if flags & _ZLIB:
+        try:
+            ints = zlib.decompress(ints)
+        except zlib.error as exc:
+            raise errors.InvalidState('corrupted integer section: %s' % exc) from None
+    if len(ints) < _COUNTS.size:
+        raise errors.InvalidState('truncated data')
+    n_methods, n_tables, methods_len, n_raw = _COUNTS.unpack_from(ints)
+    at_int = _COUNTS.size + methods_len
+    try:
+        methods = tuple(ints[_COUNTS.size:at_int].decode('utf-8').split('\n'))
+    except UnicodeDecodeError:
+        raise errors.InvalidState('method names are not UTF-8') from None
+    if len(methods) != n_methods or not n_tables or at_int > len(ints):
+        raise errors.InvalidState('inconsistent header')
+    return (ints, at_int + _I8.itemsize * n_raw, floats_at + _F8.itemsize * n_raw, methods,
+            n_tables)
+
+
+def _last_key(ints, at_int, rows):
+    """The last bucket key of a table: the sum of its deltas (a short table's without
+    numpy, whose call costs more than a few dozen additions)."""
+    if rows <= _FEW_SUM and _LITTLE:
+        return sum(memoryview(ints)[at_int:at_int + _I8.itemsize * rows].cast('q'))
+    return int(numpy.frombuffer(ints, _I8, rows, at_int).sum()) if rows else 0
 
 
 def _table_series(ints, floats, at_int, at_float, rows, g, method, start_ns):
@@ -191,17 +238,16 @@ def _table_series(ints, floats, at_int, at_float, rows, g, method, start_ns):
     ``at_float``. Keys are at least one granularity apart, so those from ``start_ns``'s
     bucket on are among the last ``last - start + 1``: a reader of the recent points sums
     the deltas once and adds up only those, not the whole table."""
-    deltas = numpy.frombuffer(ints, _I8, rows, at_int)
     counts_at = at_int + _I8.itemsize * rows * (2 if method.rate else 1)
     if start_ns is None:
-        keys, first = deltas.cumsum() * g, 0
+        keys, first = numpy.frombuffer(ints, _I8, rows, at_int).cumsum() * g, 0
     else:
-        last = int(deltas.sum()) if rows else 0
+        last = _last_key(ints, at_int, rows)
         first = rows - min(rows, max(0, last - start_ns // g + 1))
         if rows - first <= _FEW:
             return _few(ints, floats, at_int, counts_at, at_float, first, rows, last, g,
                         method, start_ns)
-        keys = deltas[first:].cumsum()
+        keys = numpy.frombuffer(ints, _I8, rows, at_int)[first:].cumsum()
         keys += last - int(keys[-1])
         keys *= g
         cut = int(keys.searchsorted(start_ns - start_ns % g))

@@ -16,6 +16,7 @@ from telewatch.archive import errors as archive_errors
 from telewatch.cloudwatch import Context
 from telewatch.cloudwatch import alarm_rule
 from telewatch.cloudwatch import alarm_shapes as shapes
+from telewatch.cloudwatch import ec2
 from telewatch.cloudwatch import errors
 from telewatch.cloudwatch import mapping
 from telewatch.cloudwatch import metric_math
@@ -79,28 +80,74 @@ def _watched(alarm, lookup):
     return tuple(lookup.metrics(ids).values())
 
 
-def read(plans, archive, now, lag=0):
+def read(plans, archive, now, lag=0, recent=None):
     """``{alarm id: [datapoints] or sources.Unreadable}`` of CloudWatch plans: the metrics of
-    each project found and read in one batch per period."""
+    each project found and read in one batch per period. What a plan found is kept in it
+    (``Plan.kept``), and the datapoints of a one-statistic alarm in ``recent`` (a
+    reading.Recent) until its metrics are aggregated again."""
     out = {plan.alarm_id: [] for plan in plans if not plan.leaves}
     by_project = {}
     for plan in plans:
-        if plan.leaves:
+        if not plan.leaves:
+            continue
+        # (a plan that kept nothing is new, or metrics were created since: read it)
+        kept = (recent.derived(plan.alarm_id) if recent is not None and plan.kept
+                else None)
+        if kept is not None:
+            out[plan.alarm_id] = kept
+        else:
             by_project.setdefault(plan.alarm['project_id'], []).append(plan)
     for project_id, group in by_project.items():
         ctx = Context(project_id, '', '', '', _aware(now), None, archive, None)
         try:
-            out.update(_read_project(ctx, group, now, lag))
+            found = _read_project(ctx, group, now, lag)
         except (archive_errors.ArchiveError, errors.CloudWatchError,
                 metric_math.MathError) as exc:
             out.update({plan.alarm_id: sources.Unreadable(str(exc)) for plan in group})
+            continue
+        out.update(found)
+        if recent is not None:
+            _keep(group, found, recent)
+    return out
+
+
+def _keep(plans, found, recent):
+    """The datapoints of the plans whose every metric was found and that take them as
+    they are read (no metric math, whose grid moves with now; no sample count)."""
+    for plan in plans:
+        stats = plan.kept['stats']
+        if (len(stats) == 1 and stats[0][0] is None and plan.metric_ids
+                and all(plan.kept['found'].get(key) is not None for _, key, _, _ in stats)):
+            recent.keep_derived(plan.alarm_id, plan.metric_ids, found[plan.alarm_id])
+
+
+def _found(ctx, plans):
+    """``{MetricKey: Found}`` of the plans' metrics: kept in each plan once found (a metric
+    not found yet is looked for again at the next read)."""
+    missing = {}
+    for plan in plans:
+        kept = plan.kept
+        if 'stats' not in kept:
+            kept['stats'], kept['found'] = _stats(plan.alarm['rule']), {}
+        for _, key, _, _ in kept['stats']:
+            if kept['found'].get(key) is None:
+                missing.setdefault(key, []).append(kept['found'])
+    found = mapping.find_many(ctx, list(missing)) if missing else {}
+    for key, holders in missing.items():
+        for holder in holders:
+            # AWS/EC2's view is found at each read, with the instances the view shows.
+            if key.namespace != ec2.NAMESPACE:
+                holder[key] = found[key]
+    out = {}
+    for plan in plans:
+        out.update(plan.kept['found'])
+    out.update(found)
     return out
 
 
 def _read_project(ctx, plans, now, lag):
-    asked = {plan.alarm_id: _stats(plan.alarm['rule']) for plan in plans}
-    keys = {key for stats in asked.values() for _, key, _, _ in stats}
-    found = mapping.find_many(ctx, list(keys))
+    found = _found(ctx, plans)
+    asked = {plan.alarm_id: plan.kept['stats'] for plan in plans}
     since = now - max(p.leaves[0].rule.query_window(lag) for p in plans)
     start = _aware(since)
     tables = {}

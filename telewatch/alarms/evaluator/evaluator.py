@@ -59,7 +59,8 @@ def utc(seconds):
 
 def decide(plan, datapoints, now, store=None):
     """The engine's Evaluation of a plan's alarm over its leaves' datapoints (or the
-    plan's own ``decide``'s, which may read the alarm ``store``)."""
+    plan's own ``decide``'s, which may read the alarm ``store``); None for a threshold
+    alarm that stays as it is with nothing to notify (``evaluation.evaluate_acting``)."""
     if plan.decide is not None:
         return plan.decide(plan, datapoints, now, store)
     alarm = plan.alarm
@@ -67,8 +68,8 @@ def decide(plan, datapoints, now, store=None):
     if plan.tree is not None:
         return composite.evaluate(plan.tree, alarm['state'], datapoints, now, repeat,
                                   constraints)
-    return evaluation.evaluate(plan.leaves[0].rule, alarm['state'], datapoints[0], now,
-                               repeat, constraints)
+    return evaluation.evaluate_acting(plan.leaves[0].rule, alarm['state'], datapoints[0],
+                                      now, repeat, constraints)
 
 
 class AlarmEvaluator:
@@ -192,6 +193,7 @@ class AlarmEvaluator:
             if not metric_ids:
                 return True
             self.recent.forget(metric_ids)
+            self.watch.aggregated(metric_ids)
         return False
 
     def _refresh(self, afresh):
@@ -228,6 +230,7 @@ class AlarmEvaluator:
         whether the stream had anything."""
         self.cursor, metric_ids = self.archive.aggregated_since(self.cursor)
         self.recent.forget(metric_ids)
+        self.watch.aggregated(metric_ids)
         plans = self.watch.watching(metric_ids)
         if plans:
             self.counters['pushed'] += len(plans)
@@ -258,7 +261,7 @@ class AlarmEvaluator:
             return
         result = decide(plan, datapoints, now, self.store)
         self.counters['evaluations'] += 1
-        if not result.evaluated:
+        if result is None or not result.evaluated:
             return
         alarm = plan.alarm
         if result.changed:

@@ -56,7 +56,23 @@ class Recent:
     def forget(self, metric_ids):
         for metric_id in metric_ids:
             for key in self._keys.pop(metric_id, ()):
-                del self._series[key]
+                self._series.pop(key, None)  # (a derived entry is under each of its metrics)
+
+    def derived(self, key):
+        """What a reader kept under ``key`` (``keep_derived``), None when one of its metrics
+        was aggregated since."""
+        kept = self._series.get(('derived', key))
+        return None if kept is None else kept[1]
+
+    def keep_derived(self, key, metric_ids, value):
+        """Keep ``value`` (what a reader made of the series of ``metric_ids``) until one of
+        them is aggregated again."""
+        key = ('derived', key)
+        for metric_id in metric_ids:
+            keys = self._keys.get(metric_id, ())
+            if key not in keys:
+                self._keys[metric_id] = keys + (key,)
+        self._series[key] = (None, value)
 
     def clear(self):
         self._series.clear()
@@ -66,12 +82,13 @@ class Recent:
         return len(self._series)
 
 
-def _read_own(plans, archive, now, lag):
+def _read_own(plans, archive, now, lag, recent):
     """What the plans that bring their own reader (CloudWatch's alarms) read, and the other
     plans."""
     out = {}
     for reader in {plan.reader for plan in plans if plan.reader is not None}:
-        out.update(reader([plan for plan in plans if plan.reader is reader], archive, now, lag))
+        out.update(reader([plan for plan in plans if plan.reader is reader], archive, now, lag,
+                          recent))
     return out, [plan for plan in plans if plan.reader is None]
 
 
@@ -80,24 +97,10 @@ def read(plans, archive, now, lag=0, recent=None):
     ``now`` (seconds since the epoch), what ``recent`` (a Recent) holds taken from it and
     what was read kept in it; StorageUnavailable when the archive cannot be reached at all
     (nothing can be said of any alarm then)."""
-    out, plans = _read_own(plans, archive, now, lag)
     recent = Recent() if recent is None else recent
-    found, wanted, keys = {}, {}, {}
-    for plan in plans:
-        for leaf in plan.leaves:
-            if id(leaf) in keys:  # (hashing a leaf would hash its rule and metrics)
-                continue
-            rule = leaf.rule
-            start = int((now - rule.query_window(lag)) * _NS)
-            first = start - start % int(rule.granularity * _NS)
-            # Alarms reading the same series share one read.
-            keys[id(leaf)] = leaf_keys = [(metric.id, rule.granularity, leaf.method, first)
-                                          for metric in leaf.metrics]
-            for metric, key in zip(leaf.metrics, leaf_keys):
-                if key not in found and key not in wanted:
-                    found[key] = recent.get(*key)
-                    if found[key] is None:
-                        wanted[key] = (metric, rule.granularity, leaf.method, first)
+    out, plans = _read_own(plans, archive, now, lag, recent)
+    found, wanted = {}, {}
+    keys = _keys(plans, now, lag, recent, found, wanted)
     for key, got in (archive.many_series(wanted) if wanted else {}).items():
         if not isinstance(got, archive_errors.ArchiveError):
             got = series(got[0], got[1], key[1])
@@ -112,18 +115,47 @@ def read(plans, archive, now, lag=0, recent=None):
     return out
 
 
+def _keys(plans, now, lag, recent, found, wanted):
+    """``{id(leaf): [(metric id, granularity, method, first bucket ns)]}`` of the plans'
+    leaves; what ``recent`` holds of them put in ``found``, the rest in ``wanted`` (what
+    ``many_series`` takes)."""
+    keys, firsts = {}, {}
+    for plan in plans:
+        for leaf in plan.leaves:
+            if id(leaf) in keys:  # (hashing a leaf would hash its rule and metrics)
+                continue
+            granularity = leaf.rule.granularity
+            # The first bucket of a window, once for the leaves sharing it.
+            first = firsts.get((granularity, leaf.reach))
+            if first is None:
+                start = int((now - (leaf.reach + lag)) * _NS)
+                first = firsts[granularity, leaf.reach] = start - start % int(
+                    granularity * _NS)
+            # Alarms reading the same series share one read.
+            keys[id(leaf)] = leaf_keys = [(metric.id, granularity, leaf.method, first)
+                                          for metric in leaf.metrics]
+            for metric, key in zip(leaf.metrics, leaf_keys):
+                if key not in found:
+                    found[key] = recent.get(*key)
+                    if found[key] is None:
+                        wanted[key] = (metric, granularity, leaf.method, first)
+    return keys
+
+
 def _datapoints(leaf, keys, found):
     if leaf.error:
         raise sources.Unreadable(leaf.error)
+    if leaf.across is None:  # one metric's series as it is
+        got = found[keys[0]]
+        if isinstance(got, archive_errors.ArchiveError):
+            raise sources.Unreadable('metric %s: %s' % (keys[0][0], got))
+        return got[2]
     found_series = {}
     for key in keys:
         got = found[key]
         if isinstance(got, archive_errors.ArchiveError):
             raise sources.Unreadable('metric %s: %s' % (key[0], got))
         found_series[key[0]] = got
-    if leaf.across is None:
-        (_, _, points), = found_series.values()
-        return points
     return _aggregated(leaf, {metric_id: (stamps, values)
                               for metric_id, (stamps, values, _) in found_series.items()})
 

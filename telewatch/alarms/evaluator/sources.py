@@ -44,24 +44,34 @@ class Leaf:
     method: str = 'mean'
     across: str = None
     error: str = None
+    # Seconds before now its window starts without the ingestion lag (read at every pass).
+    reach: float = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, 'reach', self.rule.query_window(0))
 
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """An alarm (as the store gives it) and its leaves; ``tree`` is the CompositeRule of a
     composite alarm, None for a threshold alarm (one leaf). ``reader(plans, archive, now,
-    lag)`` reads the datapoints of plans of its own instead of ``reading``, ``decide(plan,
-    datapoints, now, store)`` decides instead of the engine (None: the usual ways)."""
+    lag, recent)`` reads the datapoints of plans of its own instead of ``reading``,
+    ``decide(plan, datapoints, now, store)`` decides instead of the engine (None: the usual
+    ways). ``kept`` is the reader's to keep what it found for the plan between reads (it
+    goes with the plan: an alarm whose definition changes is planned afresh); ``forget``
+    empties it when metrics were created."""
 
     alarm: dict
     leaves: tuple
     tree: object = None
     reader: object = None
     decide: object = None
+    kept: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    # (a field rather than a property: an evaluation asks it several times)
+    alarm_id: str = dataclasses.field(init=False, repr=False, compare=False)
 
-    @property
-    def alarm_id(self):
-        return self.alarm['alarm_id']
+    def __post_init__(self):
+        object.__setattr__(self, 'alarm_id', self.alarm['alarm_id'])
 
     @property
     def metric_ids(self):

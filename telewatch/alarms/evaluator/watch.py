@@ -5,6 +5,10 @@ import dataclasses
 
 from telewatch.alarms.evaluator import sources
 
+# Metric ids remembered as seen; past this they are forgotten (each then forgets once more
+# what the readers kept).
+MAX_SEEN = 1_000_000
+
 
 class WatchMap:
     """Plans by alarm id (``plans``), the alarms whose rule cannot be evaluated
@@ -18,6 +22,7 @@ class WatchMap:
         # Alarms planned again at every refresh: those that cannot be resolved or be
         # evaluated, and those searching for resources.
         self._unsettled = set()
+        self._seen = set()  # metric ids the stream named (see aggregated)
 
     def refresh(self, alarms, index, unchanged=(), replan=False):
         """Take ``alarms`` (new or changed alarms this evaluator owns, as the store gives
@@ -79,6 +84,21 @@ class WatchMap:
         alarm_ids = dict.fromkeys(alarm_id for metric_id in metric_ids
                                   for alarm_id in self._by_metric.get(metric_id, ()))
         return [self.plans[alarm_id] for alarm_id in alarm_ids]
+
+    def aggregated(self, metric_ids):
+        """Metrics the archive just aggregated. One it never named before may be one an
+        alarm's reader would find now and did not (a CloudWatch metric, or a statistic
+        set's companion, put after the alarm was made): what readers kept is forgotten."""
+        watched, seen = self._by_metric, self._seen
+        new = [m for m in metric_ids if m not in seen and m not in watched]
+        if not new:
+            return
+        if len(seen) > MAX_SEEN:
+            seen.clear()
+        seen.update(new)
+        for plan in self.plans.values():
+            if plan.kept:
+                plan.kept.clear()
 
     def update(self, alarm):
         """An alarm as the store has it now (after a transition): its plan follows it."""

@@ -56,8 +56,8 @@ def _decode_series(data, metric_id, granularity_ns, method, start_ns):
         data = bytes(data)  # (the same bytes when they are bytes already)
         if not data.startswith(_SERIES_MAGIC) or len(data) < _SERIES.size:
             raise errors.InvalidState('not a telewatch series')
-        return serialization.loads_series(data[_SERIES.size:], granularity_ns, method,
-                                          start_ns)
+        return serialization.loads_series(data, granularity_ns, method, start_ns,
+                                          _SERIES.size)
     except errors.InvalidState as exc:
         return errors.CorruptSeries(metric_id, exc)
     except ValueError as exc:  # bytes no check foresaw

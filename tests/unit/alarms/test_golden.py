@@ -61,6 +61,32 @@ def test_aodh_threshold_case(case):
     golden.check(golden.run_threshold(case), case['expected'])
 
 
+@pytest.mark.parametrize('case', CLOUDWATCH + AODH, ids=lambda case: case['name'])
+def test_evaluate_acting_is_evaluate_where_something_is_done(case):
+    """What an evaluator stores and calls is the same through evaluate_acting: None exactly
+    where evaluate keeps the state and notifies nothing."""
+    full = golden.run_threshold(case)
+    rule, now = golden.rule_of(case), golden.epoch(case['now'])
+    acting = evaluation.evaluate_acting(
+        rule, case['previous'], golden.datapoints_of(case, rule.granularity, now), now,
+        repeat_actions=case.get('repeat_actions', False),
+        time_constraints=case.get('time_constraints', ()))
+    if full.evaluated and not full.changed and not full.notify:
+        assert acting is None
+    else:
+        assert acting == full
+
+
+@pytest.mark.parametrize('cell', CELLS, ids=lambda cell: cell['id'])
+def test_evaluate_acting_on_the_truth_tables(cell):
+    full = _run_cell(cell)
+    rule = rules.ThresholdRule.from_cloudwatch(cell['alarm'])
+    now = golden.epoch('2026-12-07T10:00:30Z')
+    points = golden.pattern_points(cell['points'], 60, now, cell['symbols'])
+    acting = evaluation.evaluate_acting(rule, cell['previous'], points, now)
+    assert acting == (None if not full.changed else full)
+
+
 @pytest.mark.parametrize('case', COMPOSITE, ids=lambda case: case['name'])
 def test_composite_case(case):
     golden.check(golden.run_composite(case), case['expected'])

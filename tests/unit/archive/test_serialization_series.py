@@ -52,3 +52,29 @@ def test_damaged_bytes_are_an_invalid_state():
     with pytest.raises(errors.InvalidState):
         serialization.loads_series(b'nope' + data[4:], 60 * 10 ** 9,
                                    policy_mod.parse_method('mean'))
+
+
+def test_every_cut_is_an_invalid_state_or_the_same_points():
+    data = serialization.dumps(state())
+    mean = policy_mod.parse_method('mean')
+    expected = serialization.loads_series(data, 60 * 10 ** 9, mean, T0 + 5700 * 10 ** 9)
+    for length in range(len(data)):
+        try:
+            got = serialization.loads_series(data[:length], 60 * 10 ** 9, mean,
+                                             T0 + 5700 * 10 ** 9)
+        except errors.InvalidState:
+            continue
+        assert got[0].tolist() == expected[0].tolist(), length
+
+
+@pytest.mark.parametrize('offset', [0, 5])
+def test_a_long_table_and_an_offset(offset):
+    policy = policy_mod.ArchivePolicy('q', 0, ['mean'], [{'granularity': 1, 'points': 2000}])
+    stamps = T0 + numpy.arange(1500) * 10 ** 9
+    full = state_mod.MetricState.new(policy).add_measures(
+        policy, stamps, numpy.arange(1500.0)).state
+    data = b'x' * offset + serialization.dumps(full)
+    for start in (T0 + 1490 * 10 ** 9, T0 + 1000 * 10 ** 9):
+        got = serialization.loads_series(data, 10 ** 9, policy_mod.parse_method('mean'),
+                                         start, offset)
+        assert got[0].tolist() == full.series(1, 'mean', start)[0].view('int64').tolist()

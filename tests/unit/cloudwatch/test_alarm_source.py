@@ -12,6 +12,7 @@ from telewatch.alarms.evaluator import evaluator as evaluator_mod
 from telewatch.alarms.evaluator import partition as partition_mod
 from telewatch.cloudwatch import alarm_shapes
 from telewatch.cloudwatch import alarms
+from telewatch.cloudwatch import mapping
 from telewatch.cloudwatch import metrics
 from tests.unit.alarms.evaluator import fakes
 from tests.unit.cloudwatch import alarm_fixtures
@@ -205,3 +206,28 @@ def test_percentiles_of_too_few_samples_can_be_ignored(ctx):
     assert shown(ctx, 'Few-evaluate')['StateValue'] == 'ALARM'
     assert shown(ctx, 'Many-ignore')['StateValue'] == 'ALARM'
     assert shown(ctx, 'Many-evaluate')['StateValue'] == 'ALARM'
+
+
+def test_what_an_alarm_found_and_read_is_kept_until_its_metrics_change(ctx, monkeypatch):
+    """A tick finds and reads nothing again for an alarm whose metrics were not aggregated
+    since; a statistic set put later (its companion metrics created then) is seen."""
+    put(ctx, 'Latency', 10.0, 10.0, 10.0, dimensions=WEB)
+    alarm(ctx, 'slow', Statistic='Maximum')
+    run, notifiers = evaluator(ctx)
+    run.tick()
+    assert shown(ctx, 'slow')['StateValue'] == 'OK'
+    finds = []
+    find_many = mapping.find_many
+    monkeypatch.setattr(mapping, 'find_many', lambda *a: finds.append(a) or find_many(*a))
+    run.tick(afresh=False)
+    assert finds == [] and run.counters['evaluations'] == 2
+    # A statistic set whose Maximum breaches: only its companion metrics are aggregated.
+    metrics.OPERATIONS['PutMetricData'](ctx, {'Namespace': 'App', 'MetricData': [{
+        'MetricName': 'Latency', 'Dimensions': WEB, 'Timestamp': NOW - datetime.timedelta(
+            minutes=minutes), 'StatisticValues': {'SampleCount': 2, 'Sum': 180.0,
+                                                  'Minimum': 85.0, 'Maximum': 95.0}}
+        for minutes in (1, 2)]})
+    ctx.store.process()
+    run.feed()
+    run.tick(afresh=False)
+    assert finds and shown(ctx, 'slow')['StateValue'] == 'ALARM'

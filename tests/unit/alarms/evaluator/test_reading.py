@@ -60,3 +60,16 @@ def test_what_is_kept_is_what_a_new_read_gives(archive):  # noqa: F811
         assert kept == reading.read(plans, archive, later, 0), later
     assert len(recent) == 3 and kept != first
     assert [len(points) for points in first[alarms[0]['alarm_id']]] == [4]
+
+
+def test_what_a_reader_derived_lasts_until_one_of_its_metrics_is_aggregated():
+    recent = reading.Recent()
+    recent.keep_derived('alarm', ('m', 'n'), [[(1.0, 60, 2.0)]])
+    recent.keep_derived('alarm', ('m', 'n'), [[(1.0, 60, 3.0)]])  # kept once per metric
+    assert recent.derived('alarm') == [[(1.0, 60, 3.0)]]
+    recent.forget(['other'])
+    assert recent.derived('alarm') is not None
+    recent.forget(['n'])
+    assert recent.derived('alarm') is None
+    recent.forget(['m'])
+    assert len(recent) == 0
