@@ -153,12 +153,13 @@ def run(size, profiled):
             gmd = client.environ('GetMetricData', {
                 'StartTime': start, 'EndTime': end, 'MetricDataQueries': queries})
             client(puts[0]), client(gms), client(gmd)  # warm
-            report[protocol] = {
-                'put_20': _timed(client, puts[1:], profile if profiled == 'put' else None),
+            reads = {
                 'gms_1440': _timed(client, [gms] * size['gms'],
                                    profile if profiled == 'gms' else None),
                 'gmd_100x1440': _timed(client, [gmd] * size['gmd'],
                                        profile if profiled == 'gmd' else None)}
+            report[protocol] = dict(reads, put_20=_timed(
+                client, puts[1:], profile if profiled == 'put' else None))
             report[protocol]['put_20']['datapoints_per_cpu_s'] = round(
                 PER_PUT * 1e6 / report[protocol]['put_20']['cpu_us'])
             store.process()

@@ -44,6 +44,46 @@ def _default(value):
     raise TypeError('%r is not JSON serialisable' % (value,))
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def prepare(value, moments, moment=None):
+    """``value`` with each list of datetimes as ``moments(list)`` and each other datetime
+    as ``moment(datetime)`` (left as it is without one): what json.dumps cannot write
+    itself, and where its ``default`` hook would cost a call per item. A list whose first
+    item is a plain scalar is taken as a list of such (the model's lists are of one type)
+    and left as it is, unread."""
+    if isinstance(value, dict):
+        return {key: item if type(item) in _SCALARS else prepare(item, moments, moment)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        if not value or type(value[0]) in _SCALARS:
+            return value
+        if isinstance(value[0], datetime.datetime):
+            return moments(value)
+        return [prepare(item, moments, moment) for item in value]
+    if moment is not None and isinstance(value, datetime.datetime):
+        return moment(value)
+    return value
+
+
+def memoised(convert):
+    """``(list converter, one converter)`` of ``convert(datetime)``, each distinct datetime
+    converted once (the timestamps of GetMetricData's results repeat from query to
+    query)."""
+    known = {}
+
+    def one(moment):
+        found = known.get(moment)
+        if found is None:
+            found = known[moment] = convert(moment)
+        return found
+
+    def many(moments):
+        return [one(m) for m in moments]
+    return many, one
+
+
 def _wire(value):
     """``value`` with the floats JSON cannot carry spelled as strings."""
     if isinstance(value, float):
@@ -53,6 +93,19 @@ def _wire(value):
     if isinstance(value, list):
         return [_wire(item) for item in value]
     return value
+
+
+def dumps(document):
+    """The JSON bytes of a protocol-neutral document: datetimes as epoch seconds, NaN and
+    infinities as botocore's strings (the rare document holding one takes the slow
+    path)."""
+    prepared = prepare(document, *memoised(protocols.epoch_seconds))
+    try:
+        text = json.dumps(prepared, default=_default, separators=(',', ':'),
+                          allow_nan=False)
+    except ValueError:
+        text = json.dumps(_wire(prepared), default=_default, separators=(',', ':'))
+    return text.encode()
 
 
 def error_document(exc):
@@ -107,7 +160,7 @@ class Protocol:
         return model.parse_input(operation_model, tree, decode)
 
     def dumps(self, document):
-        return json.dumps(_wire(document), default=_default, separators=(',', ':')).encode()
+        return dumps(document)
 
     def respond(self, operation_model, result, request_id):
         return protocols.Response(200, self._headers(request_id), self.dumps(result or {}))
