@@ -104,7 +104,14 @@ def dimensions_text(dimensions):
 def metric_key(namespace, metric_name, dimensions=()):
     """The MetricKey of a metric; InvalidParameterValue for repeated dimension names or
     dimensions longer than a resource attribute holds."""
-    pairs = tuple(sorted((d['Name'], d['Value']) for d in dimensions or ()))
+    return _metric_key(namespace, metric_name,
+                       tuple((d['Name'], d['Value']) for d in dimensions or ()))
+
+
+@functools.lru_cache(maxsize=65536)
+def _metric_key(namespace, metric_name, given):
+    # the same metrics are put again and again: their keys are checked once
+    pairs = tuple(sorted(given))
     names = [n for n, _ in pairs]
     if len(set(names)) != len(names):
         raise errors.InvalidParameterValue(
