@@ -211,7 +211,9 @@ def ensure(ctx, wanted):
     """Archive metric ids of ``wanted`` ``{(key, part): (unit, high_resolution)}`` (part
     None: the values), creating resources and metrics on first use; ``{(key, part): id}``.
     A metric keeps the unit and resolution of its first datum."""
-    known = _known_ids.setdefault(ctx.store, {})
+    known = _known_ids.get(ctx.store)
+    if known is None:
+        known = _known_ids[ctx.store] = {}
     out = {k: known.get((ctx.project_id,) + k) for k in wanted}
     missing = {k: v for k, v in wanted.items() if out[k] is None}
     if missing:

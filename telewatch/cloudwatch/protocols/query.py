@@ -122,15 +122,24 @@ class _Writers:
         return writer
 
     def _structure(self, shape):
-        members = [(name, '<%s>' % tag, '</%s>' % tag, member) for name, member, tag in (
-            (n, m, m.serialization.get('name', n)) for n, m in shape.members.items())]
+        members = []  # (name, opening tag, closing tag, writer, text of a scalar)
 
         def write(value, out):
-            for name, opening, closing, member in members:
+            if not members:  # on first use: a shape may contain itself
+                for name, member in shape.members.items():
+                    tag = member.serialization.get('name', name)
+                    scalar = member.type_name not in ('structure', 'list', 'map')
+                    members.append(('<%s>' % tag, '</%s>' % tag, name, self(member),
+                                    self._text_of(member) if scalar else None))
+            for opening, closing, name, writer, text in members:
                 item = value.get(name)
-                if item is not None:
+                if item is None:
+                    continue
+                if text is not None:
+                    out.append(opening + text(item) + closing)
+                else:
                     out.append(opening)
-                    self(member)(item, out)
+                    writer(item, out)
                     out.append(closing)
         return write
 
