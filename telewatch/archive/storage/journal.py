@@ -180,6 +180,8 @@ def recover(directory, append, sacks):
     replayed = 0
     for name in names:
         path = os.path.join(directory, name)
+        if not name.endswith('.log') and not _stale(path):
+            continue  # a journal being made (locked just after it is created)
         try:
             fd = os.open(path, os.O_RDWR)
         except FileNotFoundError:
@@ -197,6 +199,13 @@ def recover(directory, append, sacks):
     if replayed:
         fileio.fsync_dir(directory)
     return replayed
+
+
+def _stale(path):
+    try:
+        return time.time() - os.stat(path).st_mtime > 3600
+    except FileNotFoundError:
+        return False
 
 
 def _replay(fd, path, append, sacks):
