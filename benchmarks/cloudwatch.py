@@ -15,6 +15,10 @@ them). Scenarios:
 - ``get_metric_data``: 100 metrics x 1,440 points in one request (target median <= 50 ms);
   Gnocchi: POST /v1/aggregates over the same 100 metrics.
 
+Each figure has the server's CPU seconds beside it (its gunicorn master and worker, from
+/proc): on a loaded machine the wall clock counts the waits for a core, the CPU does not;
+``datapoints_per_server_cpu_s`` is what one core would take.
+
     python benchmarks/cloudwatch.py [--quick]
 """
 
@@ -87,7 +91,7 @@ def servers():
             try:
                 for port, process in zip(ports, processes):
                     _wait_until_up(port, process, log_path)
-                yield ports
+                yield ports, [p.pid for p in processes[:2]]
             finally:
                 for process in processes:
                     process.terminate()
@@ -105,6 +109,38 @@ def _wait_until_up(port, process, log_path):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError('a server did not start:\n' + log_path.read_text())
             time.sleep(0.2)
+
+
+_TICK = os.sysconf('SC_CLK_TCK')
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process and its children (gunicorn's workers)."""
+    total = 0.0
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            children = [int(c) for c in f.read().split()]
+        for each in [pid] + children:
+            with open('/proc/%d/stat' % each) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICK
+    except OSError:
+        return float('nan')
+    return total
+
+
+class ServerClock:
+    """CPU seconds a server (its master and workers) spent between start and stop."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __enter__(self):
+        self.begin = cpu_seconds(self.pid)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.seconds = cpu_seconds(self.pid) - self.begin
 
 
 def send(port, request):
@@ -165,14 +201,15 @@ def _in_parallel(port, requests):
         return time.perf_counter() - begin, failures
 
 
-def put_scenario(sign, cw_port, api_port, metric_ids, size):
+def put_scenario(sign, cw_port, api_port, metric_ids, size, pids):
     now = datetime.datetime.now(datetime.timezone.utc)
     puts = []
     for i in range(size['put_requests']):
         data = [{'MetricName': 'put-%d' % ((i * PER_PUT + j) % METRICS), 'Value': float(j),
                  'Timestamp': now - datetime.timedelta(milliseconds=i)} for j in range(PER_PUT)]
         puts.append(sign('PutMetricData', {'Namespace': NAMESPACE, 'MetricData': data}))
-    seconds, failures = _in_parallel(cw_port, puts)
+    with ServerClock(pids[0]) as cw_cpu:
+        seconds, failures = _in_parallel(cw_port, puts)
     points = size['put_requests'] * PER_PUT
     stamp = now.timestamp()
     posts = [('POST', '/v1/metric/%s/measures' % metric_ids[i % METRICS],
@@ -180,11 +217,17 @@ def put_scenario(sign, cw_port, api_port, metric_ids, size):
               json.dumps([{'timestamp': stamp - i / 1000 + j / 1e6, 'value': float(j)}
                           for j in range(PER_PUT)]).encode())
              for i in range(size['put_requests'])]
-    api_seconds, api_failures = _in_parallel(api_port, posts)
+    with ServerClock(pids[1]) as api_cpu:
+        api_seconds, api_failures = _in_parallel(api_port, posts)
     return {'datapoints': points, 'datapoints_per_request': PER_PUT, 'clients': CLIENTS,
-            'cloudwatch': {'datapoints_per_s': round(points / seconds), 'failed': failures},
-            'gnocchi_api': {'datapoints_per_s': round(points / api_seconds),
-                            'failed': api_failures}}
+            'cloudwatch': _put_figures(points, seconds, cw_cpu.seconds, failures),
+            'gnocchi_api': _put_figures(points, api_seconds, api_cpu.seconds, api_failures)}
+
+
+def _put_figures(points, seconds, cpu, failures):
+    return {'datapoints_per_s': round(points / seconds), 'server_cpu_s': round(cpu, 2),
+            'datapoints_per_server_cpu_s': round(points / cpu) if cpu else None,
+            'failed': failures}
 
 
 def fill(sign, cw_port, api_port, metric_ids, start):
@@ -204,22 +247,24 @@ def fill(sign, cw_port, api_port, metric_ids, start):
         assert status == 202, answer
 
 
-def _latencies(port, request, samples, check):
+def _latencies(port, pid, request, samples, check):
     status, body = send(port, request)
     assert status == 200 and check(body), body[:300]
     times = []
-    for _ in range(samples):
-        begin = time.perf_counter()
-        status, _ = send(port, request)
-        times.append((time.perf_counter() - begin) * 1000)
-        assert status == 200
+    with ServerClock(pid) as clock:
+        for _ in range(samples):
+            begin = time.perf_counter()
+            status, _ = send(port, request)
+            times.append((time.perf_counter() - begin) * 1000)
+            assert status == 200
     times.sort()
     return {'median_ms': round(times[len(times) // 2], 2),
             'p99_ms': round(times[min(len(times) - 1, int(len(times) * 0.99))], 2),
+            'server_cpu_ms_per_request': round(clock.seconds * 1000 / samples, 2),
             'samples': samples}
 
 
-def read_scenarios(sign, cw_port, api_port, metric_ids, start, size):
+def read_scenarios(sign, cw_port, api_port, metric_ids, start, size, pids):
     end = start + datetime.timedelta(minutes=POINTS)
     window = {'StartTime': start, 'EndTime': end}
     gms = sign('GetMetricStatistics', dict(window, Namespace=NAMESPACE, MetricName='read-0',
@@ -237,16 +282,16 @@ def read_scenarios(sign, cw_port, api_port, metric_ids, start, size):
             json.dumps({'operations': ['metric'] + [[i, 'mean'] for i in metric_ids]}).encode())
     return {
         'get_metric_statistics': {
-            'cloudwatch': _latencies(cw_port, gms, size['read_samples'], lambda b: len(
+            'cloudwatch': _latencies(cw_port, pids[0], gms, size['read_samples'], lambda b: len(
                 json.loads(b)['Datapoints']) == POINTS),
-            'gnocchi_api': _latencies(api_port, one, size['read_samples'],
+            'gnocchi_api': _latencies(api_port, pids[1], one, size['read_samples'],
                                       lambda b: len(json.loads(b)) == POINTS)},
         'get_metric_data': {
             # 144,000 points: the first 100,800 (AWS's most per call) and a NextToken
-            'cloudwatch': _latencies(cw_port, gmd, size['gmd_samples'], lambda b: sum(
+            'cloudwatch': _latencies(cw_port, pids[0], gmd, size['gmd_samples'], lambda b: sum(
                 len(r['Values']) for r in json.loads(b)['MetricDataResults']) == min(
                     METRICS * POINTS, 100800)),
-            'gnocchi_api': _latencies(api_port, many, size['gmd_samples'], lambda b: len(
+            'gnocchi_api': _latencies(api_port, pids[1], many, size['gmd_samples'], lambda b: len(
                 json.loads(b)['measures']) == METRICS)},
     }
 
@@ -272,20 +317,20 @@ def main(argv=None):
               'server': 'gunicorn, 1 sync worker each',
               'loadavg_before': [round(x, 2) for x in os.getloadavg()]}
     begin = time.perf_counter()
-    with servers() as (cw_port, api_port):
+    with servers() as ((cw_port, api_port), pids):
         sign = Signer(cw_port)
         # the first PutMetricData creates the CloudWatch archive policies the API's use
         status, body = send(cw_port, sign('PutMetricData', {
             'Namespace': NAMESPACE, 'MetricData': [{'MetricName': 'warm-up', 'Value': 1.0}]}))
         assert status == 200, body
         put_ids = create_metrics(api_port, 'put')
-        report['put'] = put_scenario(sign, cw_port, api_port, put_ids, size)
+        report['put'] = put_scenario(sign, cw_port, api_port, put_ids, size, pids)
         read_ids = create_metrics(api_port, 'read')
         start = _minute(datetime.datetime.now(datetime.timezone.utc)) - datetime.timedelta(
             minutes=POINTS + 1)
         fill(sign, cw_port, api_port, read_ids, start)
         report['loadavg_reads'] = round(os.getloadavg()[0], 2)
-        report.update(read_scenarios(sign, cw_port, api_port, read_ids, start, size))
+        report.update(read_scenarios(sign, cw_port, api_port, read_ids, start, size, pids))
     report['summary'] = summary(report)
     report['loadavg_after'] = [round(x, 2) for x in os.getloadavg()]
     report['seconds'] = round(time.perf_counter() - begin, 1)
@@ -297,6 +342,8 @@ def main(argv=None):
 def summary(report):
     figures = {
         'put_datapoints_per_s': report['put']['cloudwatch']['datapoints_per_s'],
+        'put_datapoints_per_server_cpu_s':
+            report['put']['cloudwatch']['datapoints_per_server_cpu_s'],
         'gms_1440_median_ms': report['get_metric_statistics']['cloudwatch']['median_ms'],
         'gmd_100x1440_median_ms': report['get_metric_data']['cloudwatch']['median_ms'],
     }

@@ -49,16 +49,20 @@ class Request(auth.SignedRequest):
     """A request as received: SigV4's view plus the decoded body and the query params."""
 
     @classmethod
-    def from_environ(cls, environ, max_size):
+    def from_environ(cls, environ, max_size, headers=None):
         body = _read_body(environ, max_size)
-        headers = {key[5:].replace('_', '-').lower(): value
-                   for key, value in environ.items() if key.startswith('HTTP_')}
+        headers = dict(_http_headers(environ) if headers is None else headers)
         for key in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
             if environ.get(key):
                 headers[key.replace('_', '-').lower()] = environ[key]
         path = (environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')) or '/'
         return cls(environ['REQUEST_METHOD'], path, environ.get('QUERY_STRING', ''),
                    headers, body)
+
+
+def _http_headers(environ):
+    return {key[5:].replace('_', '-').lower(): value
+            for key, value in environ.items() if key.startswith('HTTP_')}
 
 
 def _too_large(size, limit):
@@ -123,11 +127,10 @@ class CloudWatchApp:
         request_id = str(uuid.uuid4())
         now = datetime.datetime.now(datetime.timezone.utc)
         path = environ.get('PATH_INFO', '') or '/'
-        headers = {key[5:].replace('_', '-').lower(): value
-                   for key, value in environ.items() if key.startswith('HTTP_')}
+        headers = _http_headers(environ)
         protocol = protocols.pick(path, headers)
         try:
-            response = self._handle(environ, protocol, request_id, now)
+            response = self._handle(environ, headers, protocol, request_id, now)
         except errors.CloudWatchError as exc:
             response = protocol.error(exc, request_id, headers)
         except Exception:  # an operation's bug: the client gets AWS's 500, the log the rest
@@ -138,11 +141,11 @@ class CloudWatchApp:
                        response.headers + [('Content-Length', str(len(response.body)))])
         return [response.body]
 
-    def _handle(self, environ, protocol, request_id, now):
+    def _handle(self, environ, headers, protocol, request_id, now):
         options = self.conf.cloudwatch
         if environ['REQUEST_METHOD'] not in ('POST', 'GET'):
             raise errors.CloudWatchError('MethodNotAllowed', 'Use POST.', status=405)
-        request = Request.from_environ(environ, options.max_request_size)
+        request = Request.from_environ(environ, options.max_request_size, headers)
         credential = auth.verify(request, self.credentials, now, options.max_clock_skew)
         if request.headers.get('content-encoding', '').strip().lower() == 'gzip':
             request.body = gunzip(request.body, options.max_decompressed_size)

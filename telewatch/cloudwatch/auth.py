@@ -7,6 +7,7 @@ always the body's (never the client's word for it).
 """
 
 import datetime
+import functools
 import hashlib
 import hmac
 import re
@@ -158,7 +159,9 @@ def canonical_request(request, sig, presigned):
         hashlib.sha256(request.body).hexdigest()])
 
 
+@functools.lru_cache(maxsize=1024)
 def signing_key(secret, date, region, service=SERVICE):
+    """SigV4's key of a secret for a day and region (the same all day: made once)."""
     key = ('AWS4' + secret).encode('utf-8')
     for part in (date, region, service, 'aws4_request'):
         key = hmac.new(key, part.encode('utf-8'), hashlib.sha256).digest()

@@ -104,7 +104,14 @@ def dimensions_text(dimensions):
 def metric_key(namespace, metric_name, dimensions=()):
     """The MetricKey of a metric; InvalidParameterValue for repeated dimension names or
     dimensions longer than a resource attribute holds."""
-    pairs = tuple(sorted((d['Name'], d['Value']) for d in dimensions or ()))
+    return _metric_key(namespace, metric_name,
+                       tuple((d['Name'], d['Value']) for d in dimensions or ()))
+
+
+@functools.lru_cache(maxsize=65536)
+def _metric_key(namespace, metric_name, given):
+    # the same metrics are put again and again: their keys are checked once
+    pairs = tuple(sorted(given))
     names = [n for n, _ in pairs]
     if len(set(names)) != len(names):
         raise errors.InvalidParameterValue(
@@ -204,7 +211,9 @@ def ensure(ctx, wanted):
     """Archive metric ids of ``wanted`` ``{(key, part): (unit, high_resolution)}`` (part
     None: the values), creating resources and metrics on first use; ``{(key, part): id}``.
     A metric keeps the unit and resolution of its first datum."""
-    known = _known_ids.setdefault(ctx.store, {})
+    known = _known_ids.get(ctx.store)
+    if known is None:
+        known = _known_ids[ctx.store] = {}
     out = {k: known.get((ctx.project_id,) + k) for k in wanted}
     missing = {k: v for k, v in wanted.items() if out[k] is None}
     if missing:

@@ -86,7 +86,11 @@ def _scatter(keys, series, start, end, period, ufunc, initial):
         return out
     ts, values = series
     inside = (ts >= start) & (ts < end)
-    where = numpy.searchsorted(keys, start + (ts[inside] - start) // period * period)
+    floored = start + (ts[inside] - start) // period * period
+    if len(floored) == len(keys) and numpy.array_equal(floored, keys):
+        out[:] = values[inside]  # a bucket a period (what ufunc(initial, v) gives too)
+        return out
+    where = numpy.searchsorted(keys, floored)
     ufunc.at(out, where, values[inside])
     return out
 

@@ -8,12 +8,14 @@ Layout::
     incoming/<sack>/next-round      the next round number of the sack
     incoming/<sack>/append.lock     held exclusive to append to the log or claim it
     incoming/<sack>/process.lock    held by the one processor working on the sack
+    incoming/journal/<uuid>.log     a writer's journal of writes spanning sacks (``journal``)
     series/<id[:2]>/<id>            a metric's StoredSeries, replaced atomically
     series/<id[:2]>/<id>.spare      the one before (the next one is written over it)
     corrupt/<id>.<ns>               a series found damaged, moved aside by a processor
     processors/<host>-<pid>         each processor's status, for /v1/status
 
-Crash safety: a write returns after its whole frame reached the disk, and a frame that
+Crash safety: a write returns after its whole frame reached the disk (a write to many
+sacks: its journal entry, the sack logs being flushed later), and a frame that
 could not be written whole (a full disk) is cut off before anyone appends behind it; a
 series is written over its metric's spare file, checked, synced and renamed over the old
 one (which becomes the spare) before the claimed logs are removed; a processor killed in
@@ -36,6 +38,7 @@ import time
 from telewatch.archive import errors
 from telewatch.archive import incoming
 from telewatch.archive.storage import base
+from telewatch.archive.storage import journal
 from telewatch import fileio
 
 LOG = logging.getLogger(__name__)
@@ -63,6 +66,7 @@ class FileSeriesStorage(base.SeriesStorage):
         self.root = os.path.abspath(root)
         self._ready = False
         self._pool = None
+        self._journal = None
 
     @property
     def location(self):
@@ -90,6 +94,9 @@ class FileSeriesStorage(base.SeriesStorage):
                     layout_path, layout.get('sacks'), layout.get('version'), self.sacks,
                     LAYOUT_VERSION))
         self._ready = True
+        if self._journal is None:
+            self._journal = journal.Journal(os.path.join(self.root, 'incoming', 'journal'))
+        journal.recover(self._journal.directory, self._append_one, self.sacks)
 
     def _check(self):
         if not self._ready:
@@ -108,19 +115,41 @@ class FileSeriesStorage(base.SeriesStorage):
         if len(records) == 1:
             self._append_one(*next(iter(records.items())))
             return
-        # Each sack's log needs its own flush to disk; done side by side, the filesystem
-        # journal commits them together, and the write waits for about one.
+        # One flush for the whole write (the journal's) rather than one per sack log.
+        with self._journal.entry(records) as entry:
+            for sack, record in records.items():
+                fd, created = self._write_frame(sack, record)
+                entry.keep(fd, self._sack_dir(sack) if created else None)
+        if self._journal.due():
+            self._journal.checkpoint(self._flush)
+
+    def _flush(self, fds):
+        """fdatasync every fd; side by side, the filesystem journal commits them together
+        and the wait is about one flush."""
+        if len(fds) < 2:
+            for fd in fds:
+                os.fdatasync(fd)
+            return
         if self._pool is None:
             self._pool = concurrent.futures.ThreadPoolExecutor(
-                _APPEND_THREADS, thread_name_prefix='archive-append')
-        for done in [self._pool.submit(self._append_one, sack, record)
-                     for sack, record in records.items()]:
+                _APPEND_THREADS, thread_name_prefix='archive-flush')
+        for done in [self._pool.submit(os.fdatasync, fd) for fd in fds]:
             done.result()
 
     def _append_one(self, sack, record):
-        # The write holds the log alone, so that a frame the disk had no room for is cut
-        # off before anyone appends behind it; the flush to disk does not, so writers of
-        # one sack still share one.
+        fd, created = self._write_frame(sack, record)
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            fileio.fsync_dir(self._sack_dir(sack))
+
+    def _write_frame(self, sack, record):
+        """``(fd, created)``: ``record`` framed at the end of the sack's log, not flushed.
+        The write holds the log alone, so that a frame the disk had no room for is cut
+        off before anyone appends behind it; the flush to disk does not, so writers of
+        one sack still share one."""
         sack_dir = self._sack_dir(sack)
         log = os.path.join(sack_dir, 'log')
         with fileio.flock(os.path.join(sack_dir, 'append.lock'), fcntl.LOCK_EX):
@@ -131,12 +160,7 @@ class FileSeriesStorage(base.SeriesStorage):
             except BaseException:
                 os.close(fd)
                 raise
-        try:
-            os.fdatasync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            fileio.fsync_dir(sack_dir)
+        return fd, created
 
     def _sacks_with_pending(self):
         # Without a lock: a claim may rename a listed log before it is looked at.
@@ -178,6 +202,8 @@ class FileSeriesStorage(base.SeriesStorage):
                 os.unlink(name)
 
     def close(self):
+        if self._journal is not None:
+            self._journal.close(self._flush)
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None

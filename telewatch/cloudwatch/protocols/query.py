@@ -84,41 +84,119 @@ def _decode(shape, raw):
     raise ValueError(raw)
 
 
-def _text(shape, value):
-    kind = shape.type_name
-    if kind == 'timestamp':
+def _timestamp_text(value):
+    if value.utcoffset():
         value = value.astimezone(datetime.timezone.utc)
-        return value.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (value.microsecond // 1000)
-    if kind == 'boolean':
-        return 'true' if value else 'false'
-    if kind == 'blob':
-        return base64.b64encode(value).decode('ascii')
-    if kind in ('double', 'float'):
-        return repr(float(value))
+    return value.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (value.microsecond // 1000)
+
+
+def _blob_text(value):
+    return base64.b64encode(value).decode('ascii')
+
+
+def _double_text(value):
+    return repr(float(value))
+
+
+def _escaped_text(value):
     return saxutils.escape(str(value))
 
 
+_TEXT = {'timestamp': _timestamp_text, 'boolean': lambda v: 'true' if v else 'false',
+         'blob': _blob_text, 'double': _double_text, 'float': _double_text}
+
+
+class _Writers:
+    """The XML writer of each shape, made once: ``write(value, out)`` appends the text of
+    ``value`` to the list ``out``. A list of scalars is written in one join, and a
+    timestamp met again (the periods GetMetricData's results share) is formatted once."""
+
+    def __init__(self):
+        self._made = {}
+
+    def __call__(self, shape):
+        writer = self._made.get(shape.name)
+        if writer is None:
+            maker = getattr(self, '_' + shape.type_name, self._scalar)
+            writer = self._made[shape.name] = maker(shape)
+        return writer
+
+    def _structure(self, shape):
+        members = []  # (name, opening tag, closing tag, writer, text of a scalar)
+
+        def write(value, out):
+            if not members:  # on first use: a shape may contain itself
+                for name, member in shape.members.items():
+                    tag = member.serialization.get('name', name)
+                    scalar = member.type_name not in ('structure', 'list', 'map')
+                    members.append(('<%s>' % tag, '</%s>' % tag, name, self(member),
+                                    self._text_of(member) if scalar else None))
+            for opening, closing, name, writer, text in members:
+                item = value.get(name)
+                if item is None:
+                    continue
+                if text is not None:
+                    out.append(opening + text(item) + closing)
+                else:
+                    out.append(opening)
+                    writer(item, out)
+                    out.append(closing)
+        return write
+
+    def _list(self, shape):
+        member = shape.member
+        if member.type_name in ('structure', 'list', 'map'):
+            def write(value, out):
+                item_writer = self(member)
+                for item in value:
+                    out.append('<member>')
+                    item_writer(item, out)
+                    out.append('</member>')
+            return write
+        text = self._text_of(member)
+
+        def write_scalars(value, out):
+            if value:
+                out.append('<member>%s</member>' % '</member><member>'.join(map(text, value)))
+        return write_scalars
+
+    def _map(self, shape):
+        def write(value, out):
+            for key, item in value.items():
+                out.append('<entry><key>%s</key><value>' % saxutils.escape(str(key)))
+                self(shape.value)(item, out)
+                out.append('</value></entry>')
+        return write
+
+    def _scalar(self, shape):
+        text = self._text_of(shape)
+
+        def write(value, out):
+            out.append(text(value))
+        return write
+
+    @staticmethod
+    def _text_of(shape):
+        text = _TEXT.get(shape.type_name, _escaped_text)
+        if shape.type_name != 'timestamp':
+            return text
+        known = {}
+
+        def timestamp(value):
+            found = known.get(value)
+            if found is None:
+                if len(known) > 100_000:
+                    known.clear()
+                found = known[value] = text(value)
+            return found
+        return timestamp
+
+
+_writers = _Writers()
+
+
 def _xml(shape, value, out):
-    kind = shape.type_name
-    if kind == 'structure':
-        for name, member in shape.members.items():
-            if name in value and value[name] is not None:
-                tag = member.serialization.get('name', name)
-                out.append('<%s>' % tag)
-                _xml(member, value[name], out)
-                out.append('</%s>' % tag)
-    elif kind == 'list':
-        for item in value:
-            out.append('<member>')
-            _xml(shape.member, item, out)
-            out.append('</member>')
-    elif kind == 'map':
-        for key, item in value.items():
-            out.append('<entry><key>%s</key><value>' % saxutils.escape(str(key)))
-            _xml(shape.value, item, out)
-            out.append('</value></entry>')
-    else:
-        out.append(_text(shape, value))
+    _writers(shape)(value, out)
 
 
 class Protocol:
