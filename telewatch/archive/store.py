@@ -468,10 +468,20 @@ class ArchiveStore:
     def status(self, details=False):
         """Gnocchi's ``storage`` status: metrics and measures waiting to be processed
         (per metric with ``details``)."""
-        pending = self._storage.pending()
+        return self.backlog(details)[0]
+
+    def backlog(self, details=False, now=None):
+        """``(status, backlog)``: ``status`` as ``status(details)``, and telewatch's
+        ``{metrics, measures, oldest_measure_age}``: the seconds from the timestamp of the
+        oldest measure waiting to now (None when none waits), the lag an alarm on the
+        aggregates meets at worst, read in the same pass."""
+        pending, oldest = self._storage.backlog()
         summary = {'metrics': len(pending), 'measures': sum(pending.values())}
-        return {'summary': summary, 'measures_to_process': pending} if details else {
-            'summary': summary}
+        now = time.time() if now is None else now
+        age = None if oldest is None else round(max(0.0, now - oldest / 1e9), 3)
+        status = ({'summary': summary, 'measures_to_process': pending} if details
+                  else {'summary': summary})
+        return status, dict(summary, oldest_measure_age=age)
 
     def report_processor(self, name, status):
         """Publish a processor's status for ``health`` (see SeriesStorage)."""

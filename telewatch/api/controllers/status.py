@@ -16,8 +16,10 @@ class StatusController(framework.RestController):
         details = rest.query_bool('details', default=True)  # Gnocchi's default
         store = rest.store()
         counters = pecan.request.environ.get('telewatch.counters')
-        telewatch = dict(counters() if counters else {}, storage=store.health())
-        return {'storage': store.status(details=details),
+        storage, backlog = store.backlog(details=details)
+        telewatch = dict(counters() if counters else {}, storage=store.health(),
+                         backlog=backlog)
+        return {'storage': storage,
                 'metricd': {'processors': None, 'statistics': {}},
                 'telewatch': telewatch}
 
