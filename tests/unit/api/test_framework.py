@@ -101,7 +101,8 @@ def test_json_responses_are_written_by_orjson():
 
 def test_a_null_is_written_by_orjson_too():
     namespace = {'values': [1.0, None], 'nested': [{'a': None, 'b': [2.5, 'null']}]}
-    assert _rendered(namespace) == orjson.dumps(namespace)
+    assert _rendered(namespace) == orjson.dumps(namespace, option=orjson.OPT_INDENT_2)
+    assert b'"a": null' in _rendered(namespace)
 
 
 @pytest.mark.parametrize('value', [
