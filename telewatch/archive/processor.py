@@ -26,6 +26,8 @@ from telewatch.archive import store as store_mod
 LOG = logging.getLogger(__name__)
 
 MAX_BACKOFF = 10.0
+# How often a processor with work logs the backlog (what waits and its oldest measure's age).
+BACKLOG_LOG_SECONDS = 60.0
 _ERROR_CHARS = 300  # of an error in the status: it must fit in a few kilobytes
 
 
@@ -62,6 +64,7 @@ class ArchiveProcessor:
         self.quarantined = 0
         self.failing = {}  # sack -> SackFailure
         self.storage_error = None  # the storage as a whole failed (StorageUnavailable)
+        self._backlog_logged = -BACKLOG_LOG_SECONDS
 
     def run_once(self):
         """Process every sack with pending measures once, but those backing off; the
@@ -86,7 +89,23 @@ class ArchiveProcessor:
         if report.measures:
             LOG.debug('Aggregated %d measures of %d metrics in %d sacks', report.measures,
                       report.metrics, report.sacks)
+            self._log_backlog()
         return report
+
+    def _log_backlog(self):
+        """What waits, and the age of its oldest measure, every BACKLOG_LOG_SECONDS while
+        there is work (a look at every pending record: not every round)."""
+        now = time.monotonic()
+        if now < self._backlog_logged + BACKLOG_LOG_SECONDS:
+            return
+        self._backlog_logged = now
+        try:
+            backlog = self.store.backlog()[1]
+        except errors.StorageUnavailable as exc:
+            LOG.debug('Could not read the backlog: %s', exc)
+            return
+        LOG.info('Backlog: %d measures of %d metrics waiting, the oldest %s s old',
+                 backlog['measures'], backlog['metrics'], backlog['oldest_measure_age'])
 
     def _note_failures(self, report, skipped):
         for corrupt in report.quarantined:

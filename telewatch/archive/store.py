@@ -38,6 +38,10 @@ COMPONENT_REPORTS_KEPT = 86400
 _COMPONENT = '@'
 # Resources ensure_metrics remembers (their attributes and metric ids), the oldest forgotten.
 KNOWN_RESOURCES = 100_000
+# New resources (with their metrics) created per index transaction.
+CREATE_BATCH = 1000
+# An attribute a resource lacks (None is a value).
+_MISSING = object()
 # Rounds of create_metrics against other writers creating metrics of the same resources.
 _CREATE_ATTEMPTS = 3
 # A metric many_series finds nothing processed for.
@@ -208,6 +212,22 @@ class ArchiveStore:
                 ids.setdefault(metric.resource_id, {})[metric.name] = existing
         return left
 
+    def known_metrics(self, resources):
+        """``{resource id: {metric name: metric id}}`` of those of the ``(resource id,
+        resource)`` pairs (as ``ensure_metrics``) this store has seen with all their metrics
+        and these attributes: what a writer may write at once, with no index look-up."""
+        out = {}
+        for rid, resource in resources:
+            known = self._known.get(rid)
+            if known is None:
+                continue
+            attributes, metrics = known
+            if (all(name in metrics for name in resource.metrics)
+                    and all(attributes.get(k, _MISSING) == v
+                            for k, v in resource.attributes.items())):
+                out[rid] = metrics
+        return out
+
     def ensure_metrics(self, resources, creator, archive_policy=None):
         """``{resource id: {metric name: metric id}}`` of ``(resource id, resource)``
         pairs, creating what is missing and updating changed attributes (the old ones go
@@ -216,18 +236,22 @@ class ArchiveStore:
         A resource (the publishers' ``MappedResource``) has ``resource_type,
         original_resource_id, user_id, project_id, attributes`` and ``metrics``, whose
         values have ``name, unit, archive_policy_name``. A new metric's policy is
-        ``archive_policy``, or its own, or the rules'. What was seen is remembered (the
-        last ``KNOWN_RESOURCES``), so that a known resource costs no index look-up;
-        another writer creating the same first is no error.
+        ``archive_policy``, or its own, or the rules'. New resources are created with
+        their metrics many at a time (``CREATE_BATCH`` per transaction), missing metrics of
+        known resources in one go. What was seen is remembered (the last
+        ``KNOWN_RESOURCES``), so that a known resource costs no index look-up; another
+        writer creating the same first is no error.
         """
+        policy_of = self._policy_resolver(archive_policy)
         unknown = [rid for rid, _ in resources if rid not in self._known]
-        if unknown:
-            for rid, found in self.index.get_resources(unknown).items():
-                self._remember(rid, found.attributes, dict(found.metrics))
-        out = {}
+        for start in range(0, len(unknown), CREATE_BATCH):
+            found = self.index.get_resources(unknown[start:start + CREATE_BATCH])
+            for rid, resource in found.items():
+                self._remember(rid, resource.attributes, dict(resource.metrics))
+        new = {rid: resource for rid, resource in resources if rid not in self._known}
+        self._create_resources(list(new.items()), creator, policy_of)
+        out, missing = {}, []
         for rid, resource in resources:
-            if rid not in self._known:
-                self._create_resource(rid, resource, creator, archive_policy)
             attributes, metrics = self._known[rid]
             # Merged as Gnocchi's PATCH: a sample without an attribute (the pollsters' do
             # not carry Nova's metadata) keeps what an event or an older sample gave.
@@ -236,13 +260,37 @@ class ArchiveStore:
                 self.index.update_resource(rid, attributes=resource.attributes,
                                            merge_attributes=True)
                 self._known[rid] = (merged, metrics)
-            missing = [m for m in resource.metrics.values() if m.name not in metrics]
-            if missing:
-                created = self.create_metrics(
-                    [self._mapped_metric(rid, m, creator, archive_policy) for m in missing])
-                metrics.update(created.get(rid, {}))
+            missing += [self._mapped_metric(rid, m, creator, policy_of)
+                        for m in resource.metrics.values() if m.name not in metrics]
             out[rid] = metrics
+        if missing:
+            for rid, created in self.create_metrics(missing).items():
+                out[rid].update(created)
         return out
+
+    def _create_resources(self, new, creator, policy_of):
+        """Create the ``(rid, resource)`` pairs of ``new``, ``CREATE_BATCH`` per
+        transaction; a batch that meets a resource another writer created first is made
+        one resource at a time."""
+        for start in range(0, len(new), CREATE_BATCH):
+            batch = new[start:start + CREATE_BATCH]
+            records = [self._new_resource(rid, resource, creator, policy_of)
+                       for rid, resource in batch]
+            try:
+                created = self.index.create_resources(records)
+            except errors.ArchiveError:
+                for rid, resource in batch:
+                    self._create_resource(rid, resource, creator, policy_of)
+                continue
+            for (rid, resource), record in zip(batch, created):
+                self._remember(rid, resource.attributes, dict(record.metrics))
+
+    def _new_resource(self, rid, resource, creator, policy_of):
+        return indexer_mod.NewResource(
+            resource.resource_type, rid, resource.original_resource_id, creator,
+            resource.user_id, resource.project_id, resource.attributes,
+            {m.name: self._mapped_metric(rid, m, creator, policy_of)
+             for m in resource.metrics.values()})
 
     def _remember(self, rid, attributes, metrics):
         self._known[rid] = (attributes, metrics)
@@ -250,14 +298,26 @@ class ArchiveStore:
         while len(self._known) > KNOWN_RESOURCES:
             self._known.popitem(last=False)
 
-    def _mapped_metric(self, rid, mapped, creator, archive_policy):
-        policy = (archive_policy or mapped.archive_policy_name
-                  or self.index.archive_policy_for(mapped.name))
-        return indexer_mod.Metric(str(uuid.uuid4()), policy, creator, rid, mapped.name,
+    def _policy_resolver(self, archive_policy):
+        """A function: the policy name of a new mapped metric (``archive_policy``, its
+        own, or the rules'), the rules read once per metric name."""
+        by_name = {}
+
+        def policy_of(mapped):
+            if archive_policy or mapped.archive_policy_name:
+                return archive_policy or mapped.archive_policy_name
+            if mapped.name not in by_name:
+                by_name[mapped.name] = self.index.archive_policy_for(mapped.name)
+            return by_name[mapped.name]
+        return policy_of
+
+    def _mapped_metric(self, rid, mapped, creator, policy_of):
+        return indexer_mod.Metric(str(uuid.uuid4()), policy_of(mapped), creator, rid,
+                                  mapped.name,
                                   mapped.unit[:_UNIT_LENGTH] if mapped.unit else None)
 
-    def _create_resource(self, rid, resource, creator, archive_policy):
-        metrics = {m.name: self._mapped_metric(rid, m, creator, archive_policy)
+    def _create_resource(self, rid, resource, creator, policy_of):
+        metrics = {m.name: self._mapped_metric(rid, m, creator, policy_of)
                    for m in resource.metrics.values()}
         try:
             self.index.create_resource(
@@ -412,10 +472,20 @@ class ArchiveStore:
     def status(self, details=False):
         """Gnocchi's ``storage`` status: metrics and measures waiting to be processed
         (per metric with ``details``)."""
-        pending = self._storage.pending()
+        return self.backlog(details)[0]
+
+    def backlog(self, details=False, now=None):
+        """``(status, backlog)``: ``status`` as ``status(details)``, and telewatch's
+        ``{metrics, measures, oldest_measure_age}``: the seconds from the timestamp of the
+        oldest measure waiting to now (None when none waits), the lag an alarm on the
+        aggregates meets at worst, read in the same pass."""
+        pending, oldest = self._storage.backlog()
         summary = {'metrics': len(pending), 'measures': sum(pending.values())}
-        return {'summary': summary, 'measures_to_process': pending} if details else {
-            'summary': summary}
+        now = time.time() if now is None else now
+        age = None if oldest is None else round(max(0.0, now - oldest / 1e9), 3)
+        status = ({'summary': summary, 'measures_to_process': pending} if details
+                  else {'summary': summary})
+        return status, dict(summary, oldest_measure_age=age)
 
     def report_processor(self, name, status):
         """Publish a processor's status for ``health`` (see SeriesStorage)."""

@@ -116,18 +116,27 @@ class ArchivePublisher(base.Publisher):
         try:
             resources = [(self._resource_id(original_id), resource)
                          for original_id, resource in batch.resources.items()]
-            metric_ids = self.store.ensure_metrics(resources, self.creator,
-                                                   self.options['archive_policy'])
-            measures = {}
-            for rid, resource in resources:
-                ids = metric_ids[rid]
-                for name, metric in resource.metrics.items():
-                    measures[ids[name]] = (_ns(metric.timestamps), metric.values)
-            self.store.add_measures(measures)
+            known = self.store.known_metrics(resources)
+            new = [(rid, resource) for rid, resource in resources if rid not in known]
+            if known and new:
+                # Measures of known metrics are durable before the new resources are
+                # created (in bulk: store.CREATE_BATCH a transaction), not after.
+                self._write([(rid, r) for rid, r in resources if rid in known], known)
+                resources = new
+            self._write(resources, dict(known, **self.store.ensure_metrics(
+                new, self.creator, self.options['archive_policy'])))
         except errors.StorageUnavailable as exc:
             raise base.RetryablePublishError(str(exc), len(samples)) from exc
         except (errors.ArchiveError, ValueError) as exc:
             raise base.PermanentPublishError(str(exc), len(samples)) from exc
+
+    def _write(self, resources, metric_ids):
+        measures = {}
+        for rid, resource in resources:
+            ids = metric_ids[rid]
+            for name, metric in resource.metrics.items():
+                measures[ids[name]] = (_ns(metric.timestamps), metric.values)
+        self.store.add_measures(measures)
         self.archived += sum(len(values) for _, values in measures.values())
 
     # -- events: resources start and end -------------------------------------------------

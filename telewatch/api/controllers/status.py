@@ -17,10 +17,11 @@ class StatusController(framework.RestController):
         details = rest.query_bool('details', default=True)  # Gnocchi's default
         store = rest.store()
         counters = pecan.request.environ.get('telewatch.counters')
+        storage, backlog = store.backlog(details=details)
         telewatch = dict(counters() if counters else {}, storage=store.health(),
                          resources=store.index.count_resources(),
-                         components=store.components())
-        return {'storage': store.status(details=details),
+                         components=store.components(), backlog=backlog)
+        return {'storage': storage,
                 'metricd': {'processors': None, 'statistics': {}},
                 'telewatch': telewatch}
 

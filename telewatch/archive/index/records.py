@@ -32,3 +32,18 @@ class Metric:
     name: str
     unit: str
     status: str = 'active'
+
+
+@dataclasses.dataclass(frozen=True)
+class NewResource:
+    """A resource to create with ``Indexer.create_resources`` (started now), with its new
+    ``metrics`` ``{name: Metric}``."""
+
+    resource_type: str
+    resource_id: str
+    original_resource_id: str
+    creator: str
+    user_id: str
+    project_id: str
+    attributes: dict
+    metrics: dict

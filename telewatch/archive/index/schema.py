@@ -61,6 +61,10 @@ resource = sa.Table(
     sa.Index(None, 'type'),
     sa.Index(None, 'project_id'),
     sa.Index(None, 'original_resource_id'),
+    # Listings in the default order (revision_start, started_at, id), of a type or of all;
+    # each custom attribute has one too, made with its type (indexer.attribute_indexes).
+    sa.Index(None, 'type', 'revision_start', 'started_at', 'id'),
+    sa.Index(None, 'revision_start', 'started_at', 'id'),
 )
 
 resource_history = sa.Table(

@@ -72,7 +72,9 @@ def _rows(resource_type, history):
         past = schema.resource_history
         parts.append(sa.select(*[past.c[n] for n in _COLUMNS + ('revision', 'revision_end')]))
     if resource_type != records.GENERIC:
-        parts = [part.where(part.selected_columns.type == resource_type) for part in parts]
+        # Written in the SQL, not a parameter: SQLite then uses the type's partial indexes.
+        only = sa.bindparam(None, resource_type, sa.String, literal_execute=True)
+        parts = [part.where(part.selected_columns.type == only) for part in parts]
     return (sa.union_all(*parts) if history else parts[0]).subquery('rows')
 
 
@@ -86,7 +88,13 @@ class _Order:
 
     def clause(self):
         ordered = self.expression.desc() if self.descending else self.expression.asc()
+        if not self.nullable:  # no NULLS: an index in the default order serves it
+            return ordered
         return ordered.nulls_first() if self.nulls_first else ordered.nulls_last()
+
+    @property
+    def nullable(self):
+        return getattr(self.expression, 'nullable', True)
 
     def beyond(self, value):
         """Rows after ``value`` in this key's order; None if none can be."""
@@ -94,7 +102,9 @@ class _Order:
             return self.expression.is_not(None) if self.nulls_first else None
         value = compiler_mod.bound(self.expression, value)
         after = (self.expression < value) if self.descending else (self.expression > value)
-        return after if self.nulls_first else sa.or_(after, self.expression.is_(None))
+        if self.nulls_first or not self.nullable:
+            return after
+        return sa.or_(after, self.expression.is_(None))
 
 
 def _same(expression, value):
@@ -175,7 +185,7 @@ def _metrics_of(conn, resource_ids):
     for chunk in _chunks(sorted(resource_ids)):
         for resource_id, name, metric_id in conn.execute(sa.select(
                 metric.c.resource_id, metric.c.name, metric.c.id).where(
-                metric.c.resource_id.in_(chunk), metric.c.status == 'active')):
+                metric.c.resource_id.in_(chunk), metric.c.status == 'active')).all():
             names.setdefault(resource_id, {})[name] = metric_id
     return names
 

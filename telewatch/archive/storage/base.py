@@ -296,14 +296,22 @@ class SeriesStorage(abc.ABC):
 
     def pending(self):
         """``{metric_id: measures}`` waiting to be processed."""
-        counts = {}
+        return self.backlog()[0]
+
+    def backlog(self):
+        """``({metric_id: measures}, oldest)`` waiting to be processed; ``oldest`` is the
+        earliest timestamp (ns) among them, None when none waits."""
+        counts, oldest = {}, None
         try:
             for record in self._pending_records():
                 for metric_id, (stamps, _) in incoming.decode(record).items():
                     counts[metric_id] = counts.get(metric_id, 0) + len(stamps)
+                    if len(stamps):
+                        first = int(stamps.min())
+                        oldest = first if oldest is None else min(oldest, first)
         except OSError as exc:
             raise errors.from_os_error(exc, self.location) from exc
-        return counts
+        return counts, oldest
 
     # -- health --------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ import uuid
 
 import numpy
 import pytest
+import sqlalchemy
 
 from telewatch import delivery as delivery_mod
 from telewatch.archive import errors
@@ -206,3 +207,76 @@ def test_delete_resources_drops_their_series_too(store):
     assert store._storage.get(metric.id) is not None
     assert store.delete_resources('generic', {'=': {'id': rid}}) == 1
     assert store._storage.get(metric.id) is None and store.index.get_metrics([metric.id]) == {}
+
+
+def _mapped(rid, names, **attributes):
+    from telewatch.publishers import resource_mapping
+    return rid, resource_mapping.MappedResource(
+        rid, 'vm', 'u', 'p', attributes, {n: resource_mapping.MappedMetric(
+            n, 'ns', None, [], []) for n in names})
+
+
+def _inserts(store, table):
+    """A list that records each INSERT INTO ``table`` the store's index executes."""
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith('INSERT INTO %s ' % table):
+            seen.append(len(parameters) if executemany else 1)
+    sqlalchemy.event.listen(store.index.engine, 'before_cursor_execute', count)
+    return seen
+
+
+def test_first_sight_of_many_resources_is_a_few_bulk_inserts(store, monkeypatch):
+    monkeypatch.setattr(store_mod, 'CREATE_BATCH', 40)
+    store.index.create_resource_type('vm', {'host': {'type': 'string', 'required': False}})
+    inserts = _inserts(store, 'resource')
+    resources = [_mapped(str(uuid.uuid4()), ['cpu', 'memory'], host='h%d' % (n % 3))
+                 for n in range(100)]
+    ids = store.ensure_metrics(resources, 'admin', 'low')
+    assert inserts == [40, 40, 20]
+    found = store.index.get_resources([rid for rid, _ in resources])
+    assert {rid: r.metrics for rid, r in found.items()} == ids
+    assert {r.attributes['host'] for r in found.values()} == {'h0', 'h1', 'h2'}
+    assert store.known_metrics(resources) == ids
+    # A new metric of known resources: in one go too, and known after.
+    grown = [_mapped(rid, ['cpu', 'memory', 'disk']) for rid, _ in resources]
+    assert store.known_metrics(grown) == {}
+    metric_inserts = _inserts(store, 'metric')
+    ids = store.ensure_metrics(grown, 'admin', 'low')
+    assert metric_inserts == [100] and all(len(m) == 3 for m in ids.values())
+    assert store.known_metrics(grown) == ids
+    assert store.known_metrics([_mapped(resources[0][0], ['cpu'], host='new')]) == {}
+
+
+def test_a_batch_meeting_another_writers_resource_still_gives_every_id(conf, store,
+                                                                       monkeypatch):
+    store.index.create_resource_type('vm', {})
+    resources = [_mapped(str(uuid.uuid4()), ['cpu']) for _ in range(5)]
+    other = store_mod.ArchiveStore.from_conf(conf)
+    try:
+        first = other.ensure_metrics(resources[2:3], 'admin', 'low')
+    finally:
+        other.close()
+    # As if the other writer created it between this one's look-up and its insert.
+    looked_up, calls = store.index.get_resources, []
+    monkeypatch.setattr(store.index, 'get_resources', lambda ids: (
+        calls.append(ids) or {}) if not calls else looked_up(ids))
+    inserts = _inserts(store, 'resource')
+    ids = store.ensure_metrics(resources, 'admin', 'low')
+    assert inserts == [5, 1, 1, 1, 1, 1]  # the batch, then one at a time
+    assert ids[resources[2][0]] == first[resources[2][0]]
+    assert {rid: r.metrics for rid, r in store.index.get_resources(ids).items()} == ids
+
+
+def test_the_backlog_says_how_old_its_oldest_measure_is(store):
+    metric_id = make_metric(store)
+    now = (T0 + numpy.timedelta64(90, 's')).astype('int64') / 1e9
+    assert store.backlog(now=now)[1] == {'metrics': 0, 'measures': 0,
+                                         'oldest_measure_age': None}
+    store.add_measures({metric_id: ([T0 + 30 * 10 ** 9, T0], [1.0, 2.0])})
+    status, backlog = store.backlog(details=True, now=now)
+    assert status == store.status(details=True)
+    assert backlog == {'metrics': 1, 'measures': 2, 'oldest_measure_age': 90.0}
+    store.process()
+    assert store.backlog(now=now)[1]['oldest_measure_age'] is None

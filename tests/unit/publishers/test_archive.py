@@ -207,3 +207,18 @@ def test_events_of_unknown_resources_change_nothing_and_unnamed_ones_are_counted
                               {'event_type': 'compute.instance.delete.start', 'payload': {}}])
     assert publisher.events_skipped == {'missing_id': 1}
     assert publisher.store.index.search_resources('instance') == []
+
+
+def test_measures_of_known_metrics_are_written_before_new_resources_are_made(publisher):
+    publisher.publish(instance_samples(T0))
+    known = set(publisher.store.index.get_resource(INSTANCE).metrics.values())
+    newcomer = 'a4b1c0de-0000-4000-8000-000000000002'
+    steps = []
+    ensure, add = publisher.store.ensure_metrics, publisher.store.add_measures
+    publisher.store.ensure_metrics = lambda *a: steps.append('create') or ensure(*a)
+    publisher.store.add_measures = lambda m: steps.append(set(m)) or add(m)
+    publisher.publish(instance_samples(T1)[:2] + [sample_mod.Sample.create(
+        'cpu', 'cumulative', 'ns', 1.0, newcomer, T1, 'u1', 'p1', {})])
+    new = set(publisher.store.index.get_resource(newcomer).metrics.values())
+    assert steps == [known, 'create', new]
+    assert publisher.archived == 2 + 3 + 1  # (the disk's measure was new the first time)

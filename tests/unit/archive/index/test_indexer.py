@@ -3,9 +3,11 @@ import uuid
 import pytest
 from alembic import autogenerate
 from alembic import migration as alembic_migration
+from sqlalchemy import event as sa_event
 
 from telewatch.archive import errors
 from telewatch.archive import policy as policy_mod
+from telewatch.archive.index import compiler
 from telewatch.archive.index import indexer as indexer_mod
 from telewatch.archive.index import migration
 from telewatch.archive.index import schema
@@ -198,3 +200,80 @@ def test_metric_names_are_the_distinct_names_of_the_metrics(indexer):
             for n in ('cpu', name)})
     indexer.create_metrics([indexer_mod.Metric(str(uuid.uuid4()), 'low', None, None, None, '')])
     assert indexer.metric_names() == {'cpu', 'memory'}
+
+
+def _new_resource(indexer, rid, names=('cpu', 'memory'), resource_type='generic'):
+    metrics = {n: indexer_mod.Metric(str(uuid.uuid4()), 'low', 'c', rid, n, None)
+               for n in names}
+    return indexer_mod.NewResource(resource_type, rid, rid, 'c', 'u', 'p', {}, metrics)
+
+
+def test_many_resources_are_created_with_their_metrics_at_once(indexer):
+    new = [_new_resource(indexer, str(uuid.uuid4())) for _ in range(3)]
+    created = indexer.create_resources(new)
+    assert [r.id for r in created] == [n.resource_id for n in new]
+    found = indexer.get_resources([n.resource_id for n in new])
+    for item in new:
+        assert found[item.resource_id].metrics == {
+            name: m.id for name, m in item.metrics.items()}
+    again = [_new_resource(indexer, str(uuid.uuid4())), new[0]]
+    with pytest.raises(errors.ResourceAlreadyExists):
+        indexer.create_resources(again)
+    assert indexer.get_resources([again[0].resource_id]) == {}  # none of them
+    assert indexer.create_resources([]) == []
+
+
+def _index_names(indexer):
+    with indexer.engine.connect() as conn:
+        if conn.dialect.name == 'sqlite':
+            query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+        else:
+            query = 'SELECT indexname FROM pg_indexes'
+        return {row[0] for row in conn.exec_driver_sql(query)}
+
+
+def _plan(indexer, search):
+    """The query plan of the resource query ``search()`` runs (its first SELECT)."""
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+    sa_event.listen(indexer.engine, 'before_cursor_execute', capture)
+    try:
+        search()
+    finally:
+        sa_event.remove(indexer.engine, 'before_cursor_execute', capture)
+    statement, parameters = next(s for s in statements if 'FROM (SELECT' in s[0])
+    with indexer.engine.connect() as conn:
+        if conn.dialect.name == 'sqlite':
+            rows = conn.exec_driver_sql('EXPLAIN QUERY PLAN ' + statement, parameters)
+            return ' '.join(row[-1] for row in rows)
+        conn.exec_driver_sql('SET enable_seqscan = off')  # small tables: as at size
+        rows = conn.exec_driver_sql('EXPLAIN ' + statement, parameters)
+        return ' '.join(row[0] for row in rows)
+
+
+def test_searches_by_a_custom_attribute_read_its_index(indexer):
+    indexer.create_resource_type('vm', {'host': {'type': 'string', 'required': False},
+                                        'size': {'type': 'number', 'required': False}})
+    rids = [str(uuid.uuid4()) for _ in range(6)]
+    for number, rid in enumerate(rids):
+        indexer.create_resource('vm', rid, rid, 'c', attributes={
+            'host': 'h%d' % (number % 2), 'size': float(number)})
+    names = {name: compiler.attribute_index('vm', name, kind, indexer.engine.dialect.name)
+             .name for name, kind in (('host', 'string'), ('size', 'number'))}
+    assert set(names.values()) <= _index_names(indexer)
+    found = indexer.search_resources('vm', {'=': {'host': 'h1'}})
+    assert sorted(r.id for r in found) == sorted(rids[1::2])
+    assert [r.id for r in indexer.search_resources('vm', {'>=': {'size': 4}},
+                                                   sort='size:desc')] == rids[:3:-1]
+    assert names['host'] in _plan(indexer, lambda: indexer.search_resources(
+        'vm', {'=': {'host': 'h1'}}))
+    assert 'ix_resource_type_revision_start_started_at_id' in _plan(
+        indexer, lambda: indexer.search_resources('vm', limit=2))
+    indexer.update_resource_type('vm', {'size': {'type': 'number', 'required': False}})
+    assert names['host'] not in _index_names(indexer)
+    for rid in rids:
+        indexer.delete_resource(rid)
+    indexer.delete_resource_type('vm')
+    assert names['size'] not in _index_names(indexer)
