@@ -91,7 +91,7 @@ def running_allinone(directory, cloudwatch_port=0):
             stdout=out, stderr=out, cwd=directory)
     try:
         url = 'http://127.0.0.1:%d' % port
-        _wait_until_up(url, process, log)
+        api_helpers._wait_until_up(url, process, log, timeout=90)
         yield Console(url, directory)
     finally:
         process.terminate()
@@ -100,18 +100,6 @@ def running_allinone(directory, cloudwatch_port=0):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _wait_until_up(url, process, log, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=5)
-            return
-        except requests.RequestException:  # not listening yet, or slow under load
-            assert process.poll() is None, log.read_text()
-            time.sleep(0.2)
-    pytest.fail('the all-in-one did not answer within %d s:\n%s' % (timeout, log.read_text()))
 
 
 @pytest.fixture(scope='module')
